@@ -1,0 +1,1 @@
+"""Agenda: programme files, events, stages, blocks and the run-of-show."""

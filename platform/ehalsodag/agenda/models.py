@@ -1,0 +1,104 @@
+"""Events, their stages and the blocks of the programme."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ehalsodag.db.base import BigIntAuditBase
+
+
+class Event(BigIntAuditBase):
+    """One e-health day (or webinar): what attendees join."""
+
+    __tablename__ = "event"
+
+    slug: Mapped[str] = mapped_column(String(100), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    organiser: Mapped[str] = mapped_column(String(300), default="")
+    date: Mapped[dt.date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    #: Short numeric code for joining from a phone: /j/{code}.
+    join_code: Mapped[str] = mapped_column(String(12), unique=True, index=True)
+    recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    allowed_stream_hosts: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    source_file: Mapped[str] = mapped_column(String(500), default="")
+    announcement: Mapped[str | None] = mapped_column(Text, nullable=True)
+    announcement_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: The block a moderator took live. Not a foreign key: event and block would reference each other.
+    live_block_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    blocks: Mapped[list[Block]] = relationship(
+        back_populates="event",
+        order_by="Block.planned_start",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        foreign_keys="Block.event_id",
+    )
+
+    def active_blocks(self) -> list[Block]:
+        """Blocks still in the programme (removed ones are kept only for their data)."""
+        return [b for b in self.blocks if not b.removed]
+
+
+class Stage(BigIntAuditBase):
+    """A stream within an event: the national stage or a regional one."""
+
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("event_id", "key"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="regional")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    stream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    event: Mapped[Event] = relationship(back_populates="stages")
+
+
+class Block(BigIntAuditBase):
+    """One item of the programme. Times are stored in UTC; ``shift_minutes`` moves it on the day."""
+
+    __tablename__ = "block"
+    __table_args__ = (UniqueConstraint("event_id", "key"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    theme: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    planned_start: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    planned_end: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    shift_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    #: When a moderator actually took the block live (planned vs actual on the control panel).
+    went_live_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    speakers: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    stream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    film_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: Dropped from the programme file; kept so that its questions and votes survive.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    event: Mapped[Event] = relationship(back_populates="blocks", foreign_keys=[event_id])
+    stage: Mapped[Stage] = relationship(lazy="selectin")
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        """Start on the day, after shifts."""
+        return self.planned_start + dt.timedelta(minutes=self.shift_minutes)
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """End on the day, after shifts."""
+        return self.planned_end + dt.timedelta(minutes=self.shift_minutes)

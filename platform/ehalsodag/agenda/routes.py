@@ -1,0 +1,87 @@
+"""Agenda pages (event list, attendee page, join by code) and the event JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Block, Event
+from ehalsodag.agenda.service import event_by_code, event_by_slug, list_events
+from ehalsodag.agenda.view import event_view
+from ehalsodag.i18n import _
+from ehalsodag.web.auth import current_attendee, current_staff
+from ehalsodag.web.templating import iso
+
+
+async def load_event(session: AsyncSession, slug: str) -> Event:
+    """The event or a 404 with a readable message."""
+    event = await event_by_slug(session, slug)
+    if event is None:
+        raise NotFoundException(detail=_("No event with that address."))
+    return event
+
+
+@get("/", name="home")
+async def home(db_session: AsyncSession) -> Template:
+    """The list of events."""
+    events = await list_events(db_session)
+    return Template("attendee/index.html", context={"events": events})
+
+
+@get("/e/{slug:str}", name="attendee_page")
+async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+    """The attendee page: join form, live block with its stream, now/next, programme, announcement."""
+    event = await load_event(db_session, slug)
+    attendee = await current_attendee(request, db_session, event)
+    staff = await current_staff(request, db_session)
+    return Template(
+        "attendee/event.html",
+        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff,
+                 "join_error": request.query_params.get("error")},
+    )
+
+
+@get("/j/{code:str}", name="join_by_code")
+async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
+    """Short numeric code (shown on the shared screen and as a QR code) to the event page."""
+    event = await event_by_code(db_session, code.strip())
+    if event is None:
+        raise NotFoundException(detail=_("No event has that code. Check the digits on the screen."))
+    return Redirect(f"/e/{event.slug}", status_code=303)
+
+
+def block_json(block: Block) -> dict[str, Any]:
+    """A block as the JSON API shows it."""
+    return {
+        "id": block.id, "key": block.key, "stage": block.stage.key, "kind": block.kind, "title": block.title,
+        "description": block.description, "theme": block.theme,
+        "planned_start": iso(block.planned_start), "planned_end": iso(block.planned_end),
+        "start": iso(block.starts_at), "end": iso(block.ends_at), "shift_minutes": block.shift_minutes,
+        "went_live_at": iso(block.went_live_at) or None, "speakers": block.speakers,
+        "stream_url": block.stream_url, "film_url": block.film_url, "recording_url": block.recording_url,
+    }
+
+
+@get("/api/v1/events/{slug:str}", name="api_event")
+async def api_event(slug: str, db_session: AsyncSession) -> dict[str, Any]:
+    """The event with its stages, blocks and the live block."""
+    event = await load_event(db_session, slug)
+    view = event_view(event)
+    return {
+        "slug": event.slug, "title": event.title, "description": event.description,
+        "organiser": event.organiser, "date": event.date.isoformat(), "timezone": event.timezone,
+        "join_code": event.join_code, "announcement": event.announcement, "recording_url": event.recording_url,
+        "live_block_id": view.now.id if view.now else None,
+        "next_block_id": view.next.id if view.next else None,
+        "stages": [
+            {"key": s.key, "name": s.name, "kind": s.kind, "stream_url": s.stream_url} for s in event.stages
+        ],
+        "blocks": [block_json(row.block) for row in view.rows],
+    }
+
+
+routes = [home, attendee_page, join_by_code, api_event]

@@ -1,0 +1,181 @@
+"""Agenda services: load programme files into events, and the moderator's run-of-show actions.
+
+Services write and commit; the caller (a route or the CLI) then asks the broadcaster to push.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda import runofshow
+from ehalsodag.agenda.files import AgendaSpec
+from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.i18n import _
+from ehalsodag.staff import audit
+
+MAX_ANNOUNCEMENT = 500
+MAX_SHIFT_MINUTES = 240
+
+
+class ActionError(ValueError):
+    """A run-of-show action that cannot be done; the message is shown to the moderator."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+async def event_by_slug(session: AsyncSession, slug: str) -> Event | None:
+    """The event with ``slug``, with its stages and blocks."""
+    return (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()
+
+
+async def event_by_code(session: AsyncSession, code: str) -> Event | None:
+    """The event whose join code is ``code``."""
+    return (await session.execute(select(Event).where(Event.join_code == code))).scalar_one_or_none()
+
+
+async def list_events(session: AsyncSession) -> list[Event]:
+    """Every event, newest day first."""
+    return list((await session.execute(select(Event).order_by(Event.date.desc(), Event.title))).scalars())
+
+
+async def _new_join_code(session: AsyncSession) -> str:
+    while True:
+        code = f"{secrets.randbelow(900_000) + 100_000}"
+        if await event_by_code(session, code) is None:
+            return code
+
+
+async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, bool]:
+    """Create the event or update it in place; return it and whether it was new. Commits.
+
+    Blocks are matched by their id in the file, so questions and votes attached to a block stay
+    attached; a block gone from the file is marked removed, never deleted.
+    """
+    event = await event_by_slug(session, spec.slug)
+    created = event is None
+    if event is None:
+        event = Event(slug=spec.slug, join_code=await _new_join_code(session), stages=[], blocks=[])
+        session.add(event)
+    event.title = spec.title
+    event.description = spec.description
+    event.organiser = spec.organiser
+    event.date = spec.date
+    event.timezone = spec.timezone
+    event.recording_url = spec.recording_url
+    event.allowed_stream_hosts = list(spec.allowed_stream_hosts)
+    event.source_file = spec.source_file
+
+    stages = {stage.key: stage for stage in event.stages}
+    for position, stage_spec in enumerate(spec.stages):
+        stage = stages.get(stage_spec.key)
+        if stage is None:
+            stage = Stage(key=stage_spec.key, event=event)
+            event.stages.append(stage)
+            stages[stage.key] = stage
+        stage.name = stage_spec.name
+        stage.kind = stage_spec.kind
+        stage.position = position
+        stage.stream_url = stage_spec.stream_url
+    await session.flush()
+
+    blocks = {block.key: block for block in event.blocks}
+    wanted = {block_spec.key for block_spec in spec.blocks}
+    for block_spec in spec.blocks:
+        block = blocks.get(block_spec.key)
+        if block is None:
+            block = Block(key=block_spec.key, event=event, shift_minutes=0)
+            event.blocks.append(block)
+        block.stage = stages[block_spec.stage]
+        block.kind = block_spec.kind
+        block.title = block_spec.title
+        block.description = block_spec.description
+        block.theme = block_spec.theme
+        block.planned_start = spec.utc(block_spec.start)
+        block.planned_end = spec.utc(block_spec.end)
+        block.speakers = [s.as_dict() for s in block_spec.speakers]
+        block.stream_url = block_spec.stream_url
+        block.film_url = block_spec.film_url
+        block.recording_url = block_spec.recording_url
+        block.removed = False
+    for key, block in blocks.items():
+        if key not in wanted:
+            block.removed = True
+            if event.live_block_id == block.id:
+                event.live_block_id = None
+    audit.record(
+        session, actor="cli", action="agenda.load" if created else "agenda.reload", event_id=None,
+        slug=spec.slug, blocks=len(spec.blocks), file=spec.source_file,
+    )
+    await session.commit()
+    return event, created
+
+
+def _block_of(event: Event, block_id: int) -> Block:
+    block = next((b for b in event.active_blocks() if b.id == block_id), None)
+    if block is None:
+        raise ActionError(_("No such block in this event."), status_code=404)
+    return block
+
+
+async def go_live(session: AsyncSession, event: Event, block_id: int, actor: str) -> Block:
+    """Take a block live now. Commits."""
+    block = _block_of(event, block_id)
+    event.live_block_id = block.id
+    block.went_live_at = utcnow()
+    audit.record(session, actor=actor, action="block.live", event_id=event.id, block=block.key)
+    await session.commit()
+    return block
+
+
+async def end_live(session: AsyncSession, event: Event, actor: str) -> None:
+    """Go back to following the clock (no block chosen by a moderator). Commits."""
+    event.live_block_id = None
+    audit.record(session, actor=actor, action="block.clear_live", event_id=event.id)
+    await session.commit()
+
+
+async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, actor: str) -> list[Block]:
+    """Move every block after the live one (or every block not yet started) by ``minutes``. Commits."""
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        raise ActionError(_("Minutes must be a whole number."), status_code=422)
+    if minutes == 0 or abs(minutes) > MAX_SHIFT_MINUTES:
+        raise ActionError(_("Shift by 1 to %(max)d minutes, earlier or later.", max=MAX_SHIFT_MINUTES), status_code=422)
+    moved = runofshow.blocks_to_shift(event.active_blocks(), event.live_block_id, utcnow())
+    if not moved:
+        raise ActionError(_("There are no later blocks to shift."), status_code=409)
+    for block in moved:
+        assert isinstance(block, Block)
+        block.shift_minutes += minutes
+    audit.record(
+        session, actor=actor, action="blocks.shift", event_id=event.id, minutes=minutes,
+        blocks=[b.key for b in moved if isinstance(b, Block)],
+    )
+    await session.commit()
+    return [b for b in moved if isinstance(b, Block)]
+
+
+async def set_announcement(session: AsyncSession, event: Event, text: str | None, actor: str) -> None:
+    """Post (or with empty text, clear) the banner shown to every attendee. Commits."""
+    cleaned = (text or "").strip()
+    if len(cleaned) > MAX_ANNOUNCEMENT:
+        raise ActionError(_("An announcement is at most %(max)d characters.", max=MAX_ANNOUNCEMENT), status_code=422)
+    if "\x00" in cleaned:
+        raise ActionError(_("The text contains a NUL character."), status_code=422)
+    event.announcement = cleaned or None
+    event.announcement_at = utcnow() if cleaned else None
+    audit.record(
+        session, actor=actor, action="announcement.post" if cleaned else "announcement.clear",
+        event_id=event.id, text=cleaned,
+    )
+    await session.commit()

@@ -1,0 +1,104 @@
+"""What the pages and fragments show of an event at a given moment (no HTTP, no rendering)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ehalsodag.agenda import runofshow
+from ehalsodag.agenda.models import Block, Event
+from ehalsodag.agenda.streams import Embed, StreamError, embed_for
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """One line of the programme or the run-of-show."""
+
+    block: Block
+    state: str  # "done", "live" or "upcoming"
+    late_minutes: int | None
+
+    @property
+    def shifted(self) -> bool:
+        """Whether the block has been moved from its planned time."""
+        return self.block.shift_minutes != 0
+
+
+@dataclass(frozen=True)
+class EventView:
+    """The state of an event as shown to people at ``at``."""
+
+    event: Event
+    at: dt.datetime
+    rows: list[BlockRow]
+    now: Block | None
+    next: Block | None
+    minutes_left: int | None
+    day_over: bool
+    day_not_started: bool
+    player: Embed | None
+    film: Embed | None
+    running_late: int
+
+    @property
+    def recording_url(self) -> str | None:
+        """Where to watch afterwards (the event's recording), once the day is over."""
+        return self.event.recording_url if self.day_over else None
+
+
+def stream_for(event: Event, block: Block | None) -> Embed | None:
+    """The embed to show for ``block``: its own stream, else its stage's. None if nothing fits."""
+    if block is None:
+        stage = event.stages[0] if event.stages else None
+        url = stage.stream_url if stage else None
+    elif block.kind == "film" and block.film_url:
+        url = block.film_url
+    else:
+        url = block.stream_url or block.stage.stream_url
+    if not url:
+        return None
+    try:
+        return embed_for(url, event.allowed_stream_hosts)
+    except StreamError:  # validated at load time; an allow-list edited since then wins
+        return None
+
+
+def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
+    """Now/next, the programme with states, the player and how late the day runs."""
+    at = at or dt.datetime.now(dt.UTC)
+    blocks = event.active_blocks()
+    state = runofshow.now_and_next(blocks, at, event.live_block_id)
+    now = state.now if isinstance(state.now, Block) else None
+    ordered = [b for b in runofshow.ordered(blocks) if isinstance(b, Block)]
+    now_index = ordered.index(now) if now is not None else None
+    rows = []
+    for index, block in enumerate(ordered):
+        if now_index is not None:
+            status = "done" if index < now_index else "live" if index == now_index else "upcoming"
+        else:
+            status = "done" if block.ends_at <= at else "upcoming"
+        rows.append(BlockRow(block, status, runofshow.lateness_minutes(block)))
+    film = None
+    if now is not None and now.kind != "film" and now.film_url:
+        try:
+            film = embed_for(now.film_url, event.allowed_stream_hosts)
+        except StreamError:
+            film = None
+    late = 0
+    if now is not None:
+        late = runofshow.lateness_minutes(now) or now.shift_minutes
+    elif state.next is not None and isinstance(state.next, Block):
+        late = state.next.shift_minutes
+    return EventView(
+        event=event,
+        at=at,
+        rows=rows,
+        now=now,
+        next=state.next if isinstance(state.next, Block) else None,
+        minutes_left=state.minutes_left,
+        day_over=state.day_over,
+        day_not_started=state.day_not_started,
+        player=stream_for(event, now) if not state.day_over else None,
+        film=film,
+        running_late=late,
+    )

@@ -1,0 +1,89 @@
+"""``create_app(settings) -> Litestar``: the one place where everything is registered."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from ehalsodag.agenda.routes import routes as agenda_routes
+from ehalsodag.db.engine import Database
+from ehalsodag.live.broadcast import Broadcaster
+from ehalsodag.live.hub import Hub
+from ehalsodag.live.routes import routes as live_routes
+from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.settings import Settings, load_settings
+from ehalsodag.staff.routes import routes as staff_routes
+from ehalsodag.web.language import language_middleware
+from ehalsodag.web.responses import error_handler
+from ehalsodag.web.templating import environment
+
+#: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def channels_backend(settings: Settings) -> ChannelsBackend:
+    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set."""
+    if settings.redis_url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+    return MemoryChannelsBackend()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application for ``settings`` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+    db = Database(settings)
+    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit)
+    broadcaster = Broadcaster(db, hub, settings.templates_dir)
+    ticker = ClockTicker(broadcaster)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        ticker.start()
+        try:
+            yield
+        finally:
+            await ticker.stop()
+            await db.dispose()
+
+    csrf_secret = hashlib.sha256(("csrf:" + settings.secret_key).encode()).hexdigest()[:32]
+    return Litestar(
+        route_handlers=[
+            *agenda_routes,
+            *live_routes,
+            *staff_routes,
+            create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
+        ],
+        plugins=[
+            channels,
+            SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(engine_instance=db.engine, create_all=False)),
+        ],
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
+        ),
+        csrf_config=CSRFConfig(
+            secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
+        ),
+        middleware=[language_middleware],
+        exception_handlers={HTTPException: error_handler, Exception: error_handler},
+        lifespan=[lifespan],
+        request_max_body_size=MAX_BODY_BYTES,
+        state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster}),
+        debug=settings.debug,
+    )

@@ -1,0 +1,229 @@
+"""The ``ehalsodag`` command: serve, migrate, check and load programmes, manage staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from ehalsodag.settings import Settings, load_settings
+
+
+def _print_problems(problems: Sequence[object]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def cmd_agenda_check(args: argparse.Namespace, _settings: Settings) -> int:
+    """Validate programme files; one line per problem."""
+    from ehalsodag.agenda.files import check_files
+
+    problems = check_files(args.files)
+    _print_problems(problems)
+    if not problems:
+        print(f"{len(args.files)} file(s) OK")
+    return 1 if problems else 0
+
+
+async def load_file(settings: Settings, path: str) -> tuple[str, bool, int]:
+    """Validate and load one programme file; return (slug, created, blocks)."""
+    from ehalsodag.agenda.files import load_agenda
+    from ehalsodag.agenda.service import load_spec
+    from ehalsodag.db.engine import Database
+
+    spec = load_agenda(path)
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            event, created = await load_spec(session, spec)
+            return event.slug, created, len(spec.blocks)
+    finally:
+        await db.dispose()
+
+
+def cmd_agenda_load(args: argparse.Namespace, settings: Settings) -> int:
+    """Create or update the event of a programme file; the last line printed is its slug."""
+    from ehalsodag.agenda.files import AgendaError
+    from ehalsodag.db.migrate import upgrade
+
+    upgrade(settings)
+    try:
+        slug, created, blocks = asyncio.run(load_file(settings, args.file))
+    except AgendaError as exc:
+        _print_problems(exc.problems)
+        return 1
+    print(f"{'created' if created else 'updated'} {blocks} blocks")
+    print(slug)
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    """Run the migrations."""
+    from ehalsodag.db.migrate import upgrade
+
+    upgrade(settings)
+    print("database is up to date")
+    return 0
+
+
+async def _add_user(settings: Settings, email: str, password: str, role: str, slug: str | None) -> str:
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+    from ehalsodag.staff.service import add_user
+
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            event_id = None
+            if slug:
+                event = await event_by_slug(session, slug)
+                if event is None:
+                    raise ValueError(f"no event with slug {slug!r}")
+                event_id = event.id
+            user = await add_user(session, email, password, role, event_id)
+            return user.email
+    finally:
+        await db.dispose()
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise ValueError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a staff user (password from stdin) with a role, for one event or all."""
+    from ehalsodag.db.migrate import upgrade
+
+    upgrade(settings)
+    try:
+        email = asyncio.run(_add_user(settings, args.email, _read_password(), args.role, args.event))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    scope = f"event {args.event}" if args.event and args.role != "admin" else "all events"
+    print(f"{email} is {args.role} for {scope}")
+    return 0
+
+
+async def _create_token(settings: Settings, email: str) -> str | None:
+    from ehalsodag.db.engine import Database
+    from ehalsodag.staff.service import create_token, user_by_email
+
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            user = await user_by_email(session, email)
+            return None if user is None else await create_token(session, user)
+    finally:
+        await db.dispose()
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a new bearer token for a staff user."""
+    token = asyncio.run(_create_token(settings, args.email))
+    if token is None:
+        print(f"error: no staff user {args.email}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+async def _database_is_empty(settings: Settings) -> bool:
+    from sqlalchemy import func, select
+
+    from ehalsodag.agenda.models import Event
+    from ehalsodag.db.engine import Database
+
+    db = Database(settings)
+    try:
+        async with db.reader() as session:
+            return (await session.execute(select(func.count(Event.id)))).scalar_one() == 0
+    finally:
+        await db.dispose()
+
+
+def load_demo(settings: Settings) -> list[str]:
+    """Load every programme in agenda/ (the demo), returning the slugs."""
+    slugs = []
+    for path in sorted(settings.agenda_dir.glob("*.toml")):
+        slug, _created, _blocks = asyncio.run(load_file(settings, str(path)))
+        slugs.append(slug)
+    return slugs
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    from ehalsodag.db.migrate import upgrade
+
+    if args.demo:
+        upgrade(settings)
+        if asyncio.run(_database_is_empty(settings)):
+            for slug in load_demo(settings):
+                print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
+    if args.workers > 1 and not settings.redis_url:
+        print("warning: several workers without EHALSODAG_REDIS_URL cannot share live pushes", file=sys.stderr)
+    uvicorn.run(
+        "ehalsodag.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        ws_max_size=64 * 1024, ws_per_message_deflate=False, proxy_headers=True, timeout_graceful_shutdown=20,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="ehalsodag", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the platform")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="migrate and load agenda/*.toml into an empty database")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="run migrations").set_defaults(run=cmd_db_upgrade)
+
+    agenda = commands.add_parser("agenda", help="programme files").add_subparsers(dest="agenda_command",
+                                                                                   required=True)
+    check = agenda.add_parser("check", help="validate programme files")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(run=cmd_agenda_check)
+    load = agenda.add_parser("load", help="create or update an event from a programme file")
+    load.add_argument("file")
+    load.set_defaults(run=cmd_agenda_load)
+
+    user = commands.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a staff user; the password is read from stdin")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=["organiser", "moderator", "admin"])
+    add.add_argument("--event", help="slug of the event the role is for (default: all events)")
+    add.set_defaults(run=cmd_user_add)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="print a bearer token for a staff user")
+    create.add_argument("email")
+    create.set_defaults(run=cmd_token_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ehalsodag`` command."""
+    args = build_parser().parse_args(argv)
+    return args.run(args, load_settings())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+

@@ -1,0 +1,1 @@
+"""Database: engine set-up, the declarative base and Alembic migrations."""

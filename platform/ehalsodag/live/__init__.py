@@ -1,0 +1,1 @@
+"""Live: attendees joining, the realtime hub and the event websocket."""

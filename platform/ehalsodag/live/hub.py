@@ -1,0 +1,146 @@
+"""The realtime hub: one subscription per event and worker, fanned out to that worker's sockets.
+
+Services publish a rendered fragment once per language on the event's one channel
+(``event:<id>``), marked for everyone or for staff only. Litestar channels carries it to every worker,
+in-process by default or over Redis pub/sub. Each worker's hub sends the same bytes to each of its
+sockets through a small bounded queue; a socket whose queue is full is too slow and is dropped
+rather than waited for, so one bad connection never holds up the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar.channels import ChannelsPlugin
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+STAFF = "staff"
+
+#: Close code for sockets dropped because they could not keep up (RFC 6455: try again later).
+CLOSE_TOO_SLOW = 1013
+
+
+def channel_name(event_id: int) -> str:
+    """The fixed channel of an event."""
+    return f"event:{event_id}"
+
+
+@dataclass(eq=False)
+class Connection:
+    """One websocket as the hub sees it."""
+
+    send: Callable[[str], Awaitable[Any]]
+    close: Callable[[int, str], Awaitable[Any]]
+    language: str
+    staff: bool
+    queue_limit: int
+    queue: asyncio.Queue[str] = field(init=False)
+    dropped: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_limit)
+
+    async def pump(self) -> None:
+        """Send queued frames in order until cancelled."""
+        while True:
+            frame = await self.queue.get()
+            await self.send(frame)
+
+
+@dataclass
+class _EventRoom:
+    connections: set[Connection] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    """Per-worker fan-out of published fragments to local sockets."""
+
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256) -> None:
+        self.channels = channels
+        self.queue_limit = queue_limit
+        self._rooms: dict[int, _EventRoom] = {}
+        self._lock = asyncio.Lock()
+        self.sent_frames = 0
+        self.dropped_sockets = 0
+
+    async def publish(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
+        """Send one rendered fragment (one string per language) to every socket of the audience."""
+        payload = msgspec.json.encode({"a": audience, "f": by_language})
+        await self.channels.wait_published(payload, channels=[channel_name(event_id)])
+
+    def local_connections(self, event_id: int) -> int:
+        """How many sockets of the event this worker holds."""
+        room = self._rooms.get(event_id)
+        return len(room.connections) if room else 0
+
+    def connected_event_ids(self) -> list[int]:
+        """Events with at least one socket on this worker."""
+        return [event_id for event_id, room in self._rooms.items() if room.connections]
+
+    async def attach(self, event_id: int, connection: Connection) -> None:
+        """Start delivering the event's pushes to ``connection``."""
+        async with self._lock:
+            room = self._rooms.setdefault(event_id, _EventRoom())
+            room.connections.add(connection)
+            if room.task is None or room.task.done():
+                ready = asyncio.Event()
+                room.task = asyncio.create_task(self._listen(event_id, ready), name=f"hub-event-{event_id}")
+                await ready.wait()
+
+    async def detach(self, event_id: int, connection: Connection) -> None:
+        """Stop delivering to ``connection``; the last one out ends the subscription."""
+        async with self._lock:
+            room = self._rooms.get(event_id)
+            if room is None:
+                return
+            room.connections.discard(connection)
+            if not room.connections and room.task is not None:
+                room.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await room.task
+                del self._rooms[event_id]
+
+    def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
+        """Queue a fragment for this worker's sockets only (used by the clock ticker)."""
+        room = self._rooms.get(event_id)
+        if room is None:
+            return
+        for connection in list(room.connections):
+            if audience == STAFF and not connection.staff:
+                continue
+            frame = by_language.get(connection.language) or next(iter(by_language.values()))
+            self._offer(connection, frame)
+
+    def _offer(self, connection: Connection, frame: str) -> None:
+        if connection.dropped:
+            return
+        try:
+            connection.queue.put_nowait(frame)
+            self.sent_frames += 1
+        except asyncio.QueueFull:
+            connection.dropped = True
+            self.dropped_sockets += 1
+            log.info("dropping a websocket that fell %d frames behind", self.queue_limit)
+            asyncio.create_task(connection.close(CLOSE_TOO_SLOW, "too slow"))
+
+    async def _listen(self, event_id: int, ready: asyncio.Event) -> None:
+        subscriber = await self.channels.subscribe([channel_name(event_id)])
+        ready.set()
+        try:
+            async for raw in subscriber.iter_events():
+                try:
+                    message = msgspec.json.decode(raw)
+                    self.deliver_local(event_id, message["a"], message["f"])
+                except Exception:  # a bad message must not end the subscription
+                    log.exception("could not deliver a message on event %s", event_id)
+        finally:
+            await self.channels.unsubscribe(subscriber)

@@ -1,0 +1,143 @@
+"""Joining an event (form and API), the event websocket and the language switch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request, WebSocket, get, post, websocket
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, WebSocketDisconnect
+from litestar.params import Body
+from litestar.response import Redirect, Response
+
+from ehalsodag.agenda.routes import load_event
+from ehalsodag.i18n import LANGUAGES
+from ehalsodag.live.hub import Connection
+from ehalsodag.live.service import JoinError, JoinRequest, join
+from ehalsodag.staff.service import permissions
+from ehalsodag.web.auth import (
+    attendee_cookie,
+    current_attendee,
+    current_staff,
+    origin_allowed,
+    settings_of,
+)
+from ehalsodag.web.language import LANGUAGE_COOKIE
+from ehalsodag.web.responses import cookie
+
+ATTENDEE_COOKIE_SECONDS = 7 * 24 * 3600
+#: Close code when a handshake is refused (RFC 6455 policy violation).
+CLOSE_POLICY = 1008
+
+
+class JoinBody(msgspec.Struct, forbid_unknown_fields=True):
+    """JSON body of POST /api/v1/events/{slug}/join."""
+
+    display_name: str | None = None
+    organisation: str | None = None
+    group_size: int | None = None
+
+
+@post("/api/v1/events/{slug:str}/join", name="api_join", status_code=201)
+async def api_join(request: Request[Any, Any, Any], slug: str, data: JoinBody) -> Response[dict[str, Any]]:
+    """Join as an attendee; returns the token for the Authorization header (also set as a cookie)."""
+    db = request.app.state.db
+    async with db.writer() as session:
+        event = await load_event(session, slug)
+        try:
+            attendee, token = await join(session, event, JoinRequest(data.display_name, data.organisation,
+                                                                      data.group_size))
+        except JoinError as exc:
+            raise ClientException(detail=str(exc), status_code=422) from exc
+    response = Response({"attendee_id": attendee.id, "attendee_token": token}, status_code=201)
+    response.set_cookie(cookie(settings_of(request), attendee_cookie(event), token, ATTENDEE_COOKIE_SECONDS))
+    return response
+
+
+@post("/e/{slug:str}/join", name="join_form")
+async def join_form(
+    request: Request[Any, Any, Any],
+    slug: str,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """The join form on the attendee page (works without JavaScript)."""
+    db = request.app.state.db
+    raw_size = (data.get("group_size") or "1").strip()
+    async with db.writer() as session:
+        event = await load_event(session, slug)
+        try:
+            size = int(raw_size)
+        except ValueError:
+            size = -1
+        try:
+            _attendee, token = await join(
+                session, event, JoinRequest(data.get("display_name"), data.get("organisation"), size)
+            )
+        except JoinError as exc:
+            return Redirect(f"/e/{slug}?error={quote(str(exc))}#join", status_code=303)
+    response = Redirect(f"/e/{slug}", status_code=303)
+    response.set_cookie(cookie(settings_of(request), attendee_cookie(event), token, ATTENDEE_COOKIE_SECONDS))
+    return response
+
+
+@get("/lang/{code:str}", name="set_language")
+async def set_language(request: Request[Any, Any, Any], code: str) -> Redirect:
+    """Switch between Swedish and English and go back to the page."""
+    target = request.query_params.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = Redirect(target, status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(cookie(settings_of(request), LANGUAGE_COOKIE, code, 365 * 24 * 3600))
+    return response
+
+
+@websocket("/e/{slug:str}/ws", name="event_ws")
+async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
+    """Pushes for one event. The first frame is the full snapshot; then live fragments follow."""
+    state = socket.app.state
+    if not origin_allowed(socket):
+        await socket.close(code=CLOSE_POLICY, reason="origin not allowed")
+        return
+    async with state.db.reader() as session:
+        event = await load_event(session, slug)
+        attendee = await current_attendee(socket, session, event)
+        staff_user = await current_staff(socket, session)
+        staff = staff_user is not None and permissions(staff_user, event.id).moderate
+        if attendee is None and not staff:
+            await socket.close(code=CLOSE_POLICY, reason="join the event first")
+            return
+        language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
+        language = language if language in LANGUAGES else "sv"
+        snapshot = state.broadcaster.snapshot(event, staff, language)
+    await socket.accept()
+
+    async def close(code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await socket.close(code=code, reason=reason)
+
+    connection = Connection(
+        send=socket.send_text, close=close, language=language, staff=staff,
+        queue_limit=state.settings.socket_queue_limit,
+    )
+    connection.queue.put_nowait(snapshot)
+    hub = state.hub
+    await hub.attach(event.id, connection)
+    pump = asyncio.create_task(connection.pump())
+    try:
+        while True:  # clients have nothing to say; reading is how we notice they left
+            await socket.receive_data("text")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        await hub.detach(event.id, connection)
+
+
+routes = [api_join, join_form, set_language, event_ws]

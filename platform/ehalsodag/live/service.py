@@ -1,0 +1,71 @@
+"""Attendee services: joining an event and finding an attendee by token."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.i18n import _
+from ehalsodag.live.models import Attendee
+from ehalsodag.staff.service import token_hash
+
+MAX_NAME = 80
+MAX_ORGANISATION = 120
+MAX_GROUP_SIZE = 500
+
+
+class JoinError(ValueError):
+    """Bad join input; the message is shown to the attendee."""
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """What an attendee may tell us when joining. Everything is optional."""
+
+    display_name: str | None = None
+    organisation: str | None = None
+    group_size: int | None = None
+
+
+def clean_text(value: str | None, limit: int, label: str) -> str | None:
+    """Trim, normalise (NFC) and check a short free-text field; None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise JoinError(_("%(field)s must be text.", field=label))
+    text = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\t" for ch in text):
+        raise JoinError(_("%(field)s contains control characters.", field=label))
+    if len(text) > limit:
+        raise JoinError(_("%(field)s is at most %(max)d characters.", field=label, max=limit))
+    return text or None
+
+
+async def join(session: AsyncSession, event: Event, request: JoinRequest) -> tuple[Attendee, str]:
+    """Register an attendee (or a room of them) and return it with its secret token. Commits."""
+    name = clean_text(request.display_name, MAX_NAME, _("Name"))
+    organisation = clean_text(request.organisation, MAX_ORGANISATION, _("Organisation"))
+    group_size = 1 if request.group_size is None else request.group_size
+    if not isinstance(group_size, int) or isinstance(group_size, bool) or not 1 <= group_size <= MAX_GROUP_SIZE:
+        raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=MAX_GROUP_SIZE))
+    token = "eha_" + secrets.token_urlsafe(24)
+    attendee = Attendee(
+        event_id=event.id, token_hash=token_hash(token), display_name=name,
+        organisation=organisation, group_size=group_size,
+    )
+    session.add(attendee)
+    await session.commit()
+    return attendee, token
+
+
+async def attendee_by_token(session: AsyncSession, event_id: int, token: str) -> Attendee | None:
+    """The attendee of ``event_id`` holding ``token``."""
+    result = await session.execute(
+        select(Attendee).where(Attendee.token_hash == token_hash(token), Attendee.event_id == event_id)
+    )
+    return result.scalar_one_or_none()

@@ -1,0 +1,78 @@
+"""Settings read from the environment (prefix ``EHALSODAG_``).
+
+Defaults give one machine with SQLite and in-process channels; set
+``EHALSODAG_DATABASE_URL`` and ``EHALSODAG_REDIS_URL`` to scale out.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The repository root: templates, static files and agenda files live here.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"EHALSODAG_{name}")
+    return value if value not in (None, "") else default
+
+
+def _default_secret(var_dir: Path) -> str:
+    """Keep a generated secret in var/ so sessions survive a restart on a dev machine."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, resolved once at start-up."""
+
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    base_url: str | None
+    debug: bool = False
+    sqlite_synchronous: str = "FULL"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    agenda_dir: Path = PROJECT_ROOT / "agenda"
+    #: Messages a socket may have queued before it counts as slow and is dropped.
+    socket_queue_limit: int = 256
+    default_language: str = "sv"
+    languages: tuple[str, ...] = field(default=("sv", "en"))
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite (the single-machine default)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        """True when the public base URL is https: cookies then get the Secure flag."""
+        return bool(self.base_url and self.base_url.startswith("https://"))
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment."""
+    var_dir = Path(_env("VAR_DIR", str(PROJECT_ROOT / "var")) or "var")
+    database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'ehalsodag.sqlite3'}"
+    if database_url.startswith("sqlite"):
+        var_dir.mkdir(parents=True, exist_ok=True)
+    secret = _env("SECRET_KEY") or _default_secret(var_dir)
+    return Settings(
+        database_url=database_url,
+        redis_url=_env("REDIS_URL"),
+        secret_key=secret,
+        base_url=_env("BASE_URL"),
+        debug=_env("DEBUG", "0") == "1",
+        sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
+    )

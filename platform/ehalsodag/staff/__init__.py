@@ -1,0 +1,1 @@
+"""Staff: organisers, moderators and admins; login, tokens and the audit log."""

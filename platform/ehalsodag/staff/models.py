@@ -1,0 +1,61 @@
+"""Staff users, their roles per event, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.types import JsonB
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ehalsodag.db.base import BigIntAuditBase
+
+ROLES = ("admin", "organiser", "moderator")
+
+
+class StaffUser(BigIntAuditBase):
+    """A person who runs events. Passwords are argon2 hashes."""
+
+    __tablename__ = "staff_user"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+    roles: Mapped[list[StaffRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class StaffRole(BigIntAuditBase):
+    """A role, either for one event or (``event_id`` NULL) for every event."""
+
+    __tablename__ = "staff_role"
+    __table_args__ = (UniqueConstraint("user_id", "event_id", "role"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    user: Mapped[StaffUser] = relationship(back_populates="roles")
+
+
+class ApiToken(BigIntAuditBase):
+    """A bearer token for scripts (``ehalsodag token create``); only its hash is stored."""
+
+    __tablename__ = "api_token"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+
+
+class AuditEntry(BigIntAuditBase):
+    """Who did what, when (``created_at``), on which event."""
+
+    __tablename__ = "audit_entry"
+
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

@@ -1,0 +1,77 @@
+"""The Jinja environment: autoescaped, translated through :mod:`ehalsodag.i18n`, with date filters.
+
+The same environment renders full pages (through Litestar) and the fragments pushed over the
+websocket, so a fragment looks the same on first load, on reconnect and on a live push.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ehalsodag import i18n
+from ehalsodag.agenda.files import THEMES
+
+
+def _local(value: dt.datetime, timezone: str) -> dt.datetime:
+    return value.astimezone(ZoneInfo(timezone))
+
+
+def hhmm(value: dt.datetime | None, timezone: str = "Europe/Stockholm") -> str:
+    """A time as 09.05 (Swedish) or 09:05 (English) in the event's time zone."""
+    if value is None:
+        return ""
+    local = _local(value, timezone)
+    return local.strftime("%H.%M") if i18n.current_language() == "sv" else local.strftime("%H:%M")
+
+
+def long_date(value: dt.date) -> str:
+    """A date spelled out in the current language (e.g. tisdag 23 mars 2021)."""
+    return format_date(value, format="full", locale=i18n.current_language())
+
+
+def iso(value: dt.datetime | None) -> str:
+    """Machine-readable time for <time datetime> and scripts."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else ""
+
+
+def clock(value: dt.datetime, timezone: str = "Europe/Stockholm") -> str:
+    """A time with the locale's own format (for screen readers and longer text)."""
+    return format_time(_local(value, timezone), format="short", locale=i18n.current_language())
+
+
+@cache
+def environment(templates_dir: Path) -> Environment:
+    """The one Jinja environment for ``templates_dir``."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html", "xml", "svg"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message, **kw: i18n.gettext(message, **kw),
+        ngettext=lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
+        newstyle=False,
+    )
+    env.globals.update(
+        current_language=i18n.current_language,
+        LANGUAGES=i18n.LANGUAGES,
+        LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+        THEMES=THEMES,
+    )
+    env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock)
+    return env
+
+
+def render(templates_dir: Path, name: str, **context: Any) -> str:
+    """Render a template outside a request (fragments for the websocket)."""
+    return environment(templates_dir).get_template(name).render(**context)

@@ -1,0 +1,66 @@
+/* ehalsodag: small progressive enhancements on top of htmx. Everything works without this file. */
+(function () {
+  "use strict";
+
+  /* Keep a playing stream playing: a push that carries the same embed does not replace it. */
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "player") return;
+    var current = target.querySelector(":scope > .player-frame");
+    var incoming = evt.detail.fragment && evt.detail.fragment.querySelector(".player-frame");
+    var sameFilm = (target.querySelector("details.film .player-frame") || {}).dataset;
+    var newFilm = evt.detail.fragment && evt.detail.fragment.querySelector("details.film .player-frame");
+    var filmUnchanged = (!sameFilm && !newFilm) || (sameFilm && newFilm && sameFilm.embed === newFilm.dataset.embed);
+    if (current && incoming && current.dataset.embed === incoming.dataset.embed && filmUnchanged) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
+  /* HLS streams through the vendored hls.js (Safari plays HLS natively). */
+  function startHls(root) {
+    (root || document).querySelectorAll("video[data-hls-src]").forEach(function (video) {
+      if (video.dataset.hlsStarted) return;
+      video.dataset.hlsStarted = "1";
+      var src = video.dataset.hlsSrc;
+      if (video.canPlayType("application/vnd.apple.mpegurl")) { video.src = src; return; }
+      var load = function () {
+        if (window.Hls && window.Hls.isSupported()) {
+          var hls = new window.Hls();
+          hls.loadSource(src);
+          hls.attachMedia(video);
+        }
+      };
+      if (window.Hls) { load(); return; }
+      var script = document.createElement("script");
+      script.src = "/static/vendor/hls.light-1.7.4.min.js";
+      script.onload = load;
+      document.head.appendChild(script);
+    });
+  }
+
+  /* "N min left", kept current between pushes. */
+  function updateCountdowns() {
+    document.querySelectorAll("[data-countdown-to]").forEach(function (el) {
+      var left = Math.ceil((new Date(el.dataset.countdownTo) - new Date()) / 60000);
+      if (left < 0) left = 0;
+      var template = left === 1 ? el.dataset.templateOne : el.dataset.templateMany;
+      if (template) el.textContent = template.replace("%(num)d", String(left));
+    });
+  }
+
+  function setConnection(state) {
+    var el = document.getElementById("connection");
+    if (!el) return;
+    el.dataset.state = state;
+    el.textContent = state === "open" ? el.dataset.connectedText : el.dataset.reconnectingText;
+  }
+
+  document.addEventListener("htmx:wsOpen", function () { setConnection("open"); });
+  document.addEventListener("htmx:wsClose", function () { setConnection("closed"); });
+  document.addEventListener("htmx:wsAfterMessage", function () { startHls(); updateCountdowns(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    startHls();
+    updateCountdowns();
+    setInterval(updateCountdowns, 15000);
+  });
+})();
