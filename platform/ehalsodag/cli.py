@@ -135,20 +135,6 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _database_is_empty(settings: Settings) -> bool:
-    from sqlalchemy import func, select
-
-    from ehalsodag.agenda.models import Event
-    from ehalsodag.db.engine import Database
-
-    db = Database(settings)
-    try:
-        async with db.reader() as session:
-            return (await session.execute(select(func.count(Event.id)))).scalar_one() == 0
-    finally:
-        await db.dispose()
-
-
 def load_demo(settings: Settings) -> list[str]:
     """Load every programme in agenda/ (the demo), returning the slugs."""
     slugs = []
@@ -166,9 +152,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.demo:
         upgrade(settings)
-        if asyncio.run(_database_is_empty(settings)):
-            for slug in load_demo(settings):
-                print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
+        for slug in load_demo(settings):  # idempotent: an existing event is updated in place
+            print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
     if args.workers > 1 and not settings.redis_url:
         print("warning: several workers without EHALSODAG_REDIS_URL cannot share live pushes", file=sys.stderr)
     uvicorn.run(

@@ -10,6 +10,9 @@ from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.streams import Embed, StreamError, embed_for
 
 
+_REHEARSAL_MINUTES = 12 * 60
+
+
 @dataclass(frozen=True)
 class BlockRow:
     """One line of the programme or the run-of-show."""
@@ -87,6 +90,8 @@ def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
     late = 0
     if now is not None:
         late = runofshow.lateness_minutes(now) or now.shift_minutes
+        if abs(late) > _REHEARSAL_MINUTES:  # taken live on another day: a rehearsal, not a late start
+            late = now.shift_minutes
     elif state.next is not None and isinstance(state.next, Block):
         late = state.next.shift_minutes
     return EventView(

@@ -1,0 +1,171 @@
+"""Shared fixtures: a migrated SQLite database per test, the app in-process, and the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from ehalsodag.agenda.files import load_agenda
+from ehalsodag.agenda.service import load_spec
+from ehalsodag.app import create_app
+from ehalsodag.db.engine import Database
+from ehalsodag.db.migrate import upgrade
+from ehalsodag.settings import Settings
+from ehalsodag.staff.service import add_user, create_token
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+STAFF_PASSWORD = "correct horse battery"
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: str | None = None) -> Settings:
+    """Settings for a test: a fresh SQLite file unless another database is given."""
+    return Settings(
+        database_url=database_url or f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}",
+        redis_url=redis_url,
+        secret_key="test-secret-key-that-is-long-enough",
+        base_url=None,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A migrated SQLite database in the test's temporary folder."""
+    value = make_settings(tmp_path)
+    upgrade(value)
+    return value
+
+
+async def load_fixture(settings: Settings, name: str = "regional.toml") -> str:
+    """Load a programme file from tests/fixtures/agenda (or agenda/); return its slug."""
+    path = FIXTURES / "agenda" / name
+    if not path.exists():
+        path = ROOT / "agenda" / name
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            event, _created = await load_spec(session, load_agenda(path))
+            return event.slug
+    finally:
+        await db.dispose()
+
+
+async def make_staff(settings: Settings, email: str, role: str, slug: str | None = None) -> str:
+    """Create a staff user; return a bearer token for it."""
+    from ehalsodag.agenda.service import event_by_slug
+
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            event_id = None
+            if slug:
+                event = await event_by_slug(session, slug)
+                assert event is not None
+                event_id = event.id
+            user = await add_user(session, email, STAFF_PASSWORD, role, event_id)
+            return await create_token(session, user)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """The app in-process (no network), with the test database."""
+    app = create_app(settings)
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServedApp:
+    """A real server process (uvicorn) on a loopback port."""
+
+    base_url: str
+    ws_url: str
+    process: subprocess.Popen[bytes]
+    settings: Settings
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server printed so far (for failure messages)."""
+        return self.log_path.read_text(errors="replace")
+
+
+def start_server(settings: Settings, log_path: Path, port: int | None = None, workers: int = 1) -> ServedApp:
+    """Start ``ehalsodag serve`` with ``settings`` and wait until it answers."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "EHALSODAG_DATABASE_URL": settings.database_url,
+        "EHALSODAG_SECRET_KEY": settings.secret_key,
+        "EHALSODAG_VAR_DIR": str(log_path.parent),
+    }
+    env.pop("EHALSODAG_REDIS_URL", None)
+    if settings.redis_url:
+        env["EHALSODAG_REDIS_URL"] = settings.redis_url
+    if settings.base_url:
+        env["EHALSODAG_BASE_URL"] = settings.base_url
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ehalsodag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')}")
+        try:
+            if httpx.get(base_url + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError(f"server did not answer in 30 s:\n{log_path.read_text(errors='replace')}")
+    return ServedApp(base_url, f"ws://127.0.0.1:{port}", process, settings, log_path)
+
+
+def stop_server(server: ServedApp) -> None:
+    """Stop the server process (SIGTERM, then SIGKILL)."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=25)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def served(settings: Settings, tmp_path: Path) -> Iterator[ServedApp]:
+    """The real server on a free loopback port, with the regional fixture event loaded."""
+    asyncio.run(load_fixture(settings))
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def with_base_url(settings: Settings, base_url: str) -> Settings:
+    """A copy of ``settings`` with a public base URL."""
+    return replace(settings, base_url=base_url)
