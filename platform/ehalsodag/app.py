@@ -12,9 +12,9 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     db = Database(settings)
     channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
-    hub = Hub(channels, queue_limit=settings.socket_queue_limit)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
     broadcaster = Broadcaster(db, hub, settings.templates_dir)
     ticker = ClockTicker(broadcaster)
 

@@ -41,6 +41,8 @@ class Settings:
     secret_key: str
     base_url: str | None
     debug: bool = False
+    #: Prefix of the realtime channel names, so that several installations can share one Redis.
+    channel_prefix: str = "ehalsodag"
     sqlite_synchronous: str = "FULL"
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
@@ -74,5 +76,6 @@ def load_settings() -> Settings:
         secret_key=secret,
         base_url=_env("BASE_URL"),
         debug=_env("DEBUG", "0") == "1",
+        channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
     )

@@ -43,8 +43,8 @@
     document.querySelectorAll("[data-countdown-to]").forEach(function (el) {
       var left = Math.ceil((new Date(el.dataset.countdownTo) - new Date()) / 60000);
       if (left < 0) left = 0;
-      var template = left === 1 ? el.dataset.templateOne : el.dataset.templateMany;
-      if (template) el.textContent = template.replace("%(num)d", String(left));
+      var number = el.querySelector(".countdown-n");
+      if (number) number.textContent = String(left);
     });
   }
 

@@ -9,7 +9,6 @@ from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.streams import Embed, StreamError, embed_for
 
-
 _REHEARSAL_MINUTES = 12 * 60
 
 

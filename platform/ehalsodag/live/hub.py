@@ -1,7 +1,7 @@
 """The realtime hub: one subscription per event and worker, fanned out to that worker's sockets.
 
 Services publish a rendered fragment once per language on the event's one channel
-(``event:<id>``), marked for everyone or for staff only. Litestar channels carries it to every worker,
+(``<prefix>:event:<id>``), marked for everyone or for staff only. Litestar channels carries it to every worker,
 in-process by default or over Redis pub/sub. Each worker's hub sends the same bytes to each of its
 sockets through a small bounded queue; a socket whose queue is full is too slow and is dropped
 rather than waited for, so one bad connection never holds up the rest.
@@ -28,9 +28,9 @@ STAFF = "staff"
 CLOSE_TOO_SLOW = 1013
 
 
-def channel_name(event_id: int) -> str:
+def channel_name(prefix: str, event_id: int) -> str:
     """The fixed channel of an event."""
-    return f"event:{event_id}"
+    return f"{prefix}:event:{event_id}"
 
 
 @dataclass(eq=False)
@@ -64,8 +64,9 @@ class _EventRoom:
 class Hub:
     """Per-worker fan-out of published fragments to local sockets."""
 
-    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256) -> None:
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag") -> None:
         self.channels = channels
+        self.prefix = prefix
         self.queue_limit = queue_limit
         self._rooms: dict[int, _EventRoom] = {}
         self._lock = asyncio.Lock()
@@ -75,7 +76,7 @@ class Hub:
     async def publish(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
         """Send one rendered fragment (one string per language) to every socket of the audience."""
         payload = msgspec.json.encode({"a": audience, "f": by_language})
-        await self.channels.wait_published(payload, channels=[channel_name(event_id)])
+        await self.channels.wait_published(payload, channels=[channel_name(self.prefix, event_id)])
 
     def local_connections(self, event_id: int) -> int:
         """How many sockets of the event this worker holds."""
@@ -133,7 +134,7 @@ class Hub:
             asyncio.create_task(connection.close(CLOSE_TOO_SLOW, "too slow"))
 
     async def _listen(self, event_id: int, ready: asyncio.Event) -> None:
-        subscriber = await self.channels.subscribe([channel_name(event_id)])
+        subscriber = await self.channels.subscribe([channel_name(self.prefix, event_id)])
         ready.set()
         try:
             async for raw in subscriber.iter_events():

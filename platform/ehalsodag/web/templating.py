@@ -16,7 +16,35 @@ from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ehalsodag import i18n
-from ehalsodag.agenda.files import THEMES
+
+
+def N_(message: str) -> str:  # noqa: N802  (the conventional marker for Babel's extractor)
+    """Mark a string for translation without translating it yet."""
+    return message
+
+
+BLOCK_KIND_LABELS = {
+    "opening": N_("opening"), "talk": N_("talk"), "panel": N_("panel"), "break": N_("break"),
+    "lunch": N_("lunch"), "film": N_("film"), "closing": N_("closing"),
+}
+
+
+THEME_LABELS = {
+    "individen-som-medskapare": N_("The individual as co-creator"),
+    "ratt-information-och-kunskap": N_("The right information and knowledge"),
+    "trygg-och-saker-informationshantering": N_("Safe and secure information management"),
+    "utveckling-och-digital-transformation-i-samverkan": N_("Development and digital transformation in collaboration"),
+}
+
+
+def theme_label(theme: str) -> str:
+    """A strategy goal in the current language."""
+    return i18n.gettext(THEME_LABELS.get(theme, theme))
+
+
+def kind_label(kind: str) -> str:
+    """The block kind in the current language."""
+    return i18n.gettext(BLOCK_KIND_LABELS.get(kind, kind))
 
 
 def _local(value: dt.datetime, timezone: str) -> dt.datetime:
@@ -66,7 +94,8 @@ def environment(templates_dir: Path) -> Environment:
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
-        THEMES=THEMES,
+        kind_label=kind_label,
+        theme_label=theme_label,
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock)
     return env
