@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -27,6 +29,7 @@ from ehalsodag.staff.service import add_user, create_token
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 STAFF_PASSWORD = "correct horse battery"
+T = TypeVar("T")
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: str | None = None) -> Settings:
@@ -159,12 +162,18 @@ def stop_server(server: ServedApp) -> None:
 @pytest.fixture
 def served(settings: Settings, tmp_path: Path) -> Iterator[ServedApp]:
     """The real server on a free loopback port, with the regional fixture event loaded."""
-    asyncio.run(load_fixture(settings))
+    run_sync(load_fixture(settings))
     server = start_server(settings, tmp_path / "server.log")
     try:
         yield server
     finally:
         stop_server(server)
+
+
+def run_sync(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine to completion from sync code, even where a loop is running (Playwright's)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def with_base_url(settings: Settings, base_url: str) -> Settings:

@@ -65,7 +65,8 @@ def now_and_next(
     if current is not None:
         index = sequence.index(current)
         following = sequence[index + 1] if index + 1 < len(sequence) else None
-        left = max(0, _ceil_minutes(current.ends_at - at)) if current.starts_at <= at else None
+        # Only while the clock is inside the block: a block kept live past its end has no time left to show.
+        left = _ceil_minutes(current.ends_at - at) if current.starts_at <= at < current.ends_at else None
         return NowNext(current, following, left, day_over=False, day_not_started=False)
     upcoming = next((b for b in sequence if b.starts_at > at), None)
     return NowNext(

@@ -1,0 +1,139 @@
+"""A real browser (Debian's Chromium via Playwright): an attendee follows the day while a moderator
+drives it from the control panel in a second browser context. Screenshots are saved as artifacts.
+
+Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=required (as in .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    ROOT,
+    STAFF_PASSWORD,
+    ServedApp,
+    load_fixture,
+    make_staff,
+    run_sync,
+    start_server,
+    stop_server,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+REQUIRED = os.environ.get("EHALSODAG_TEST_BROWSER") == "required"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+README_SHOTS = ROOT / "docs" / "screenshots"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run"]
+
+if not Path(CHROMIUM).exists() and not REQUIRED:
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); set EHALSODAG_TEST_BROWSER=required to fail "
+                "instead", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.browser
+SLUG = "ostergotland-2021-03-23"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def day(settings, tmp_path) -> Iterator[ServedApp]:
+    run_sync(load_fixture(settings, "ostergotland-2021-03-23.toml"))
+    run_sync(make_staff(settings, "moderator@example.se", "moderator", SLUG))
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("EHALSODAG_UPDATE_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_SHOTS / path.name)
+
+
+def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, day: ServedApp):
+    attendee_context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=day.base_url)
+    moderator_context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=day.base_url)
+    attendee = attendee_context.new_page()
+    moderator = moderator_context.new_page()
+    external: list[str] = []
+    attendee.on("request", lambda r: None if r.url.startswith(day.base_url) else external.append(r.url))
+
+    # The attendee joins with the short code from the shared screen, as a group of five.
+    code = httpx.get(f"{day.base_url}/api/v1/events/{SLUG}").json()["join_code"]
+    attendee.goto(f"/j/{code}")
+    expect(attendee).to_have_url(re.compile(f"/e/{SLUG}$"))
+    expect(attendee.locator("html")).to_have_attribute("lang", "sv")
+    attendee.get_by_label("Hur många av er tittar på den här skärmen?").fill("5")
+    shoot(attendee, "attendee-join-phone")
+    attendee.get_by_role("button", name="Delta").click()
+    expect(attendee.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+    expect(attendee.locator("#programme")).to_contain_text("Block 1: Individen som medskapare")
+
+    # The moderator logs in and opens the control panel.
+    moderator.goto(f"/e/{SLUG}/control")
+    expect(moderator).to_have_url(re.compile("/login"))
+    moderator.get_by_label("E-postadress").fill("moderator@example.se")
+    moderator.get_by_label("Lösenord").fill(STAFF_PASSWORD)
+    moderator.get_by_role("button", name="Logga in").click()
+    expect(moderator).to_have_url(re.compile(f"/e/{SLUG}/control$"))
+    expect(moderator.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+
+    # Go live with block 1: the attendee's page follows within 2 s, without a reload.
+    attendee.evaluate("window.__noReload = true")
+    moderator.get_by_role("button", name="Starta: Block 1: Individen som medskapare").click()
+    expect(moderator.locator("#control-message")).to_contain_text("sänds nu")
+    expect(attendee.locator("#now-next .now h2")).to_have_text("Block 1: Individen som medskapare", timeout=2000)
+    expect(attendee.locator("#programme [aria-current=true]")).to_contain_text("Block 1")
+
+    # Announcement banner.
+    moderator.get_by_label("Text som visas för alla deltagare").fill("Lunchen är förlängd med tio minuter")
+    moderator.get_by_role("button", name="Publicera meddelandet").click()
+    expect(attendee.locator("#announcement")).to_contain_text("Lunchen är förlängd", timeout=2000)
+
+    # Running late: shift every later block by 10 minutes.
+    moderator.get_by_label("Flytta alla senare programpunkter så många minuter (negativt: tidigare)").fill("10")
+    moderator.get_by_role("button", name="Flytta senare programpunkter").click()
+    expect(attendee.locator("#programme")).to_contain_text("flyttad +10 min", timeout=2000)
+    expect(moderator.locator("#run-of-show")).to_contain_text("(+10)")
+    assert attendee.evaluate("window.__noReload") is True  # the page was never reloaded
+
+    shoot(attendee, "attendee-live-phone")
+    moderator.set_viewport_size({"width": 1280, "height": 900})
+    shoot(moderator, "control-panel-desktop")
+    desktop = attendee_context.new_page()
+    desktop.set_viewport_size({"width": 1280, "height": 900})
+    desktop.goto(f"/e/{SLUG}")
+    expect(desktop.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+    shoot(desktop, "attendee-live-desktop")
+
+    # English is one click away, and the live page stays live in English.
+    desktop.get_by_role("link", name="English").click()
+    expect(desktop.locator("html")).to_have_attribute("lang", "en")
+    expect(desktop.locator("#programme h2")).to_have_text("Programme")
+    expect(desktop.locator("#connection")).to_have_text("Live updates on", timeout=5000)
+
+    # Nothing but our own server (and the event's stream host, when a stream plays) was contacted.
+    assert all("youtube" in url or "vimeo" in url for url in external), external
+    attendee_context.close()
+    moderator_context.close()
