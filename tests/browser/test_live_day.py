@@ -116,6 +116,7 @@ def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, 
     moderator.get_by_role("button", name="Flytta senare programpunkter").click()
     expect(attendee.locator("#programme")).to_contain_text("flyttad +10 min", timeout=2000)
     expect(moderator.locator("#run-of-show")).to_contain_text("(+10)")
+    expect(moderator.locator("#lateness")).to_have_text("10 min försenat")
     assert attendee.evaluate("window.__noReload") is True  # the page was never reloaded
 
     shoot(attendee, "attendee-live-phone")

@@ -76,7 +76,7 @@ async def test_moderator_socket_also_gets_the_run_of_show(served):
         shifted = httpx.post(f"{served.base_url}/api/v1/events/regional/shift", json={"minutes": 7}, headers=headers)
         assert shifted.status_code == 200, shifted.text
         pushed = await receive_until(ws, "(+7)")
-        assert 'id="run-of-show"' in pushed and "Running 7 min late" not in pushed
+        assert 'id="run-of-show"' in pushed and "7 min försenat" in pushed
 
 
 async def test_sockets_without_a_token_or_from_another_site_are_refused(served):

@@ -40,8 +40,7 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     staff = await current_staff(request, db_session)
     return Template(
         "attendee/event.html",
-        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff,
-                 "join_error": request.query_params.get("error")},
+        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff},
     )
 
 

@@ -65,6 +65,17 @@ def stream_for(event: Event, block: Block | None) -> Embed | None:
         return None
 
 
+def _running_late(now: Block | None, upcoming: Block | None) -> int:
+    """Minutes the day runs behind: what the next block was moved by, else how late the current one began."""
+    if upcoming is not None and upcoming.shift_minutes:
+        return upcoming.shift_minutes
+    if now is not None:
+        late = runofshow.lateness_minutes(now) or 0
+        if abs(late) <= _REHEARSAL_MINUTES:  # taken live on another day is a rehearsal, not a late start
+            return late
+    return 0
+
+
 def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
     """Now/next, the programme with states, the player and how late the day runs."""
     at = at or dt.datetime.now(dt.UTC)
@@ -86,13 +97,7 @@ def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
             film = embed_for(now.film_url, event.allowed_stream_hosts)
         except StreamError:
             film = None
-    late = 0
-    if now is not None:
-        late = runofshow.lateness_minutes(now) or now.shift_minutes
-        if abs(late) > _REHEARSAL_MINUTES:  # taken live on another day: a rehearsal, not a late start
-            late = now.shift_minutes
-    elif state.next is not None and isinstance(state.next, Block):
-        late = state.next.shift_minutes
+    running_late = _running_late(now, state.next if isinstance(state.next, Block) else None)
     return EventView(
         event=event,
         at=at,
@@ -104,5 +109,5 @@ def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
         day_not_started=state.day_not_started,
         player=stream_for(event, now) if not state.day_over else None,
         film=film,
-        running_late=late,
+        running_late=running_late,
     )

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import msgspec
 from litestar import Request, WebSocket, get, post, websocket
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, WebSocketDisconnect
 from litestar.params import Body
-from litestar.response import Redirect, Response
+from litestar.response import Redirect, Response, Template
 
 from ehalsodag.agenda.routes import load_event
+from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import LANGUAGES
 from ehalsodag.live.hub import Connection
 from ehalsodag.live.service import JoinError, JoinRequest, join
@@ -63,7 +63,7 @@ async def join_form(
     request: Request[Any, Any, Any],
     slug: str,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect:
+) -> Response[Any]:
     """The join form on the attendee page (works without JavaScript)."""
     db = request.app.state.db
     raw_size = (data.get("group_size") or "1").strip()
@@ -78,7 +78,11 @@ async def join_form(
                 session, event, JoinRequest(data.get("display_name"), data.get("organisation"), size)
             )
         except JoinError as exc:
-            return Redirect(f"/e/{slug}?error={quote(str(exc))}#join", status_code=303)
+            return Template(
+                "attendee/event.html", status_code=422,
+                context={"event": event, "view": event_view(event), "attendee": None, "staff": None,
+                         "join_error": str(exc), "join_values": data},
+            )
     response = Redirect(f"/e/{slug}", status_code=303)
     response.set_cookie(cookie(settings_of(request), attendee_cookie(event), token, ATTENDEE_COOKIE_SECONDS))
     return response
