@@ -19,11 +19,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from ehalsodag.agenda.routes import routes as agenda_routes
+from ehalsodag.chat.routes import routes as chat_routes
+from ehalsodag.chat.service import RateLimiter
 from ehalsodag.db.engine import Database
 from ehalsodag.live.broadcast import Broadcaster
 from ehalsodag.live.hub import Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.polls.routes import routes as poll_routes
+from ehalsodag.qa.routes import routes as qa_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.language import language_middleware
@@ -56,10 +60,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ticker.start()
+        broadcaster.start()
         try:
             yield
         finally:
             await ticker.stop()
+            await broadcaster.stop()
             await db.dispose()
 
     csrf_secret = hashlib.sha256(("csrf:" + settings.secret_key).encode()).hexdigest()[:32]
@@ -68,6 +74,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *agenda_routes,
             *live_routes,
             *staff_routes,
+            *qa_routes,
+            *chat_routes,
+            *poll_routes,
             create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
         ],
         plugins=[
@@ -84,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster}),
+        state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
+                     "chat_limiter": RateLimiter(limit=5, window=10.0)}),
         debug=settings.debug,
     )

@@ -55,9 +55,53 @@
     el.textContent = state === "open" ? el.dataset.connectedText : el.dataset.reconnectingText;
   }
 
+  /* Q&A: sort by votes or time (the server sends most upvoted first); remember one's own upvotes. */
+  var sortMode = "votes";
+  function sortQuestions() {
+    var list = document.getElementById("question-list");
+    if (!list) return;
+    var items = Array.prototype.slice.call(list.querySelectorAll(":scope > li.question"));
+    items.sort(function (a, b) {
+      var key = sortMode === "time" ? "time" : "votes";
+      var diff = Number(b.dataset[key]) - Number(a.dataset[key]);
+      return diff !== 0 ? diff : Number(a.dataset.time) - Number(b.dataset.time);
+    });
+    items.forEach(function (li) { list.appendChild(li); });
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-sort]");
+    if (!button) return;
+    sortMode = button.dataset.sort;
+    document.querySelectorAll("[data-sort]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b === button ? "true" : "false");
+    });
+    sortQuestions();
+  });
+  var upvoted = {};
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.classList || !form.classList.contains("upvote-form") || !evt.detail.successful) return;
+    var button = form.querySelector("[data-question-id]");
+    var id = button.dataset.questionId;
+    upvoted[id] = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", upvoted[id] ? "true" : "false");
+  });
+  function restoreUpvotes() {
+    document.querySelectorAll(".upvote[data-question-id]").forEach(function (button) {
+      var id = button.dataset.questionId;
+      if (id in upvoted) button.setAttribute("aria-pressed", upvoted[id] ? "true" : "false");
+    });
+    /* A question of one's own that is now approved leaves the "waiting" list. */
+    document.querySelectorAll("#my-questions [data-question-id]").forEach(function (li) {
+      if (document.getElementById("q-" + li.dataset.questionId)) li.remove();
+    });
+  }
+
   document.addEventListener("htmx:wsOpen", function () { setConnection("open"); });
   document.addEventListener("htmx:wsClose", function () { setConnection("closed"); });
-  document.addEventListener("htmx:wsAfterMessage", function () { startHls(); updateCountdowns(); });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    startHls(); updateCountdowns(); sortQuestions(); restoreUpvotes();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     startHls();
     updateCountdowns();

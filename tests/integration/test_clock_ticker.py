@@ -9,7 +9,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from ehalsodag.agenda.service import event_by_slug
 from ehalsodag.db.engine import Database
 from ehalsodag.live.broadcast import Broadcaster
-from ehalsodag.live.hub import Connection, Hub
+from ehalsodag.live.hub import AUDIENCES, Connection, Hub
 from ehalsodag.live.ticker import ClockTicker
 from tests.conftest import load_fixture
 
@@ -38,7 +38,7 @@ async def test_ticker_pushes_only_when_the_block_on_air_changes(settings):
     async def close(code, reason):
         pass
 
-    connection = Connection(send, close, "sv", False, 16)
+    connection = Connection(send, close, "sv", AUDIENCES["attendee"], 16)
     await hub.attach(event_id, connection)
     pump = asyncio.create_task(connection.pump())
 

@@ -5,7 +5,7 @@ import asyncio
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
-from ehalsodag.live.hub import CLOSE_TOO_SLOW, PUBLIC, STAFF, Connection, Hub
+from ehalsodag.live.hub import AUDIENCES, CLOSE_TOO_SLOW, PUBLIC, STAFF, Connection, Hub
 
 
 class Sink:
@@ -30,9 +30,9 @@ async def test_fragments_reach_each_socket_in_its_language_and_staff_only_staff(
     plugin, hub = await make_hub()
     sinks = {name: Sink() for name in ("sv", "en", "staff")}
     connections = {
-        "sv": Connection(sinks["sv"].send, sinks["sv"].close, "sv", False, 8),
-        "en": Connection(sinks["en"].send, sinks["en"].close, "en", False, 8),
-        "staff": Connection(sinks["staff"].send, sinks["staff"].close, "sv", True, 8),
+        "sv": Connection(sinks["sv"].send, sinks["sv"].close, "sv", AUDIENCES["attendee"], 8),
+        "en": Connection(sinks["en"].send, sinks["en"].close, "en", AUDIENCES["attendee"], 8),
+        "staff": Connection(sinks["staff"].send, sinks["staff"].close, "sv", AUDIENCES["staff"], 8),
     }
     pumps = [asyncio.create_task(c.pump()) for c in connections.values()]
     for connection in connections.values():
@@ -63,8 +63,8 @@ async def test_a_slow_socket_is_dropped_not_waited_for():
     async def blocked_send(frame):
         await never.wait()
 
-    slow = Connection(blocked_send, stuck.close, "sv", False, 4)
-    quick = Connection(fine.send, fine.close, "sv", False, 4)
+    slow = Connection(blocked_send, stuck.close, "sv", AUDIENCES["attendee"], 4)
+    quick = Connection(fine.send, fine.close, "sv", AUDIENCES["attendee"], 4)
     tasks = [asyncio.create_task(slow.pump()), asyncio.create_task(quick.pump())]
     await hub.attach(1, slow)
     await hub.attach(1, quick)

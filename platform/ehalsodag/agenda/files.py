@@ -40,7 +40,11 @@ _EVENT_KEYS = {
 _STAGE_KEYS = {"id": str, "name": str, "kind": str, "stream_url": str}
 _BLOCK_KEYS = {
     "id": str, "stage": str, "kind": str, "start": object, "end": object, "title": str, "description": str,
-    "theme": str, "stream_url": str, "film_url": str, "recording_url": str, "speakers": list,
+    "theme": str, "stream_url": str, "film_url": str, "recording_url": str, "speakers": list, "polls": list,
+}
+_POLL_KEYS = {
+    "id": str, "kind": str, "question": str, "options": list, "max_picks": int, "scale_min": int, "scale_max": int,
+    "scale_labels": list, "results": str, "auto_open": bool, "auto_close": bool,
 }
 _SPEAKER_KEYS = {"name": str, "role": str, "organisation": str}
 _EXTRA_SPEAKER_KEYS = {"block": str, **_SPEAKER_KEYS}
@@ -92,6 +96,23 @@ class StageSpec:
 
 
 @dataclass
+class PollFileSpec:
+    """A poll prepared for a block in the programme file."""
+
+    key: str
+    kind: str
+    question: str
+    options: list[str] = field(default_factory=list)
+    max_picks: int | None = None
+    scale_min: int = 1
+    scale_max: int = 5
+    scale_labels: list[str] = field(default_factory=list)
+    results: str = "live"
+    auto_open: bool = True
+    auto_close: bool = True
+
+
+@dataclass
 class BlockSpec:
     """A block after inheritance, with local wall-clock times on the event's date."""
 
@@ -107,6 +128,7 @@ class BlockSpec:
     stream_url: str | None = None
     film_url: str | None = None
     recording_url: str | None = None
+    polls: list[PollFileSpec] = field(default_factory=list)
 
 
 @dataclass
@@ -308,7 +330,15 @@ def _merge_raw(
                 mine.add(f"blocks[{i}].speakers[{j}]", "needs a name")
             else:
                 speakers.append(checked)
-        blocks[good["id"]] = {**good, "speakers": speakers, "_where": f"blocks[{i}]", "_file": str(path)}
+        polls = []
+        for j, poll in enumerate(good.get("polls", [])):
+            checked = _check_table(poll, _POLL_KEYS, f"blocks[{i}].polls[{j}]", mine)
+            if not {"id", "kind", "question"} <= checked.keys():
+                mine.add(f"blocks[{i}].polls[{j}]", "needs id, kind and question")
+            else:
+                polls.append({**checked, "_where": f"blocks[{i}].polls[{j}]"})
+        blocks[good["id"]] = {**good, "speakers": speakers, "polls": polls, "_where": f"blocks[{i}]",
+                              "_file": str(path)}
 
     for i, extra in enumerate(_table_list(raw, "extra_speakers", mine)):
         good = _check_table(extra, _EXTRA_SPEAKER_KEYS, f"extra_speakers[{i}]", mine)
@@ -442,6 +472,7 @@ def _build(
             )
             for s in block.get("speakers", [])
         ]
+        polls = [_poll_spec(poll, placeholders, block_out) for poll in block.get("polls", [])]
         if block_out is not out:
             out.problems.extend(block_out.problems)
         if start_at is None or end_at is None or stage is None or kind not in BLOCK_KINDS:
@@ -453,9 +484,13 @@ def _build(
                 description=_fill(block.get("description", ""), placeholders, f"{where}.description", out),
                 theme=theme, speakers=speakers, stream_url=block.get("stream_url"),
                 film_url=block.get("film_url"), recording_url=block.get("recording_url"),
+                polls=[p for p in polls if p is not None],
             )
         )
     block_specs.sort(key=lambda b: (b.start, b.end))
+    poll_keys = [p.key for b in block_specs for p in b.polls]
+    for key in sorted({k for k in poll_keys if poll_keys.count(k) > 1}):
+        out.add("blocks", f"poll id {key!r} is used more than once")
     _check_overlaps(block_specs, blocks, out)
     if out.problems:
         return None
@@ -465,6 +500,37 @@ def _build(
         organiser=_fill(event.get("organiser", ""), placeholders, "event.organiser", out),
         template=template, recording_url=recording, allowed_stream_hosts=list(hosts),
         stages=stage_specs, blocks=block_specs,
+    )
+
+
+def _poll_spec(raw: dict[str, Any], placeholders: dict[str, str], out: _Collector) -> PollFileSpec | None:
+    from ehalsodag.i18n import use_language
+    from ehalsodag.polls.service import PollError, PollSpec, check_spec
+
+    where = raw["_where"]
+    if not _ID.match(raw["id"]):
+        out.add(f"{where}.id", "use lower-case letters, digits and hyphens")
+    options = raw.get("options", [])
+    labels = raw.get("scale_labels", [])
+    if not all(isinstance(o, str) for o in [*options, *labels]):
+        out.add(f"{where}.options", "options and scale_labels must be lists of strings")
+        return None
+    spec = PollSpec(
+        kind=raw["kind"], question=_fill(raw["question"], placeholders, f"{where}.question", out),
+        options=[_fill(o, placeholders, f"{where}.options", out) for o in options],
+        max_picks=raw.get("max_picks"), scale_min=raw.get("scale_min", 1), scale_max=raw.get("scale_max", 5),
+        scale_labels=list(labels), results=raw.get("results", "live"),
+    )
+    try:
+        with use_language("en"):  # the command line speaks English
+            check_spec(spec)
+    except PollError as exc:
+        out.add(where, str(exc))
+        return None
+    return PollFileSpec(
+        key=raw["id"], kind=spec.kind, question=spec.question, options=spec.options, max_picks=spec.max_picks,
+        scale_min=spec.scale_min, scale_max=spec.scale_max, scale_labels=spec.scale_labels, results=spec.results,
+        auto_open=raw.get("auto_open", True), auto_close=raw.get("auto_close", True),
     )
 
 

@@ -32,6 +32,9 @@ class Event(BigIntAuditBase):
     announcement_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: The block a moderator took live. Not a foreign key: event and block would reference each other.
     live_block_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Questions wait for a moderator's approval before anyone else sees them.
+    premoderation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

@@ -13,6 +13,7 @@ from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.service import event_by_code, event_by_slug, list_events
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import _
+from ehalsodag.live.state import load_live_state
 from ehalsodag.web.auth import current_attendee, current_staff
 from ehalsodag.web.templating import iso
 
@@ -38,9 +39,10 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     event = await load_event(db_session, slug)
     attendee = await current_attendee(request, db_session, event)
     staff = await current_staff(request, db_session)
+    live = await load_live_state(db_session, event, attendee=attendee)
     return Template(
         "attendee/event.html",
-        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff},
+        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff, "live": live},
     )
 
 

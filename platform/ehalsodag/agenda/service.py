@@ -15,6 +15,7 @@ from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.i18n import _
+from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.staff import audit
 
 MAX_ANNOUNCEMENT = 500
@@ -108,6 +109,8 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
         block.film_url = block_spec.film_url
         block.recording_url = block_spec.recording_url
         block.removed = False
+    await session.flush()
+    await _load_polls(session, event, spec)
     for key, block in blocks.items():
         if key not in wanted:
             block.removed = True
@@ -119,6 +122,37 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
     )
     await session.commit()
     return event, created
+
+
+async def _load_polls(session: AsyncSession, event: Event, spec: AgendaSpec) -> None:
+    """Create the polls prepared in the file, or update them by id; never touch their answers."""
+    existing = {p.key: p for p in (await session.execute(select(Poll).where(Poll.event_id == event.id))).scalars()}
+    block_ids = {b.key: b.id for b in event.blocks}
+    for block_spec in spec.blocks:
+        for poll_spec in block_spec.polls:
+            poll = existing.get(poll_spec.key)
+            if poll is None:
+                poll = Poll(event_id=event.id, key=poll_spec.key, state="draft", revealed=False, options=[])
+                session.add(poll)
+            answered = poll.id is not None and (
+                await session.execute(select(PollResponse.id).where(PollResponse.poll_id == poll.id).limit(1))
+            ).first() is not None
+            poll.block_id = block_ids[block_spec.key]
+            poll.question = poll_spec.question
+            poll.results = poll_spec.results
+            poll.auto_open, poll.auto_close = poll_spec.auto_open, poll_spec.auto_close
+            if not answered:  # the shape of a poll that has answers stays as it was answered
+                poll.kind = poll_spec.kind
+                poll.max_picks = poll_spec.max_picks
+                poll.scale_min = poll_spec.scale_min if poll_spec.kind == "scale" else None
+                poll.scale_max = poll_spec.scale_max if poll_spec.kind == "scale" else None
+                poll.scale_labels = list(poll_spec.scale_labels)
+                if [o.label for o in poll.options] != poll_spec.options:
+                    poll.options.clear()
+                    await session.flush()
+                    poll.options.extend(
+                        PollOption(label=label, position=i) for i, label in enumerate(poll_spec.options)
+                    )
 
 
 def _block_of(event: Event, block_id: int) -> Block:

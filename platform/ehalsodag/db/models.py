@@ -1,7 +1,13 @@
 """Imports every domain's models so that the metadata (and Alembic) sees all tables."""
 
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.chat.models import ChatMessage
 from ehalsodag.live.models import Attendee
+from ehalsodag.polls.models import Poll, PollOption, PollResponse
+from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
 
-__all__ = ["ApiToken", "Attendee", "AuditEntry", "Block", "Event", "Stage", "StaffRole", "StaffUser"]
+__all__ = [
+    "ApiToken", "Attendee", "AuditEntry", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
+    "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
+]

@@ -1,62 +1,160 @@
 """Render an event's live fragments once per language and push them through the hub.
 
 The same templates render the first page, the snapshot a (re)connecting socket receives and the
-live pushes, so all three always agree.
+live pushes, so all three always agree. A push names the topics that changed ("agenda",
+"questions", "polls", "chat"); each audience (attendees, staff, presenter screens) gets the
+fragments of those topics that it shows, rendered once and sent as the same bytes to every socket.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from pathlib import Path
+from typing import Any
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import event_by_slug
 from ehalsodag.agenda.view import EventView, event_view
+from ehalsodag.chat.models import ChatMessage
 from ehalsodag.db.engine import Database
 from ehalsodag.i18n import LANGUAGES, use_language
-from ehalsodag.live.hub import PUBLIC, STAFF, Hub
+from ehalsodag.live.hub import PUBLIC, SCREEN, STAFF, Hub
+from ehalsodag.live.models import Attendee
+from ehalsodag.live.state import LiveState, load_live_state
+from ehalsodag.polls import service as poll_service
+from ehalsodag.polls.models import Poll
 from ehalsodag.web.templating import render
 
-PUBLIC_FRAGMENTS = "partials/event_state.html"
-STAFF_FRAGMENTS = "partials/control_state.html"
+log = logging.getLogger(__name__)
+
+#: Which templates show which topic to which audience.
+FRAGMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "agenda": {PUBLIC: ("partials/event_state.html",), STAFF: ("partials/control_state.html",),
+               SCREEN: ("partials/screen_main.html",)},
+    "questions": {PUBLIC: ("partials/question_list.html",), STAFF: ("partials/control_qa.html",),
+                  SCREEN: ("partials/screen_main.html",)},
+    "polls": {PUBLIC: ("partials/polls.html",), STAFF: ("partials/control_polls.html",),
+              SCREEN: ("partials/screen_main.html",)},
+    "chat": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
+}
+TOPICS = tuple(FRAGMENTS)
+#: What a (re)connecting socket gets first, per audience: the whole state.
+SNAPSHOT: dict[str, tuple[str, ...]] = {
+    PUBLIC: ("partials/event_state.html", "partials/question_list.html", "partials/my_questions.html",
+             "partials/polls.html", "partials/chat_log.html", "partials/chat_form.html"),
+    STAFF: ("partials/event_state.html", "partials/control_state.html", "partials/control_qa.html",
+            "partials/control_polls.html", "partials/control_chat.html"),
+    SCREEN: ("partials/screen_main.html",),
+}
+RESULTS_INTERVAL = 0.25
 
 
 class Broadcaster:
-    """Turns "this event changed" into rendered fragments on the hub."""
+    """Turns "this part of the event changed" into rendered fragments on the hub."""
 
     def __init__(self, db: Database, hub: Hub, templates_dir: Path) -> None:
         self.db = db
         self.hub = hub
         self.templates_dir = templates_dir
+        self._dirty_polls: set[int] = set()
+        self._results_task: asyncio.Task[None] | None = None
 
-    def render(self, view: EventView, staff: bool, language: str) -> str:
-        """The full live state of the event as out-of-band fragments."""
+    def render(self, templates: tuple[str, ...], language: str, **context: Any) -> str:
+        """Render ``templates`` one after the other in ``language``."""
         with use_language(language):
-            html = render(self.templates_dir, PUBLIC_FRAGMENTS, view=view, event=view.event, oob=True)
-            if staff:
-                html += render(self.templates_dir, STAFF_FRAGMENTS, view=view, event=view.event, oob=True)
-        return html
+            return "".join(render(self.templates_dir, name, oob=True, **context) for name in dict.fromkeys(templates))
 
-    def by_language(self, view: EventView, template: str) -> dict[str, str]:
-        """``template`` rendered once in each language."""
-        rendered = {}
-        for language in LANGUAGES:
-            with use_language(language):
-                rendered[language] = render(self.templates_dir, template, view=view, event=view.event, oob=True)
-        return rendered
+    def by_language(self, templates: tuple[str, ...], **context: Any) -> dict[str, str]:
+        """``templates`` rendered once in each language."""
+        return {language: self.render(templates, language, **context) for language in LANGUAGES}
 
-    async def push_event(self, slug: str, at: dt.datetime | None = None) -> None:
-        """Read the committed state of the event and push it to everyone connected."""
+    async def push(self, slug: str, *topics: str, at: dt.datetime | None = None) -> None:
+        """Read the committed state and push the fragments of ``topics`` to every audience."""
         async with self.db.reader() as session:
             event = await event_by_slug(session, slug)
             if event is None:
                 return
             view = event_view(event, at)
-            public = self.by_language(view, PUBLIC_FRAGMENTS)
-            staff = self.by_language(view, STAFF_FRAGMENTS)
-        await self.hub.publish(event.id, PUBLIC, public)
-        await self.hub.publish(event.id, STAFF, staff)
+            live = await load_live_state(session, event, staff=True)
+            frames = self.frames_for(event, view, live, topics)
+        for audience, by_language in frames.items():
+            await self.hub.publish(event.id, audience, by_language)
 
-    def snapshot(self, event: Event, staff: bool, language: str) -> str:
-        """What a socket gets first on (re)connecting: the whole current state."""
-        return self.render(event_view(event), staff, language)
+    def frames_for(
+        self, event: Event, view: EventView, live: LiveState, topics: tuple[str, ...]
+    ) -> dict[str, dict[str, str]]:
+        """The rendered frames per audience for ``topics``."""
+        frames: dict[str, dict[str, str]] = {}
+        for audience in (PUBLIC, STAFF, SCREEN):
+            templates = tuple(t for topic in topics for t in FRAGMENTS[topic].get(audience, ()))
+            if templates:
+                frames[audience] = self.by_language(templates, event=event, view=view, live=live)
+        return frames
+
+    async def push_event(self, slug: str, at: dt.datetime | None = None) -> None:
+        """The programme changed (live block, shift, announcement)."""
+        await self.push(slug, "agenda", "polls", at=at)
+
+    async def push_chat_message(self, event: Event, message: ChatMessage) -> None:
+        """Append one new message to every chat log; refresh the moderators' list."""
+        fragment = self.by_language(("partials/chat_append.html",), event=event, message=message)
+        await self.hub.publish(event.id, PUBLIC, fragment)
+        await self.push(event.slug, "chat")
+
+    async def push_chat_removed(self, event: Event, message_id: int) -> None:
+        """Take a deleted message out of every chat log."""
+        removal = f'<li id="chat-{message_id}" hx-swap-oob="delete"></li>'
+        await self.hub.publish(event.id, PUBLIC, dict.fromkeys(LANGUAGES, removal))
+        await self.push(event.slug, "chat")
+
+    async def snapshot(self, event: Event, audience: str, language: str, attendee: Attendee | None = None) -> str:
+        """What a socket gets first on (re)connecting: the whole current state, with what is the attendee's."""
+        async with self.db.reader() as session:
+            live = await load_live_state(session, event, attendee=attendee, staff=audience == STAFF)
+        return self.render(SNAPSHOT[audience], language, event=event, view=event_view(event), live=live)
+
+    # --- poll results: coalesced, at most one push per poll every 250 ms -----------------------
+
+    def poll_dirty(self, poll_id: int) -> None:
+        """Note that a poll got an answer; the results ticker pushes it soon, once."""
+        self._dirty_polls.add(poll_id)
+
+    def start(self) -> None:
+        """Start the results ticker."""
+        self._results_task = asyncio.create_task(self._results_loop(), name="poll-results")
+
+    async def stop(self) -> None:
+        """Stop the results ticker."""
+        if self._results_task:
+            self._results_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._results_task
+
+    async def flush_results(self) -> int:
+        """Push the results of every poll answered since the last flush; return how many."""
+        dirty, self._dirty_polls = self._dirty_polls, set()
+        for poll_id in dirty:
+            async with self.db.reader() as session:
+                poll = await session.get(Poll, poll_id)
+                if poll is None:
+                    continue
+                result = await poll_service.results(session, poll)
+            for audience, suffix, show in ((PUBLIC, "", poll.results_visible), (STAFF, "-staff", True),
+                                           (SCREEN, "-screen", poll.results_visible)):
+                frame = self.by_language(("partials/poll_results.html",), poll=poll, result=result, show=show,
+                                         suffix=suffix)
+                await self.hub.publish(poll.event_id, audience, frame)
+        return len(dirty)
+
+    async def _results_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RESULTS_INTERVAL)
+            if not self._dirty_polls:
+                continue
+            try:
+                await self.flush_results()
+            except Exception:  # keep pushing results through a passing database error
+                log.exception("poll results push failed")

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 PUBLIC = "public"
 STAFF = "staff"
+SCREEN = "screen"
+#: Who receives what: attendees the public fragments, staff those and their own, screens their own.
+AUDIENCES = {"attendee": frozenset({PUBLIC}), "staff": frozenset({PUBLIC, STAFF}), "screen": frozenset({SCREEN})}
 
 #: Close code for sockets dropped because they could not keep up (RFC 6455: try again later).
 CLOSE_TOO_SLOW = 1013
@@ -40,7 +43,7 @@ class Connection:
     send: Callable[[str], Awaitable[Any]]
     close: Callable[[int, str], Awaitable[Any]]
     language: str
-    staff: bool
+    audiences: frozenset[str]
     queue_limit: int
     queue: asyncio.Queue[str] = field(init=False)
     dropped: bool = False
@@ -116,7 +119,7 @@ class Hub:
         if room is None:
             return
         for connection in list(room.connections):
-            if audience == STAFF and not connection.staff:
+            if audience not in connection.audiences:
                 continue
             frame = by_language.get(connection.language) or next(iter(by_language.values()))
             self._offer(connection, frame)

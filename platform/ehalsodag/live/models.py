@@ -21,4 +21,6 @@ class Attendee(BigIntAuditBase):
     display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
     organisation: Mapped[str | None] = mapped_column(String(120), nullable=True)
     group_size: Mapped[int] = mapped_column(Integer, default=1)
+    #: Muted by a moderator: may no longer chat or ask (for the rest of the day).
+    muted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from typing import Annotated, Any
 
 import msgspec
+import qrcode
+import qrcode.constants
 from litestar import Request, WebSocket, get, post, websocket
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, WebSocketDisconnect
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
+from qrcode.image.svg import SvgPathImage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import LANGUAGES
-from ehalsodag.live.hub import Connection
+from ehalsodag.live.hub import AUDIENCES, PUBLIC, SCREEN, STAFF, Connection
 from ehalsodag.live.service import JoinError, JoinRequest, join
+from ehalsodag.live.state import load_live_state
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.auth import (
     attendee_cookie,
@@ -102,7 +108,11 @@ async def set_language(request: Request[Any, Any, Any], code: str) -> Redirect:
 
 @websocket("/e/{slug:str}/ws", name="event_ws")
 async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
-    """Pushes for one event. The first frame is the full snapshot; then live fragments follow."""
+    """Pushes for one event. The first frame is the full snapshot; then live fragments follow.
+
+    Attendees authenticate with their token (cookie or ``?token=``), staff with their session or
+    bearer token; ``?view=screen`` opens a presenter screen or overlay, which shows only public content.
+    """
     state = socket.app.state
     if not origin_allowed(socket):
         await socket.close(code=CLOSE_POLICY, reason="origin not allowed")
@@ -111,13 +121,21 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
         event = await load_event(session, slug)
         attendee = await current_attendee(socket, session, event)
         staff_user = await current_staff(socket, session)
-        staff = staff_user is not None and permissions(staff_user, event.id).moderate
-        if attendee is None and not staff:
-            await socket.close(code=CLOSE_POLICY, reason="join the event first")
-            return
-        language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
-        language = language if language in LANGUAGES else "sv"
-        snapshot = state.broadcaster.snapshot(event, staff, language)
+    staff = staff_user is not None and permissions(staff_user, event.id).moderate
+    if socket.query_params.get("view") == "screen":
+        kind = "screen"
+    elif staff:
+        kind = "staff"
+    elif attendee is not None:
+        kind = "attendee"
+    else:
+        await socket.close(code=CLOSE_POLICY, reason="join the event first")
+        return
+    language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
+    language = language if language in LANGUAGES else "sv"
+    audiences = AUDIENCES[kind]
+    snapshot_audience = SCREEN if kind == "screen" else STAFF if kind == "staff" else PUBLIC
+    snapshot = await state.broadcaster.snapshot(event, snapshot_audience, language, attendee=attendee)
     await socket.accept()
 
     async def close(code: int, reason: str) -> None:
@@ -125,7 +143,7 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
             await socket.close(code=code, reason=reason)
 
     connection = Connection(
-        send=socket.send_text, close=close, language=language, staff=staff,
+        send=socket.send_text, close=close, language=language, audiences=audiences,
         queue_limit=state.settings.socket_queue_limit,
     )
     connection.queue.put_nowait(snapshot)
@@ -144,4 +162,43 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
         await hub.detach(event.id, connection)
 
 
-routes = [api_join, join_form, set_language, event_ws]
+@get("/e/{slug:str}/screen", name="presenter_screen")
+async def presenter_screen(slug: str, db_session: AsyncSession) -> Template:
+    """The big screen for the studio and meeting rooms: the open poll or the question on stage, and how to join."""
+    event = await load_event(db_session, slug)
+    live = await load_live_state(db_session, event)
+    return Template("screen/screen.html", context={"event": event, "view": event_view(event), "live": live})
+
+
+@get("/e/{slug:str}/overlay", name="stream_overlay")
+async def stream_overlay(slug: str, db_session: AsyncSession) -> Template:
+    """The question on stage on a transparent background, for streaming software (e.g. OBS browser source)."""
+    event = await load_event(db_session, slug)
+    live = await load_live_state(db_session, event)
+    return Template("screen/overlay.html", context={"event": event, "view": event_view(event), "live": live})
+
+
+@get("/e/{slug:str}/qr.svg", name="join_qr", media_type="image/svg+xml")
+async def join_qr(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Response[bytes]:
+    """A QR code (SVG) for the event's join link /j/{code}."""
+    event = await load_event(db_session, slug)
+    return Response(qr_svg(join_url(request, event.join_code)), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+def join_url(request: Request[Any, Any, Any], code: str) -> str:
+    """The absolute join link: the configured public URL, else the address the request came to."""
+    base = settings_of(request).base_url or str(request.base_url)
+    return f"{base.rstrip('/')}/j/{code}"
+
+
+def qr_svg(text: str) -> bytes:
+    """``text`` as a QR code in SVG (dark modules on white, with a quiet zone)."""
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=4,
+                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+routes = [api_join, join_form, set_language, event_ws, presenter_screen, stream_overlay, join_qr]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,13 +12,14 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
 from ehalsodag.staff.service import token_hash
+from ehalsodag.text import TextError, clean_optional
 
 MAX_NAME = 80
 MAX_ORGANISATION = 120
 MAX_GROUP_SIZE = 500
 
 
-class JoinError(ValueError):
+class JoinError(TextError):
     """Bad join input; the message is shown to the attendee."""
 
 
@@ -32,24 +32,13 @@ class JoinRequest:
     group_size: int | None = None
 
 
-def clean_text(value: str | None, limit: int, label: str) -> str | None:
-    """Trim, normalise (NFC) and check a short free-text field; None when empty."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise JoinError(_("%(field)s must be text.", field=label))
-    text = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\t" for ch in text):
-        raise JoinError(_("%(field)s contains control characters.", field=label))
-    if len(text) > limit:
-        raise JoinError(_("%(field)s is at most %(max)d characters.", field=label, max=limit))
-    return text or None
-
-
 async def join(session: AsyncSession, event: Event, request: JoinRequest) -> tuple[Attendee, str]:
     """Register an attendee (or a room of them) and return it with its secret token. Commits."""
-    name = clean_text(request.display_name, MAX_NAME, _("Name"))
-    organisation = clean_text(request.organisation, MAX_ORGANISATION, _("Organisation"))
+    try:
+        name = clean_optional(request.display_name, MAX_NAME, what=_("Name"))
+        organisation = clean_optional(request.organisation, MAX_ORGANISATION, what=_("Organisation"))
+    except TextError as exc:
+        raise JoinError(str(exc)) from exc
     group_size = 1 if request.group_size is None else request.group_size
     if not isinstance(group_size, int) or isinstance(group_size, bool) or not 1 <= group_size <= MAX_GROUP_SIZE:
         raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=MAX_GROUP_SIZE))

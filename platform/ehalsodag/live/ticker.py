@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.view import event_view
-from ehalsodag.live.broadcast import PUBLIC_FRAGMENTS, STAFF_FRAGMENTS, Broadcaster
-from ehalsodag.live.hub import PUBLIC, STAFF
+from ehalsodag.live.broadcast import Broadcaster
+from ehalsodag.live.state import load_live_state
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ class ClockTicker:
                 self._last[event.id] = key
                 if first_look:
                     continue  # sockets got a fresh snapshot when they connected
-                hub.deliver_local(event.id, PUBLIC, self.broadcaster.by_language(view, PUBLIC_FRAGMENTS))
-                hub.deliver_local(event.id, STAFF, self.broadcaster.by_language(view, STAFF_FRAGMENTS))
+                live = await load_live_state(session, event, staff=True)
+                for audience, frame in self.broadcaster.frames_for(event, view, live, ("agenda",)).items():
+                    hub.deliver_local(event.id, audience, frame)
                 pushed += 1
         return pushed
 

@@ -18,6 +18,8 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import _
+from ehalsodag.live.state import load_live_state
+from ehalsodag.polls import service as poll_service
 from ehalsodag.staff import audit
 from ehalsodag.staff.service import SESSION_SECONDS, authenticate, permissions, session_cookie_value
 from ehalsodag.web.auth import STAFF_COOKIE, current_staff, require_staff, settings_of
@@ -78,7 +80,9 @@ async def control_panel(request: Request[Any, Any, Any], slug: str, db_session: 
         return Redirect(f"/login?next=/e/{slug}/control", status_code=303)
     if not permissions(user, event.id).moderate:
         await require_staff(request, db_session, event)  # raises the 403
-    return Template("control/panel.html", context={"event": event, "view": event_view(event), "staff": user})
+    live = await load_live_state(db_session, event, staff=True)
+    return Template("control/panel.html", context={"event": event, "view": event_view(event), "staff": user,
+                                                   "live": live})
 
 
 # --- actions: one implementation, reached from the control panel's forms and from the JSON API ----
@@ -101,7 +105,10 @@ async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action
 
 def _go_live(block_id: int) -> Action:
     async def act(session: AsyncSession, event: Event, actor: str) -> str:
+        previous = event.live_block_id
         block = await agenda_service.go_live(session, event, block_id, actor)
+        if await poll_service.follow_block(session, event, block.id, previous, actor):
+            await session.commit()
         return _("%(title)s is now live.", title=block.title)
 
     return act

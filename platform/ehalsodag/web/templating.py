@@ -42,6 +42,23 @@ def theme_label(theme: str) -> str:
     return i18n.gettext(THEME_LABELS.get(theme, theme))
 
 
+POLL_KIND_LABELS = {
+    "single": N_("Single choice"), "multiple": N_("Multiple choice"), "scale": N_("Scale"),
+    "wordcloud": N_("Word cloud"), "open_text": N_("Open text"), "ranking": N_("Ranking"),
+}
+POLL_STATE_LABELS = {"draft": N_("draft"), "open": N_("open"), "closed": N_("closed")}
+
+
+def poll_kind_label(kind: str) -> str:
+    """A poll kind in the current language."""
+    return i18n.gettext(POLL_KIND_LABELS.get(kind, kind))
+
+
+def poll_state_label(state: str) -> str:
+    """A poll state in the current language."""
+    return i18n.gettext(POLL_STATE_LABELS.get(state, state))
+
+
 def kind_label(kind: str) -> str:
     """The block kind in the current language."""
     return i18n.gettext(BLOCK_KIND_LABELS.get(kind, kind))
@@ -95,6 +112,8 @@ def environment(templates_dir: Path) -> Environment:
         LANGUAGES=i18n.LANGUAGES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         kind_label=kind_label,
+        poll_kind_label=poll_kind_label,
+        poll_state_label=poll_state_label,
         theme_label=theme_label,
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock)

@@ -1,0 +1,144 @@
+"""Chat over HTTP: post, scroll back, and the moderators' delete, mute and on/off switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, delete, get, post
+from litestar.exceptions import ClientException
+from litestar.response import Response, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.agenda.routes import load_event
+from ehalsodag.chat import service as chat_service
+from ehalsodag.chat.models import ChatMessage
+from ehalsodag.i18n import _
+from ehalsodag.qa.service import set_premoderation
+from ehalsodag.web.actions import first, form_fields, is_api, json_body, reply, require_attendee
+from ehalsodag.web.auth import current_attendee, require_staff
+
+HISTORY_PAGE = 50
+
+
+class ChatBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/events/{slug}/chat"""
+
+    text: str
+
+
+class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/events/{slug}/settings"""
+
+    chat_enabled: bool | None = None
+    premoderation: bool | None = None
+
+
+def _fail(exc: chat_service.ChatError) -> ClientException:
+    return ClientException(detail=str(exc), status_code=exc.status_code)
+
+
+@post(["/api/v1/events/{slug:str}/chat", "/e/{slug:str}/chat"], name="chat_post", status_code=201)
+async def chat_post(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """Write in the chat (rate-limited per attendee)."""
+    text = (await json_body(request, ChatBody)).text if is_api(request) else first(await form_fields(request), "text")
+    state = request.app.state
+    async with state.db.writer() as session:
+        event = await load_event(session, slug)
+        attendee = await require_attendee(request, session, event)
+        try:
+            message = await chat_service.post(session, event, attendee, text, state.chat_limiter)
+        except chat_service.ChatError as exc:
+            raise _fail(exc) from exc
+    await state.broadcaster.push_chat_message(event, message)
+    return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{slug}#chat", status_code=201)
+
+
+@get("/e/{slug:str}/chat", name="chat_history")
+async def chat_history(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                       before: int | None = None) -> Template:
+    """Older messages, for scrolling back (htmx puts them above the ones shown)."""
+    event = await load_event(db_session, slug)
+    await require_attendee_or_staff(request, db_session, event)
+    messages = await chat_service.recent(db_session, event.id, before_id=before, limit=HISTORY_PAGE)
+    return Template("partials/chat_history.html", context={"event": event, "messages": messages,
+                                                            "more": len(messages) == HISTORY_PAGE})
+
+
+async def require_attendee_or_staff(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> None:
+    """Chat history is for people in the event: attendees or its staff."""
+    if await current_attendee(request, session, event) is None:
+        await require_staff(request, session, event)
+
+
+async def _delete(request: Request[Any, Any, Any], message_id: int) -> None:
+    state = request.app.state
+    async with state.db.writer() as session:
+        message = await session.get(ChatMessage, message_id)
+        if message is None:
+            raise ClientException(detail=_("No such message."), status_code=404)
+        event = await session.get(Event, message.event_id)
+        assert event is not None
+        user = await require_staff(request, session, event)
+        try:
+            await chat_service.delete_message(session, message_id, event, user.email)
+        except chat_service.ChatError as exc:
+            raise _fail(exc) from exc
+    await state.broadcaster.push_chat_removed(event, message_id)
+
+
+@delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200)
+async def api_chat_delete(request: Request[Any, Any, Any], message_id: int) -> dict[str, Any]:
+    """Remove a message from the chat."""
+    await _delete(request, message_id)
+    return {"id": message_id, "deleted": True}
+
+
+@post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete")
+async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: int) -> Response[Any]:
+    """The delete button on the control panel."""
+    await _delete(request, message_id)
+    return reply(request, data={}, message=_("Message deleted."), back=f"/e/{slug}/control#mod-chat")
+
+
+@post(["/api/v1/events/{slug:str}/attendees/{attendee_id:int}/mute",
+       "/e/{slug:str}/control/attendees/{attendee_id:int}/mute"], name="mute", status_code=200)
+async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: int) -> Response[Any]:
+    """Mute an attendee for the rest of the day."""
+    state = request.app.state
+    async with state.db.writer() as session:
+        event = await load_event(session, slug)
+        user = await require_staff(request, session, event)
+        try:
+            await chat_service.mute(session, attendee_id, event, user.email)
+        except chat_service.ChatError as exc:
+            raise _fail(exc) from exc
+    return reply(request, data={"attendee_id": attendee_id, "muted": True},
+                 message=_("The attendee is muted for the rest of the day."), back=f"/e/{slug}/control#mod-chat")
+
+
+@post(["/api/v1/events/{slug:str}/settings", "/e/{slug:str}/control/settings"], name="event_settings",
+      status_code=200)
+async def event_settings(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """Switch the chat and the pre-moderation of questions on or off."""
+    if is_api(request):
+        body = await json_body(request, SettingsBody)
+    else:
+        fields = await form_fields(request)
+        flags = {k: first(fields, k) == "1" for k in ("chat_enabled", "premoderation") if k in fields}
+        body = SettingsBody(**flags)
+    state = request.app.state
+    async with state.db.writer() as session:
+        event = await load_event(session, slug)
+        user = await require_staff(request, session, event)
+        if body.chat_enabled is not None:
+            await chat_service.set_chat_enabled(session, event, body.chat_enabled, user.email)
+        if body.premoderation is not None:
+            await set_premoderation(session, event, body.premoderation, user.email)
+        settings = {"chat_enabled": event.chat_enabled, "premoderation": event.premoderation}
+    await state.broadcaster.push(slug, "chat", "questions")
+    return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{slug}/control")
+
+
+routes = [chat_post, chat_history, api_chat_delete, form_chat_delete, mute, event_settings]

@@ -1,0 +1,1 @@
+"""Polls: Menti-style questions to the audience, from single choice to word clouds."""

@@ -1,0 +1,213 @@
+"""Polls over HTTP: list, answer, create, open/close/reveal/reset, moderate the open-text wall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.exceptions import ClientException
+from litestar.response import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.agenda.routes import load_event
+from ehalsodag.i18n import _
+from ehalsodag.polls import service as poll_service
+from ehalsodag.polls.models import Poll
+from ehalsodag.web.actions import first, form_fields, int_field, is_api, json_body, reply, require_attendee
+from ehalsodag.web.auth import require_staff
+
+
+class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/events/{slug}/polls"""
+
+    kind: str
+    question: str
+    options: list[str] = []
+    block_id: int | None = None
+    max_picks: int | None = None
+    scale_min: int = 1
+    scale_max: int = 5
+    scale_labels: list[str] = []
+    results: str = "live"
+    auto_open: bool = False
+    auto_close: bool = False
+
+
+def _fail(exc: poll_service.PollError) -> ClientException:
+    return ClientException(detail=str(exc), status_code=exc.status_code)
+
+
+def poll_json(poll: Poll) -> dict[str, Any]:
+    """A poll as the JSON API shows it."""
+    return {
+        "id": poll.id, "kind": poll.kind, "question": poll.question, "state": poll.state, "block_id": poll.block_id,
+        "results": poll.results, "revealed": poll.revealed, "max_picks": poll.max_picks,
+        "scale_min": poll.scale_min, "scale_max": poll.scale_max, "scale_labels": poll.scale_labels,
+        "options": [{"id": o.id, "label": o.label} for o in poll.options],
+    }
+
+
+@get("/api/v1/events/{slug:str}/polls", name="api_polls")
+async def api_polls(slug: str, db_session: AsyncSession) -> list[dict[str, Any]]:
+    """Every poll of the event with its options (drafts included: they hold no answers yet)."""
+    event = await load_event(db_session, slug)
+    return [poll_json(p) for p in await poll_service.event_polls(db_session, event.id)]
+
+
+def _answer_from_form(poll: Poll, fields: dict[str, list[str]]) -> dict[str, Any]:
+    def ints(values: list[str]) -> list[int]:
+        try:
+            return [int(v) for v in values]
+        except ValueError as exc:
+            raise ClientException(detail=_("Pick an option."), status_code=422) from exc
+
+    if poll.kind in ("single", "multiple"):
+        return {"option_ids": ints(fields.get("option_ids", []))}
+    if poll.kind == "scale":
+        return {"value": int_field(fields, "value")} if first(fields, "value") else {}
+    if poll.kind == "wordcloud":
+        return {"words": fields.get("words", [])}
+    if poll.kind == "open_text":
+        return {"text": first(fields, "text")}
+    places = {}
+    for option in poll.options:  # ranking: a place number per option → option ids best first
+        try:
+            places[option.id] = int(first(fields, f"rank_{option.id}"))
+        except ValueError as exc:
+            raise ClientException(detail=_("Rank every option exactly once."), status_code=422) from exc
+    if sorted(places.values()) != list(range(1, len(poll.options) + 1)):
+        raise ClientException(detail=_("Rank every option exactly once."), status_code=422)
+    return {"ranking": sorted(places, key=places.__getitem__)}
+
+
+async def _respond(request: Request[Any, Any, Any], poll_id: int) -> tuple[str, bool]:
+    state = request.app.state
+    raw_json = await json_body(request, dict[str, Any]) if is_api(request) else None
+    fields = None if raw_json is not None else await form_fields(request)
+    async with state.db.writer() as session:
+        try:
+            poll = await poll_service.poll_by_id(session, poll_id)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+        event = await session.get(Event, poll.event_id)
+        assert event is not None
+        attendee = await require_attendee(request, session, event)
+        answer = raw_json if raw_json is not None else _answer_from_form(poll, fields or {})
+        try:
+            created = await poll_service.respond(session, poll, attendee, answer)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+    state.broadcaster.poll_dirty(poll_id)
+    return event.slug, created
+
+
+@post("/api/v1/polls/{poll_id:int}/responses", name="api_respond", status_code=201)
+async def api_respond(request: Request[Any, Any, Any], poll_id: int) -> Response[dict[str, Any]]:
+    """Answer a poll: 201 the first time, 200 when the answer replaces an earlier one."""
+    _slug, created = await _respond(request, poll_id)
+    return Response({"poll_id": poll_id, "replaced": not created}, status_code=201 if created else 200)
+
+
+@post("/e/{slug:str}/polls/{poll_id:int}/respond", name="form_respond")
+async def form_respond(request: Request[Any, Any, Any], slug: str, poll_id: int) -> Response[Any]:
+    """The answer form on the attendee page."""
+    _slug, created = await _respond(request, poll_id)
+    message = _("Thank you, your answer is counted.") if created else _("Your answer is changed.")
+    return reply(request, data={}, message=message, back=f"/e/{slug}#poll-{poll_id}")
+
+
+def _spec_from_form(fields: dict[str, list[str]]) -> poll_service.PollSpec:
+    def optional_int(key: str) -> int | None:
+        value = first(fields, key).strip()
+        return int(value) if value.lstrip("-").isdigit() else None
+
+    options = [line.strip() for line in first(fields, "options").splitlines() if line.strip()]
+    labels = [label for label in (first(fields, "scale_low").strip(), first(fields, "scale_high").strip()) if label]
+    return poll_service.PollSpec(
+        kind=first(fields, "kind"), question=first(fields, "question"), options=options,
+        block_id=optional_int("block_id"), max_picks=optional_int("max_picks"),
+        scale_min=optional_int("scale_min") if optional_int("scale_min") is not None else 1,
+        scale_max=optional_int("scale_max") or 5, scale_labels=labels,
+        results=first(fields, "results", "live"), auto_open=first(fields, "auto_open") == "1",
+        auto_close=first(fields, "auto_close") == "1",
+    )
+
+
+@post(["/api/v1/events/{slug:str}/polls", "/e/{slug:str}/control/polls"], name="create_poll", status_code=201)
+async def create_poll(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """Create a poll live (it starts as a draft; open it when the panel gets there)."""
+    if is_api(request):
+        body = await json_body(request, CreatePollBody)
+        spec = poll_service.PollSpec(**msgspec.structs.asdict(body))
+    else:
+        spec = _spec_from_form(await form_fields(request))
+    state = request.app.state
+    async with state.db.writer() as session:
+        event = await load_event(session, slug)
+        user = await require_staff(request, session, event)
+        try:
+            poll = await poll_service.create_poll(session, event, spec, user.email)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+    await state.broadcaster.push(slug, "polls")
+    return reply(request, data={"id": poll.id}, message=_("Poll created as a draft."),
+                 back=f"/e/{slug}/control#mod-polls", status_code=201)
+
+
+async def _change(request: Request[Any, Any, Any], poll_id: int, action: str) -> Poll:
+    state = request.app.state
+    async with state.db.writer() as session:
+        try:
+            poll = await poll_service.poll_by_id(session, poll_id)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+        event = await session.get(Event, poll.event_id)
+        assert event is not None
+        user = await require_staff(request, session, event)
+        try:
+            poll = await poll_service.change(session, poll, action, user.email)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+        slug = event.slug
+    await state.broadcaster.push(slug, "polls")
+    state.broadcaster.poll_dirty(poll_id)
+    return poll
+
+
+@post("/api/v1/polls/{poll_id:int}/{action:str}", name="api_poll_action", status_code=200)
+async def api_poll_action(request: Request[Any, Any, Any], poll_id: int, action: str) -> dict[str, Any]:
+    """open | close | reveal | hide_results | reset"""
+    poll = await _change(request, poll_id, action)
+    return poll_json(poll)
+
+
+@post("/e/{slug:str}/control/polls/{poll_id:int}/{action:str}", name="form_poll_action")
+async def form_poll_action(request: Request[Any, Any, Any], slug: str, poll_id: int, action: str) -> Response[Any]:
+    """The poll buttons on the control panel."""
+    poll = await _change(request, poll_id, action)
+    return reply(request, data=poll_json(poll), message=_("Done."), back=f"/e/{slug}/control#mod-polls")
+
+
+@post("/e/{slug:str}/control/polls/{poll_id:int}/wall/{response_id:int}", name="form_wall")
+async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: int, response_id: int) -> Response[Any]:
+    """Show an open-text answer on the wall, or keep it off."""
+    approve = first(await form_fields(request), "approve") == "1"
+    state = request.app.state
+    async with state.db.writer() as session:
+        event = await load_event(session, slug)
+        user = await require_staff(request, session, event)
+        try:
+            poll = await poll_service.poll_by_id(session, poll_id)
+            if poll.event_id != event.id:
+                raise poll_service.PollError(_("No such poll."), 404)
+            await poll_service.moderate_wall(session, poll, response_id, approve, user.email)
+        except poll_service.PollError as exc:
+            raise _fail(exc) from exc
+    await state.broadcaster.push(slug, "polls")
+    state.broadcaster.poll_dirty(poll_id)
+    return reply(request, data={}, message=_("Done."), back=f"/e/{slug}/control#mod-polls")
+
+
+routes = [api_polls, api_respond, form_respond, create_poll, api_poll_action, form_poll_action, form_wall]

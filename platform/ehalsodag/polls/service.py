@@ -1,0 +1,259 @@
+"""Poll services: create, open/close/reveal/reset, respond (one answer per attendee), results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.i18n import _
+from ehalsodag.live.models import Attendee
+from ehalsodag.polls import logic
+from ehalsodag.polls.models import POLL_KINDS, Poll, PollOption, PollResponse
+from ehalsodag.staff import audit
+from ehalsodag.text import TextError, clean_text
+
+POLL_ACTIONS = ("open", "close", "reveal", "hide_results", "reset")
+
+
+class PollError(ValueError):
+    """A poll action or answer that cannot be accepted; ``status_code`` is the HTTP answer."""
+
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass
+class PollSpec:
+    """A poll to create, from the control panel, the API or a programme file."""
+
+    kind: str
+    question: str
+    options: list[str] = field(default_factory=list)
+    block_id: int | None = None
+    key: str | None = None
+    max_picks: int | None = None
+    scale_min: int = 1
+    scale_max: int = 5
+    scale_labels: list[str] = field(default_factory=list)
+    results: str = "live"
+    auto_open: bool = False
+    auto_close: bool = False
+
+
+def check_spec(spec: PollSpec) -> PollSpec:
+    """Validate and normalise a poll definition; raise PollError with a readable message."""
+    if spec.kind not in POLL_KINDS:
+        raise PollError(_("The kind must be one of: %(kinds)s.", kinds=", ".join(POLL_KINDS)))
+    try:
+        spec.question = clean_text(spec.question, logic.MAX_QUESTION_LENGTH, what=_("The question"))
+        spec.options = [clean_text(o, logic.MAX_OPTION_LABEL, what=_("An option")) for o in spec.options]
+        spec.scale_labels = [clean_text(label, 60, what=_("A scale label")) for label in spec.scale_labels]
+    except TextError as exc:
+        raise PollError(str(exc)) from exc
+    if spec.kind in ("single", "multiple", "ranking"):
+        if not 2 <= len(spec.options) <= logic.MAX_OPTIONS:
+            raise PollError(_("Give from 2 to %(max)d options.", max=logic.MAX_OPTIONS))
+        if len({o.casefold() for o in spec.options}) != len(spec.options):
+            raise PollError(_("Two options have the same text."))
+    elif spec.options:
+        raise PollError(_("This kind of poll has no options."))
+    if spec.kind == "multiple":
+        if spec.max_picks is not None and not 1 <= spec.max_picks <= len(spec.options):
+            raise PollError(_("Max picks must be from 1 to the number of options."))
+    else:
+        spec.max_picks = None
+    if spec.kind == "scale":
+        if not (0 <= spec.scale_min < spec.scale_max <= 10):
+            raise PollError(_("A scale runs from 0 or 1 up to at most 10."))
+        if spec.scale_labels and len(spec.scale_labels) != 2:
+            raise PollError(_("Give two scale labels: the lowest and the highest."))
+    if spec.results not in ("live", "on_reveal"):
+        raise PollError(_("Results must be 'live' or 'on_reveal'."))
+    return spec
+
+
+async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor: str) -> Poll:
+    """Create a draft poll. Commits."""
+    check_spec(spec)
+    if spec.block_id is not None and not any(b.id == spec.block_id for b in event.active_blocks()):
+        raise PollError(_("No such block in this event."), 404)
+    poll = Poll(
+        event_id=event.id, block_id=spec.block_id, key=spec.key, kind=spec.kind, question=spec.question,
+        state="draft", results=spec.results, revealed=False, max_picks=spec.max_picks,
+        scale_min=spec.scale_min if spec.kind == "scale" else None,
+        scale_max=spec.scale_max if spec.kind == "scale" else None,
+        scale_labels=spec.scale_labels, auto_open=spec.auto_open, auto_close=spec.auto_close,
+        options=[PollOption(label=label, position=i) for i, label in enumerate(spec.options)],
+    )
+    session.add(poll)
+    await session.flush()
+    audit.record(session, actor=actor, action="poll.create", event_id=event.id, poll=poll.id, kind=spec.kind)
+    await session.commit()
+    return poll
+
+
+async def poll_by_id(session: AsyncSession, poll_id: int) -> Poll:
+    """The poll or a 404 PollError."""
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise PollError(_("No such poll."), 404)
+    return poll
+
+
+async def event_polls(session: AsyncSession, event_id: int) -> list[Poll]:
+    """Every poll of the event in a stable order."""
+    result = await session.execute(select(Poll).where(Poll.event_id == event_id).order_by(Poll.id))
+    return list(result.scalars())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _apply(poll: Poll, action: str) -> None:
+    if action == "open":
+        poll.state = "open"
+        poll.opened_at = _now()
+        poll.closed_at = None
+    elif action == "close":
+        poll.state = "closed"
+        poll.closed_at = _now()
+    elif action == "reveal":
+        poll.revealed = True
+    elif action == "hide_results":
+        poll.revealed = False
+
+
+async def change(session: AsyncSession, poll: Poll, action: str, actor: str) -> Poll:
+    """open, close, reveal, hide_results or reset (erases every answer, back to draft). Commits."""
+    if action not in POLL_ACTIONS:
+        raise PollError(_("Unknown action. Use one of: %(actions)s.", actions=", ".join(POLL_ACTIONS)))
+    if action == "reset":
+        await session.execute(delete(PollResponse).where(PollResponse.poll_id == poll.id))
+        poll.state, poll.revealed, poll.opened_at, poll.closed_at = "draft", False, None, None
+    else:
+        _apply(poll, action)
+    audit.record(session, actor=actor, action=f"poll.{action}", event_id=poll.event_id, poll=poll.id)
+    await session.commit()
+    return poll
+
+
+async def follow_block(session: AsyncSession, event: Event, live_block_id: int, previous_block_id: int | None,
+                       actor: str) -> list[Poll]:
+    """Auto-open the new live block's polls and auto-close the previous block's (no commit)."""
+    changed = []
+    for poll in await event_polls(session, event.id):
+        if poll.auto_open and poll.block_id == live_block_id and poll.state == "draft":
+            _apply(poll, "open")
+            changed.append(poll)
+        elif (poll.auto_close and poll.block_id == previous_block_id and poll.block_id != live_block_id
+              and poll.state == "open"):
+            _apply(poll, "close")
+            changed.append(poll)
+    for poll in changed:
+        audit.record(session, actor=actor, action=f"poll.auto_{'open' if poll.state == 'open' else 'close'}",
+                     event_id=event.id, poll=poll.id)
+    return changed
+
+
+def shape(poll: Poll) -> logic.PollShape:
+    """What answer validation needs of the poll."""
+    return logic.PollShape(
+        kind=poll.kind, option_ids=tuple(o.id for o in poll.options), max_picks=poll.max_picks,
+        scale_min=poll.scale_min, scale_max=poll.scale_max,
+    )
+
+
+def _insert(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+async def respond(session: AsyncSession, poll: Poll, attendee: Attendee, raw: dict[str, Any]) -> bool:
+    """Store the attendee's answer, replacing an earlier one; True when it is their first. Commits.
+
+    The unique (poll, attendee) constraint and an upsert make the one-vote rule hold under any
+    number of concurrent submissions.
+    """
+    if poll.event_id != attendee.event_id:
+        raise PollError(_("No such poll."), 404)
+    if poll.state != "open":
+        raise PollError(_("This poll is not open."), 409)
+    try:
+        answer = logic.validate_answer(shape(poll), raw)
+    except logic.AnswerError as exc:
+        raise PollError(str(exc)) from exc
+    existed = (
+        await session.execute(
+            select(PollResponse.id).where(PollResponse.poll_id == poll.id, PollResponse.attendee_id == attendee.id)
+        )
+    ).first() is not None
+    now = _now()
+    values: dict[str, Any] = {"poll_id": poll.id, "attendee_id": attendee.id, "answer": answer,
+                              "created_at": now, "updated_at": now, "wall_status": None, "wall_text": None}
+    if poll.kind == "open_text":
+        values.update(wall_status="pending", wall_text=answer["text"])
+    insert = _insert(session)
+    statement = insert(PollResponse).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["poll_id", "attendee_id"],
+        set_={"answer": statement.excluded.answer, "updated_at": now, "wall_status": statement.excluded.wall_status,
+              "wall_text": statement.excluded.wall_text},
+    )
+    await session.execute(statement)
+    await session.commit()
+    return not existed
+
+
+async def own_answer(session: AsyncSession, poll_id: int, attendee_id: int) -> dict[str, Any] | None:
+    """The attendee's current answer to the poll."""
+    row = (
+        await session.execute(
+            select(PollResponse.answer).where(PollResponse.poll_id == poll_id, PollResponse.attendee_id == attendee_id)
+        )
+    ).first()
+    return row[0] if row else None
+
+
+async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:
+    """Aggregate the poll's answers (one query)."""
+    rows = (
+        await session.execute(
+            select(PollResponse.answer, PollResponse.wall_status, PollResponse.wall_text)
+            .where(PollResponse.poll_id == poll.id).order_by(PollResponse.id)
+        )
+    ).all()
+    scale = (poll.scale_min or 1, poll.scale_max or 5) if poll.kind == "scale" else None
+    return logic.aggregate(
+        poll.kind, [(o.id, o.label) for o in poll.options], (r[0] for r in rows), scale=scale,
+        wall=[r[2] for r in rows if r[1] == "approved" and r[2]],
+    )
+
+
+async def wall_queue(session: AsyncSession, poll: Poll) -> list[PollResponse]:
+    """Open-text answers waiting for a moderator."""
+    result = await session.execute(
+        select(PollResponse).where(PollResponse.poll_id == poll.id, PollResponse.wall_status == "pending")
+        .order_by(PollResponse.id)
+    )
+    return list(result.scalars())
+
+
+async def moderate_wall(session: AsyncSession, poll: Poll, response_id: int, approve: bool, actor: str) -> None:
+    """Put an open-text answer on the wall, or keep it off. Commits."""
+    response = await session.get(PollResponse, response_id)
+    if response is None or response.poll_id != poll.id or poll.kind != "open_text":
+        raise PollError(_("No such answer."), 404)
+    response.wall_status = "approved" if approve else "hidden"
+    audit.record(session, actor=actor, action="poll.wall_approve" if approve else "poll.wall_hide",
+                 event_id=poll.event_id, poll=poll.id, response=response.id)
+    await session.commit()

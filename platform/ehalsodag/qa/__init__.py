@@ -1,0 +1,1 @@
+"""Q&A: attendees ask the panel, upvote, and moderators curate the questions."""

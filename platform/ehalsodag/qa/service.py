@@ -1,0 +1,221 @@
+"""Q&A services: asking, upvoting and moderating questions. Every write commits before returning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.i18n import _
+from ehalsodag.live.models import Attendee
+from ehalsodag.qa.models import Question, QuestionUpvote
+from ehalsodag.staff import audit
+from ehalsodag.text import TextError, clean_text
+
+MAX_QUESTION = 500
+MODERATION_ACTIONS = ("approve", "hide", "answer", "highlight", "unhighlight", "edit", "merge")
+
+
+class QuestionError(ValueError):
+    """A question action that cannot be done; ``status_code`` is the HTTP answer."""
+
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def ask(
+    session: AsyncSession, event: Event, attendee: Attendee, text: str, *, anonymous: bool = True,
+    block_id: int | None = None, name: str | None = None,
+) -> Question:
+    """Ask the panel. With pre-moderation the question waits for approval; otherwise it shows at once."""
+    if attendee.muted_at is not None:
+        raise QuestionError(_("A moderator has muted you for the rest of the day."), 403)
+    try:
+        cleaned = clean_text(text, MAX_QUESTION, what=_("The question"))
+        author = None
+        if not anonymous:
+            author = clean_text(name, 80, what=_("Name")) if name and name.strip() else attendee.display_name
+            if not author:
+                raise TextError(_("Give a name, or ask anonymously."))
+    except TextError as exc:
+        raise QuestionError(str(exc)) from exc
+    if block_id is not None and not any(b.id == block_id for b in event.active_blocks()):
+        raise QuestionError(_("No such block in this event."), 404)
+    status = "pending" if event.premoderation else "approved"
+    question = Question(
+        event_id=event.id, block_id=block_id, attendee_id=attendee.id, text=cleaned, author_name=author,
+        status=status, approved_at=None if event.premoderation else _now(), upvotes=0, highlighted=False,
+    )
+    session.add(question)
+    await session.commit()
+    return question
+
+
+async def question_for(session: AsyncSession, question_id: int) -> Question:
+    """The question, or a 404 QuestionError."""
+    question = await session.get(Question, question_id)
+    if question is None:
+        raise QuestionError(_("No such question."), 404)
+    return question
+
+
+async def _recount(session: AsyncSession, question: Question) -> int:
+    count = (
+        await session.execute(select(func.count()).where(QuestionUpvote.question_id == question.id))
+    ).scalar_one()
+    question.upvotes = count
+    return count
+
+
+async def upvote(session: AsyncSession, question: Question, attendee: Attendee, *, undo: bool = False) -> int:
+    """Upvote once per attendee (a second upvote changes nothing); ``undo`` takes it back."""
+    if attendee.event_id != question.event_id:
+        raise QuestionError(_("No such question."), 404)
+    if not question.visible:
+        raise QuestionError(_("Only approved questions can be upvoted."), 409)
+    if undo:
+        await session.execute(
+            delete(QuestionUpvote).where(
+                QuestionUpvote.question_id == question.id, QuestionUpvote.attendee_id == attendee.id
+            )
+        )
+    else:
+        exists = (
+            await session.execute(
+                select(QuestionUpvote.id).where(
+                    QuestionUpvote.question_id == question.id, QuestionUpvote.attendee_id == attendee.id
+                )
+            )
+        ).first()
+        if exists is None:
+            try:
+                async with session.begin_nested():
+                    session.add(QuestionUpvote(question_id=question.id, attendee_id=attendee.id))
+            except IntegrityError:
+                pass  # a concurrent duplicate: the constraint kept it to one
+    count = await _recount(session, question)
+    await session.commit()
+    return count
+
+
+async def moderate(
+    session: AsyncSession, question: Question, action: str, actor: str, *, text: str | None = None,
+    into_id: int | None = None,
+) -> Question:
+    """approve, hide, answer, highlight (one at a time), unhighlight, edit (original audited) or merge."""
+    if action not in MODERATION_ACTIONS:
+        raise QuestionError(_("Unknown action. Use one of: %(actions)s.", actions=", ".join(MODERATION_ACTIONS)))
+    detail: dict[str, object] = {"question": question.id}
+    if action == "approve":
+        question.status = "approved"
+        question.approved_at = question.approved_at or _now()
+    elif action == "hide":
+        question.status = "hidden"
+        question.highlighted = False
+    elif action == "answer":
+        question.status = "answered"
+        question.answered_at = _now()
+        question.highlighted = False
+    elif action == "highlight":
+        if question.status in ("hidden", "merged"):
+            raise QuestionError(_("Approve the question before highlighting it."), 409)
+        await session.execute(
+            update(Question).where(Question.event_id == question.event_id, Question.id != question.id)
+            .values(highlighted=False)
+        )
+        question.highlighted = True
+        if question.status == "pending":
+            question.status = "approved"
+            question.approved_at = _now()
+    elif action == "unhighlight":
+        question.highlighted = False
+    elif action == "edit":
+        try:
+            cleaned = clean_text(text, MAX_QUESTION, what=_("The question"))
+        except TextError as exc:
+            raise QuestionError(str(exc)) from exc
+        detail.update(original=question.text, edited=cleaned)
+        question.text = cleaned
+    elif action == "merge":
+        if into_id is None or into_id == question.id:
+            raise QuestionError(_("Choose another question to merge into."))
+        target = await session.get(Question, into_id)
+        if target is None or target.event_id != question.event_id:
+            raise QuestionError(_("No such question."), 404)
+        voters = select(QuestionUpvote.attendee_id).where(QuestionUpvote.question_id == target.id)
+        await session.execute(
+            update(QuestionUpvote)
+            .where(QuestionUpvote.question_id == question.id, QuestionUpvote.attendee_id.not_in(voters))
+            .values(question_id=target.id)
+        )
+        await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id == question.id))
+        question.status = "merged"
+        question.merged_into_id = target.id
+        question.highlighted = False
+        question.upvotes = 0
+        await session.flush()
+        await _recount(session, target)
+        detail["into"] = target.id
+    audit.record(session, actor=actor, action=f"question.{action}", event_id=question.event_id, **detail)
+    await session.commit()
+    return question
+
+
+async def visible_questions(session: AsyncSession, event_id: int) -> list[Question]:
+    """Approved and answered questions, most upvoted first (ties: oldest first)."""
+    result = await session.execute(
+        select(Question)
+        .where(Question.event_id == event_id, Question.status.in_(("approved", "answered")))
+        .order_by(Question.status == "answered", Question.upvotes.desc(), Question.id)
+    )
+    return list(result.scalars())
+
+
+async def pending_questions(session: AsyncSession, event_id: int) -> list[Question]:
+    """The moderation queue, oldest first."""
+    result = await session.execute(
+        select(Question).where(Question.event_id == event_id, Question.status == "pending").order_by(Question.id)
+    )
+    return list(result.scalars())
+
+
+async def all_questions(session: AsyncSession, event_id: int) -> list[Question]:
+    """Every question of the event (for moderators), newest first."""
+    result = await session.execute(
+        select(Question).where(Question.event_id == event_id).order_by(Question.id.desc())
+    )
+    return list(result.scalars())
+
+
+async def own_pending(session: AsyncSession, attendee: Attendee) -> list[Question]:
+    """The attendee's own questions still waiting for a moderator."""
+    result = await session.execute(
+        select(Question)
+        .where(Question.attendee_id == attendee.id, Question.status == "pending")
+        .order_by(Question.id)
+    )
+    return list(result.scalars())
+
+
+async def upvoted_by(session: AsyncSession, attendee: Attendee) -> set[int]:
+    """Ids of the questions this attendee has upvoted."""
+    result = await session.execute(
+        select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee.id)
+    )
+    return set(result.scalars())
+
+
+async def set_premoderation(session: AsyncSession, event: Event, enabled: bool, actor: str) -> None:
+    """Make new questions wait for approval (or show at once). Commits."""
+    event.premoderation = enabled
+    audit.record(session, actor=actor, action="qa.premoderation_on" if enabled else "qa.premoderation_off",
+                 event_id=event.id)
+    await session.commit()

@@ -1,0 +1,34 @@
+"""Rules for the short free texts people type: trimmed, NFC-normalised, bounded, no control characters."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from ehalsodag.i18n import _
+
+
+class TextError(ValueError):
+    """Text that cannot be accepted; the message says why, in the current language."""
+
+
+def clean_text(value: Any, limit: int, *, what: str) -> str:
+    """Trim and NFC-normalise ``value``; refuse non-text, empty, too long and control/format characters
+    (which include bidirectional overrides and zero-width characters)."""
+    if not isinstance(value, str):
+        raise TextError(_("%(what)s must be text.", what=what))
+    text = unicodedata.normalize("NFC", value).strip()
+    if not text:
+        raise TextError(_("%(what)s is empty.", what=what))
+    if len(text) > limit:
+        raise TextError(_("%(what)s is at most %(max)d characters.", what=what, max=limit))
+    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\n\t" for ch in text):
+        raise TextError(_("%(what)s contains control characters.", what=what))
+    return text
+
+
+def clean_optional(value: Any, limit: int, *, what: str) -> str | None:
+    """Like :func:`clean_text`, but None or blank gives None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return clean_text(value, limit, what=what)

@@ -1,0 +1,84 @@
+"""One handler per action serves both the JSON API and the HTML forms (with or without htmx).
+
+``is_api`` tells them apart by path; :func:`json_body` decodes and validates API bodies with msgspec;
+:func:`form_fields` reads forms; :func:`reply` answers JSON, an htmx fragment or a redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.response import Redirect, Response, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.i18n import _
+from ehalsodag.live.models import Attendee
+from ehalsodag.web.auth import current_attendee
+from ehalsodag.web.responses import API_PREFIX, is_htmx
+
+T = TypeVar("T")
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    """True for the JSON API paths."""
+    return request.url.path.startswith(API_PREFIX)
+
+
+async def json_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """The request's JSON body as ``kind``; 400 with msgspec's explanation when it does not fit."""
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw or b"{}", type=kind)
+    except msgspec.ValidationError as exc:
+        raise ClientException(detail=_("Invalid request: %(reason)s", reason=str(exc)), status_code=400) from exc
+    except msgspec.DecodeError as exc:
+        raise ClientException(detail=_("The body is not valid JSON."), status_code=400) from exc
+
+
+async def form_fields(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    """Every form field with all its values (check boxes and repeated inputs give several)."""
+    form = await request.form()
+    fields: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, []).append(value)
+    return fields
+
+
+def first(fields: dict[str, list[str]], key: str, default: str = "") -> str:
+    """The first value of a form field."""
+    values = fields.get(key)
+    return values[0] if values else default
+
+
+def int_field(fields: dict[str, list[str]], key: str) -> int:
+    """A whole-number form field, or a 422 saying so."""
+    try:
+        return int(first(fields, key).strip())
+    except ValueError as exc:
+        raise ClientException(detail=_("Enter a whole number."), status_code=422) from exc
+
+
+async def require_attendee(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> Attendee:
+    """The attendee of this event, or 401 telling them to join first."""
+    attendee = await current_attendee(request, session, event)
+    if attendee is None:
+        raise NotAuthorizedException(detail=_("Join the event first."))
+    return attendee
+
+
+def reply(
+    request: Request[Any, Any, Any], *, data: dict[str, Any], message: str, back: str, status_code: int = 200,
+    fragments: str = "",
+) -> Response[Any]:
+    """JSON for the API, a status message (plus out-of-band ``fragments``) for htmx, else a redirect."""
+    if is_api(request):
+        return Response(data, status_code=status_code)
+    if is_htmx(request):
+        return Template("partials/message.html", context={"message": message, "error": False, "extra": fragments},
+                        status_code=200)
+    return Redirect(back, status_code=303)
