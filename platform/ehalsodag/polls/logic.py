@@ -62,7 +62,16 @@ def _int_list(value: Any, what: str) -> list[int]:
 
 
 def validate_answer(poll: PollShape, raw: dict[str, Any]) -> dict[str, Any]:
-    """Check ``raw`` against the poll and return the normalised answer to store."""
+    """Check ``raw`` against the poll and return the normalised answer to store (or raise AnswerError)."""
+    try:
+        return _validate(poll, raw)
+    except AnswerError:
+        raise
+    except TextError as exc:
+        raise AnswerError(str(exc)) from exc
+
+
+def _validate(poll: PollShape, raw: dict[str, Any]) -> dict[str, Any]:
     kind = poll.kind
     if kind in ("single", "multiple"):
         picks = _int_list(raw.get("option_ids"), _("option_ids"))
