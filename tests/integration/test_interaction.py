@@ -29,7 +29,8 @@ async def join(client, slug=SLUG, **body):
 
 
 async def polls(client, slug=SLUG):
-    return {p["question"].split()[0] + ":" + p["kind"]: p for p in (await client.get(f"/api/v1/events/{slug}/polls")).json()}
+    listed = (await client.get(f"/api/v1/events/{slug}/polls")).json()
+    return {p["question"].split()[0] + ":" + p["kind"]: p for p in listed}
 
 
 async def count_rows(settings, model, *where):
@@ -85,7 +86,7 @@ async def test_highlight_is_one_at_a_time_and_reaches_screen_and_overlay(client,
         assert response.status_code == 200
     page = (await client.get(f"/e/{SLUG}", headers=alice)).text
     assert page.count('class="question highlighted') == 1
-    assert 'id="q-%d"' % second in page.split('class="question highlighted')[1][:200]
+    assert f'id="q-{second}"' in page.split('class="question highlighted')[1][:200]
     screen = (await client.get(f"/e/{SLUG}/screen")).text
     assert "Andra frågan" in screen and "Första frågan" not in screen
     overlay = (await client.get(f"/e/{SLUG}/overlay")).text
