@@ -78,13 +78,13 @@
     sortQuestions();
   });
   var upvoted = {};
-  document.addEventListener("htmx:afterRequest", function (evt) {
+  /* Decide when the request leaves: a push may replace (detach) the button before the answer comes back. */
+  document.addEventListener("htmx:beforeRequest", function (evt) {
     var form = evt.detail.elt;
-    if (!form || !form.classList || !form.classList.contains("upvote-form") || !evt.detail.successful) return;
+    if (!form || !form.classList || !form.classList.contains("upvote-form")) return;
     var button = form.querySelector("[data-question-id]");
-    var id = button.dataset.questionId;
-    upvoted[id] = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", upvoted[id] ? "true" : "false");
+    upvoted[button.dataset.questionId] = button.getAttribute("aria-pressed") !== "true";
+    restoreUpvotes();
   });
   function restoreUpvotes() {
     document.querySelectorAll(".upvote[data-question-id]").forEach(function (button) {

@@ -138,3 +138,83 @@ def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, 
     assert all("youtube" in url or "vimeo" in url for url in external), external
     attendee_context.close()
     moderator_context.close()
+
+
+def login(page: Page) -> None:
+    page.goto(f"/e/{SLUG}/control")
+    page.get_by_label("E-postadress").fill("moderator@example.se")
+    page.get_by_label("Lösenord").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+
+
+def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp):
+    moderator = browser.new_context(viewport={"width": 1280, "height": 1000}, base_url=day.base_url).new_page()
+    attendee = browser.new_context(viewport={"width": 390, "height": 844}, base_url=day.base_url).new_page()
+    screen = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=day.base_url).new_page()
+    login(moderator)
+    moderator.get_by_role("button", name="Granska frågor innan de visas").click()
+    expect(moderator.locator("#control-message")).to_contain_text("Inställningarna är sparade")
+
+    # Block 3 goes live and its poll from the programme file opens by itself.
+    moderator.get_by_role("button", name="Starta: Block 3: Trygg och säker informationshantering").click()
+    expect(moderator.locator("#mod-polls")).to_contain_text("öppen")
+    screen.goto(f"/e/{SLUG}/screen")
+    expect(screen.locator("#screen-main")).to_contain_text("största utmaningen", timeout=3000)
+
+    attendee.goto(f"/e/{SLUG}")
+    attendee.get_by_role("button", name="Delta").click()
+    expect(attendee.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+    poll = attendee.locator("#polls article.poll-open")
+    expect(poll).to_contain_text("Vad är den största utmaningen")
+    # A few colleagues elsewhere answer through the API, then this attendee answers in the page.
+    polls = httpx.get(f"{day.base_url}/api/v1/events/{SLUG}/polls").json()
+    single = next(p for p in polls if p["kind"] == "single")
+    for pick in (0, 0, 1, 3, 0, 2):
+        token = httpx.post(f"{day.base_url}/api/v1/events/{SLUG}/join", json={}).json()["attendee_token"]
+        httpx.post(f"{day.base_url}/api/v1/polls/{single['id']}/responses",
+                   json={"option_ids": [single["options"][pick]["id"]]},
+                   headers={"Authorization": f"Bearer {token}"})
+    poll.get_by_label("Kompetens").check()
+    poll.get_by_role("button", name="Skicka svaret").click()
+    expect(poll.locator(".poll-results")).to_contain_text("7 svar", timeout=2000)
+    expect(poll.locator(".poll-results")).to_contain_text("Kompetens")
+    expect(screen.locator("#screen-main")).to_contain_text("7 svar", timeout=2000)
+    attendee.evaluate("document.getElementById('polls').scrollIntoView()")
+    shoot(attendee, "attendee-poll-phone")
+    shoot(screen, "presenter-screen-poll")
+
+    # A question waits for approval: only its author sees it until the moderator approves it.
+    attendee.get_by_label("Din fråga").fill("Hur delar vi information säkert mellan region och kommun?")
+    attendee.get_by_role("button", name="Ställ frågan").click()
+    expect(attendee.locator("#my-questions")).to_contain_text("Hur delar vi information säkert")
+    expect(attendee.locator("#question-list")).not_to_contain_text("Hur delar vi information säkert")
+    queue = moderator.locator("#mod-questions")
+    expect(queue).to_contain_text("Hur delar vi information säkert", timeout=2000)
+    queue.get_by_role("button", name=re.compile("^Godkänn: Hur delar vi")).click()
+    expect(attendee.locator("#question-list")).to_contain_text("Hur delar vi information säkert", timeout=2000)
+    expect(attendee.locator("#my-questions")).not_to_contain_text("Hur delar vi information säkert")
+    attendee.locator("#question-list .upvote").first.click()
+    expect(attendee.locator("#question-list .upvote").first).to_have_attribute("aria-pressed", "true")
+    expect(attendee.locator("#question-list .upvote-count").first).to_have_text("1", timeout=2000)
+
+    # Close the poll: the screen shows the question on stage instead.
+    moderator.locator("#mod-polls").get_by_role("button", name=re.compile("^Stäng: Vad är den största")).click()
+    queue.get_by_role("button", name=re.compile("^Lyft fram på scen: Hur delar vi")).click()
+    expect(screen.locator("#screen-main")).to_contain_text("Hur delar vi information säkert", timeout=2000)
+    expect(attendee.locator("#question-list .highlighted")).to_contain_text("På scen nu", timeout=2000)
+    shoot(screen, "presenter-screen-question")
+
+    # Chat, with the moderator's view.
+    attendee.get_by_label("Skriv i chatten").fill("Hej från hemtjänsten i Norrköping!")
+    attendee.get_by_role("button", name="Skicka", exact=True).click()
+    expect(attendee.locator("#chat-log")).to_contain_text("Hej från hemtjänsten i Norrköping!", timeout=2000)
+    expect(moderator.locator("#mod-chat")).to_contain_text("Hej från hemtjänsten i Norrköping!", timeout=2000)
+    moderator.evaluate("document.getElementById('mod-questions').scrollIntoView()")
+    shoot(moderator, "control-panel-interaction")
+    desktop = browser.new_context(viewport={"width": 1280, "height": 1000}, base_url=day.base_url).new_page()
+    desktop.goto(f"/e/{SLUG}")
+    desktop.get_by_role("button", name="Delta").click()
+    expect(desktop.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+    desktop.evaluate("document.getElementById('polls').scrollIntoView()")
+    shoot(desktop, "attendee-interaction-desktop")
