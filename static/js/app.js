@@ -99,12 +99,24 @@
 
   document.addEventListener("htmx:wsOpen", function () { setConnection("open"); });
   document.addEventListener("htmx:wsClose", function () { setConnection("closed"); });
+  /* The chat log shows the newest message at the bottom: stay there unless the reader scrolled up. */
+  var chatPinned = true;
+  document.addEventListener("scroll", function (evt) {
+    var log = evt.target;
+    if (log && log.id === "chat-log") chatPinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  }, true);
+  function pinChat() {
+    var log = document.getElementById("chat-log");
+    if (log && chatPinned) log.scrollTop = log.scrollHeight;
+  }
+
   document.addEventListener("htmx:wsAfterMessage", function () {
-    startHls(); updateCountdowns(); sortQuestions(); restoreUpvotes();
+    startHls(); updateCountdowns(); sortQuestions(); restoreUpvotes(); pinChat();
   });
   document.addEventListener("DOMContentLoaded", function () {
     startHls();
     updateCountdowns();
+    pinChat();
     setInterval(updateCountdowns, 15000);
   });
 })();

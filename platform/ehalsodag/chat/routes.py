@@ -18,6 +18,7 @@ from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
 from ehalsodag.web.actions import first, form_fields, is_api, json_body, reply, require_attendee
 from ehalsodag.web.auth import current_attendee, require_staff
+from ehalsodag.web.responses import is_htmx
 
 HISTORY_PAGE = 50
 
@@ -62,8 +63,8 @@ async def chat_history(request: Request[Any, Any, Any], slug: str, db_session: A
     event = await load_event(db_session, slug)
     await require_attendee_or_staff(request, db_session, event)
     messages = await chat_service.recent(db_session, event.id, before_id=before, limit=HISTORY_PAGE)
-    return Template("partials/chat_history.html", context={"event": event, "messages": messages,
-                                                            "more": len(messages) == HISTORY_PAGE})
+    template = "partials/chat_history.html" if is_htmx(request) else "attendee/chat_history.html"
+    return Template(template, context={"event": event, "messages": messages, "more": len(messages) == HISTORY_PAGE})
 
 
 async def require_attendee_or_staff(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> None:
