@@ -127,6 +127,7 @@ def start_server(settings: Settings, log_path: Path, port: int | None = None, wo
     if settings.base_url:
         env["EHALSODAG_BASE_URL"] = settings.base_url
     env["EHALSODAG_CHANNEL_PREFIX"] = settings.channel_prefix
+    env["EHALSODAG_ATTENDANCE_SECONDS"] = str(settings.attendance_seconds)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "ehalsodag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),

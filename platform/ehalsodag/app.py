@@ -22,12 +22,15 @@ from ehalsodag.agenda.routes import routes as agenda_routes
 from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.chat.service import RateLimiter
 from ehalsodag.db.engine import Database
+from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.live.broadcast import Broadcaster
 from ehalsodag.live.hub import Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.ticker import ClockTicker
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.qa.routes import routes as qa_routes
+from ehalsodag.results.attendance import AttendanceRecorder
+from ehalsodag.results.routes import routes as results_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.language import language_middleware
@@ -56,16 +59,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
     broadcaster = Broadcaster(db, hub, settings.templates_dir)
     ticker = ClockTicker(broadcaster)
+    attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ticker.start()
         broadcaster.start()
+        attendance.start()
         try:
             yield
         finally:
             await ticker.stop()
             await broadcaster.stop()
+            await attendance.stop()
             await db.dispose()
 
     csrf_secret = hashlib.sha256(("csrf:" + settings.secret_key).encode()).hexdigest()[:32]
@@ -77,6 +83,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *qa_routes,
             *chat_routes,
             *poll_routes,
+            *evaluation_routes,
+            *results_routes,
             create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
         ],
         plugins=[

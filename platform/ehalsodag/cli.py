@@ -164,6 +164,46 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _export(settings: Settings, slug: str, fmt: str, include_names: bool) -> bytes | None:
+    import json
+
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+    from ehalsodag.results import exports
+    from ehalsodag.results.service import build_report
+
+    db = Database(settings)
+    try:
+        async with db.reader() as session:
+            event = await event_by_slug(session, slug)
+            if event is None:
+                return None
+            report = await build_report(session, event, include_names=include_names)
+    finally:
+        await db.dispose()
+    if fmt == "json":
+        return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
+    return exports.to_csv_zip(report) if fmt == "csv" else exports.to_xlsx(report)
+
+
+def cmd_results_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the results of an event as JSON, CSV (a zip of tables) or XLSX."""
+    data = asyncio.run(_export(settings, args.slug, args.format, args.with_names))
+    if data is None:
+        print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
+        return 1
+    if args.output:
+        with open(args.output, "wb") as handle:
+            handle.write(data)
+        print(args.output)
+    elif args.format == "json":
+        sys.stdout.write(data.decode())
+    else:
+        print("error: csv and xlsx need --output FILE", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="ehalsodag", description=__doc__)
@@ -199,6 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="print a bearer token for a staff user")
     create.add_argument("email")
     create.set_defaults(run=cmd_token_create)
+
+    results = commands.add_parser("results", help="results for organisers").add_subparsers(
+        dest="results_command", required=True)
+    export = results.add_parser("export", help="export an event's results")
+    export.add_argument("slug")
+    export.add_argument("--format", required=True, choices=["json", "csv", "xlsx"])
+    export.add_argument("--output", help="file to write (stdout for json when left out)")
+    export.add_argument("--with-names", action="store_true",
+                        help="include the names attendees chose to show with their questions")
+    export.set_defaults(run=cmd_results_export)
     return parser
 
 

@@ -49,6 +49,8 @@ class Settings:
     agenda_dir: Path = PROJECT_ROOT / "agenda"
     #: Messages a socket may have queued before it counts as slow and is dropped.
     socket_queue_limit: int = 256
+    #: Seconds between attendance samples (one row per event, worker and minute).
+    attendance_seconds: float = 60.0
     default_language: str = "sv"
     languages: tuple[str, ...] = field(default=("sv", "en"))
 
@@ -77,5 +79,6 @@ def load_settings() -> Settings:
         base_url=_env("BASE_URL"),
         debug=_env("DEBUG", "0") == "1",
         channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
+        attendance_seconds=float(_env("ATTENDANCE_SECONDS", "60") or 60),
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
     )

@@ -32,7 +32,10 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
-_TOP_KEYS = {"event", "placeholders", "stages", "blocks", "remove_blocks", "extra_speakers"}
+_TOP_KEYS = {"event", "placeholders", "stages", "blocks", "remove_blocks", "extra_speakers", "evaluation"}
+_EVALUATION_KEYS = {"open_minutes": int, "questions": list}
+_EVAL_QUESTION_KEYS = {"key": str, "kind": str, "text": str, "labels": list, "optional": bool}
+EVALUATION_KINDS = ("scale", "yesno", "choice", "text", "nps")
 _EVENT_KEYS = {
     "slug": str, "title": str, "description": str, "date": dt.date, "timezone": str, "template": bool,
     "extends": str, "organiser": str, "recording_url": str, "allowed_stream_hosts": list,
@@ -113,6 +116,25 @@ class PollFileSpec:
 
 
 @dataclass
+class EvaluationQuestionSpec:
+    """One question of the evaluation form."""
+
+    key: str
+    kind: str
+    text: str
+    labels: list[str] = field(default_factory=list)
+    optional: bool = False
+
+
+@dataclass
+class EvaluationSpec:
+    """The evaluation form and how long it stays open after it opens."""
+
+    open_minutes: int = 60
+    questions: list[EvaluationQuestionSpec] = field(default_factory=list)
+
+
+@dataclass
 class BlockSpec:
     """A block after inheritance, with local wall-clock times on the event's date."""
 
@@ -147,6 +169,7 @@ class AgendaSpec:
     allowed_stream_hosts: list[str] = field(default_factory=list)
     stages: list[StageSpec] = field(default_factory=list)
     blocks: list[BlockSpec] = field(default_factory=list)
+    evaluation: EvaluationSpec | None = None
 
     def utc(self, local: dt.datetime) -> dt.datetime:
         """Turn a wall-clock time of this event into UTC."""
@@ -174,8 +197,7 @@ def load_agenda(path: str | Path, *, today: dt.date | None = None) -> AgendaSpec
     merged = _merge_raw(path, (), out)
     spec = None
     if merged is not None:
-        event, placeholders, stages, blocks = merged
-        spec = _build(path, event, placeholders, stages, blocks, today or dt.date.today(), out)
+        spec = _build(path, merged, today or dt.date.today(), out)
     if out.problems or spec is None:
         raise AgendaError(out.problems)
     return spec
@@ -241,9 +263,18 @@ def _table_list(raw: dict[str, Any], key: str, out: _Collector) -> list[Any]:
     return value
 
 
-def _merge_raw(
-    path: Path, seen: tuple[Path, ...], out: _Collector
-) -> tuple[dict[str, Any], dict[str, str], dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
+@dataclass
+class _Merged:
+    """A file merged onto its parents, before placeholders are filled."""
+
+    event: dict[str, Any]
+    placeholders: dict[str, str]
+    stages: dict[str, dict[str, Any]]
+    blocks: dict[str, dict[str, Any]]
+    evaluation: dict[str, Any] | None
+
+
+def _merge_raw(path: Path, seen: tuple[Path, ...], out: _Collector) -> _Merged | None:
     """Check one file's structure and merge it onto its parent, placeholders still unfilled."""
     mine = _Collector(str(path))
     raw = _read_toml(path, mine)
@@ -261,6 +292,7 @@ def _merge_raw(
     placeholders: dict[str, str] = {}
     stages: dict[str, dict[str, Any]] = {}
     blocks: dict[str, dict[str, Any]] = {}
+    inherited_evaluation: dict[str, Any] | None = None
     if "extends" in event:
         parent_path = (path.parent / event["extends"]).resolve()
         if parent_path in seen or parent_path == path.resolve():
@@ -270,9 +302,10 @@ def _merge_raw(
         else:
             parent = _merge_raw(parent_path, (*seen, path.resolve()), out)
             if parent is not None:
-                inherited_event, placeholders, stages, blocks = parent
+                placeholders, stages, blocks = parent.placeholders, parent.stages, parent.blocks
+                inherited_evaluation = parent.evaluation
                 inherited_event = {
-                    k: v for k, v in inherited_event.items() if k not in {"template", "slug", "extends", "date"}
+                    k: v for k, v in parent.event.items() if k not in {"template", "slug", "extends", "date"}
                 }
 
     own_placeholders = raw.get("placeholders", {})
@@ -352,8 +385,18 @@ def _merge_raw(
             target["speakers"] = [*target.get("speakers", []), speaker]
             blocks[good["block"]] = target
 
+    if "evaluation" in raw:
+        evaluation = _check_table(raw["evaluation"], _EVALUATION_KEYS, "evaluation", mine)
+        checked_questions = []
+        for i, question in enumerate(evaluation.get("questions", [])):
+            checked = _check_table(question, _EVAL_QUESTION_KEYS, f"evaluation.questions[{i}]", mine)
+            if not {"key", "kind", "text"} <= checked.keys():
+                mine.add(f"evaluation.questions[{i}]", "needs key, kind and text")
+            else:
+                checked_questions.append({**checked, "_where": f"evaluation.questions[{i}]"})
+        inherited_evaluation = {**evaluation, "questions": checked_questions}
     out.problems.extend(mine.problems)
-    return {**inherited_event, **event}, placeholders, stages, blocks
+    return _Merged({**inherited_event, **event}, placeholders, stages, blocks, inherited_evaluation)
 
 
 def _fill(text: str, placeholders: dict[str, str], where: str, out: _Collector) -> str:
@@ -388,15 +431,8 @@ def _when(value: Any, day: dt.date, where: str, out: _Collector) -> dt.datetime 
     return None
 
 
-def _build(
-    path: Path,
-    event: dict[str, Any],
-    placeholders: dict[str, str],
-    stages: dict[str, dict[str, Any]],
-    blocks: dict[str, dict[str, Any]],
-    today: dt.date,
-    out: _Collector,
-) -> AgendaSpec | None:
+def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> AgendaSpec | None:
+    event, placeholders, stages, blocks = merged.event, merged.placeholders, merged.stages, merged.blocks
     slug = event.get("slug", path.stem)
     if not _ID.match(slug):
         out.add("event.slug", f"{slug!r} must be lower-case letters, digits and hyphens")
@@ -492,6 +528,7 @@ def _build(
     for key in sorted({k for k in poll_keys if poll_keys.count(k) > 1}):
         out.add("blocks", f"poll id {key!r} is used more than once")
     _check_overlaps(block_specs, blocks, out)
+    evaluation = _evaluation_spec(merged.evaluation, placeholders, out)
     if out.problems:
         return None
     return AgendaSpec(
@@ -499,8 +536,42 @@ def _build(
         description=_fill(event.get("description", ""), placeholders, "event.description", out),
         organiser=_fill(event.get("organiser", ""), placeholders, "event.organiser", out),
         template=template, recording_url=recording, allowed_stream_hosts=list(hosts),
-        stages=stage_specs, blocks=block_specs,
+        stages=stage_specs, blocks=block_specs, evaluation=evaluation,
     )
+
+
+def _evaluation_spec(raw: Any, placeholders: dict[str, str], out: _Collector) -> EvaluationSpec | None:
+    if not raw:
+        return None
+    minutes = raw.get("open_minutes", 60)
+    if not 5 <= minutes <= 7 * 24 * 60:
+        out.add("evaluation.open_minutes", "must be from 5 minutes to a week (10080)")
+    questions: list[EvaluationQuestionSpec] = []
+    for question in raw.get("questions", []):
+        where = question["_where"]
+        kind, labels = question["kind"], question.get("labels", [])
+        if not _ID.match(question["key"]):
+            out.add(f"{where}.key", "use lower-case letters, digits and hyphens")
+        if any(q.key == question["key"] for q in questions):
+            out.add(f"{where}.key", f"duplicate question key {question['key']!r}")
+        if kind not in EVALUATION_KINDS:
+            out.add(f"{where}.kind", f"must be one of {', '.join(EVALUATION_KINDS)}")
+        elif not all(isinstance(label, str) and label.strip() for label in labels):
+            out.add(f"{where}.labels", "must be a list of non-empty strings")
+        elif kind == "scale" and not 3 <= len(labels) <= 10:
+            out.add(f"{where}.labels", "a scale needs 3 to 10 step labels, lowest first")
+        elif kind == "choice" and len(labels) < 2:
+            out.add(f"{where}.labels", "a choice question needs at least 2 labels")
+        elif kind in ("yesno", "text", "nps") and labels:
+            out.add(f"{where}.labels", f"a {kind} question has fixed answers: leave labels out")
+        questions.append(EvaluationQuestionSpec(
+            key=question["key"], kind=kind, text=_fill(question["text"], placeholders, f"{where}.text", out),
+            labels=[_fill(label, placeholders, f"{where}.labels", out) for label in labels],
+            optional=question.get("optional", False),
+        ))
+    if not questions:
+        out.add("evaluation.questions", "an evaluation needs at least one question")
+    return EvaluationSpec(open_minutes=minutes, questions=questions)
 
 
 def _poll_spec(raw: dict[str, Any], placeholders: dict[str, str], out: _Collector) -> PollFileSpec | None:

@@ -35,6 +35,11 @@ class Event(BigIntAuditBase):
     #: Questions wait for a moderator's approval before anyone else sees them.
     premoderation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    #: When the evaluation opened (by a moderator, or when the last block ended) and for how long.
+    evaluation_opened_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    evaluation_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    #: Attendees connected when the evaluation opened: the base of the response rate.
+    evaluation_present: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

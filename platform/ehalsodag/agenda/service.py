@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.evaluation.models import EvaluationQuestion
 from ehalsodag.i18n import _
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.staff import audit
@@ -111,6 +112,7 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
         block.removed = False
     await session.flush()
     await _load_polls(session, event, spec)
+    await _load_evaluation(session, event, spec)
     for key, block in blocks.items():
         if key not in wanted:
             block.removed = True
@@ -153,6 +155,32 @@ async def _load_polls(session: AsyncSession, event: Event, spec: AgendaSpec) -> 
                     poll.options.extend(
                         PollOption(label=label, position=i) for i, label in enumerate(poll_spec.options)
                     )
+
+
+async def _load_evaluation(session: AsyncSession, event: Event, spec: AgendaSpec) -> None:
+    """Create or update the evaluation questions by key; a question left out is hidden, never deleted."""
+    existing = {
+        q.key: q for q in (
+            await session.execute(select(EvaluationQuestion).where(EvaluationQuestion.event_id == event.id))
+        ).scalars()
+    }
+    wanted = spec.evaluation.questions if spec.evaluation else []
+    if spec.evaluation:
+        event.evaluation_minutes = spec.evaluation.open_minutes
+    for position, question_spec in enumerate(wanted):
+        question = existing.get(question_spec.key)
+        if question is None:
+            question = EvaluationQuestion(event_id=event.id, key=question_spec.key)
+            session.add(question)
+        question.kind = question_spec.kind
+        question.text = question_spec.text
+        question.labels = list(question_spec.labels)
+        question.optional = question_spec.optional
+        question.position = position
+        question.removed = False
+    for key, question in existing.items():
+        if key not in {q.key for q in wanted}:
+            question.removed = True
 
 
 def _block_of(event: Event, block_id: int) -> Block:

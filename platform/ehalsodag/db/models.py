@@ -2,12 +2,15 @@
 
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.live.models import Attendee
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
+from ehalsodag.results.models import AttendanceSample
 from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
 
 __all__ = [
-    "ApiToken", "Attendee", "AuditEntry", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
+    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
+    "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
     "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
 ]

@@ -79,4 +79,9 @@ def ngettext(singular: str, plural: str, n: int, **values: object) -> str:
     return text % {"num": n, **values}
 
 
+def N_(message: str) -> str:  # noqa: N802  (the conventional marker for Babel's extractor)
+    """Mark a string for translation without translating it yet (translate it where it is shown)."""
+    return message
+
+
 _ = gettext

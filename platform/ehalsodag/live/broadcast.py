@@ -39,14 +39,15 @@ FRAGMENTS: dict[str, dict[str, tuple[str, ...]]] = {
     "polls": {PUBLIC: ("partials/polls.html",), STAFF: ("partials/control_polls.html",),
               SCREEN: ("partials/screen_main.html",)},
     "chat": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
+    "evaluation": {PUBLIC: ("partials/evaluation.html",), STAFF: ("partials/control_evaluation.html",)},
 }
 TOPICS = tuple(FRAGMENTS)
 #: What a (re)connecting socket gets first, per audience: the whole state.
 SNAPSHOT: dict[str, tuple[str, ...]] = {
     PUBLIC: ("partials/event_state.html", "partials/question_list.html", "partials/my_questions.html",
-             "partials/polls.html", "partials/chat_log.html", "partials/chat_form.html"),
+             "partials/polls.html", "partials/chat_log.html", "partials/chat_form.html", "partials/evaluation.html"),
     STAFF: ("partials/event_state.html", "partials/control_state.html", "partials/control_qa.html",
-            "partials/control_polls.html", "partials/control_chat.html"),
+            "partials/control_polls.html", "partials/control_chat.html", "partials/control_evaluation.html"),
     SCREEN: ("partials/screen_main.html",),
 }
 RESULTS_INTERVAL = 0.25

@@ -45,6 +45,9 @@ class Connection:
     language: str
     audiences: frozenset[str]
     queue_limit: int
+    #: Set for attendee sockets: who, and how many people watch on that screen (attendance).
+    attendee_id: int | None = None
+    group_size: int = 1
     queue: asyncio.Queue[str] = field(init=False)
     dropped: bool = False
 
@@ -62,6 +65,27 @@ class Connection:
 class _EventRoom:
     connections: set[Connection] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
+    #: The most attendee sockets and people held at once since the last attendance sample.
+    peak_connections: int = 0
+    peak_reach: int = 0
+    #: Attendees that connected since the last sample (their first_connected_at may need setting).
+    seen: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One event's attendance on this worker since the last sample."""
+
+    event_id: int
+    peak_connections: int
+    peak_reach: int
+    connected_attendees: frozenset[int]
+    seen_attendees: frozenset[int]
+
+
+def _presence(connections: set[Connection]) -> tuple[int, int, dict[int, int]]:
+    attendees = {c.attendee_id: c.group_size for c in connections if c.attendee_id is not None}
+    return sum(1 for c in connections if c.attendee_id is not None), sum(attendees.values()), attendees
 
 
 class Hub:
@@ -95,6 +119,11 @@ class Hub:
         async with self._lock:
             room = self._rooms.setdefault(event_id, _EventRoom())
             room.connections.add(connection)
+            if connection.attendee_id is not None:
+                room.seen.add(connection.attendee_id)
+                count, reach, _attendees = _presence(room.connections)
+                room.peak_connections = max(room.peak_connections, count)
+                room.peak_reach = max(room.peak_reach, reach)
             if room.task is None or room.task.done():
                 ready = asyncio.Event()
                 room.task = asyncio.create_task(self._listen(event_id, ready), name=f"hub-event-{event_id}")
@@ -107,11 +136,24 @@ class Hub:
             if room is None:
                 return
             room.connections.discard(connection)
-            if not room.connections and room.task is not None:
+            if not room.connections and not room.seen and room.task is not None:
                 room.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await room.task
                 del self._rooms[event_id]
+
+    def take_attendance(self) -> list[Attendance]:
+        """Peaks and presence per event since the last call; peaks restart from the current numbers."""
+        report = []
+        for event_id, room in list(self._rooms.items()):
+            count, reach, attendees = _presence(room.connections)
+            report.append(Attendance(event_id, max(room.peak_connections, count), max(room.peak_reach, reach),
+                                     frozenset(attendees), frozenset(room.seen)))
+            room.peak_connections, room.peak_reach, room.seen = count, reach, set()
+            if not room.connections and room.task is not None:
+                room.task.cancel()
+                del self._rooms[event_id]
+        return report
 
     def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
         """Queue a fragment for this worker's sockets only (used by the clock ticker)."""

@@ -23,4 +23,6 @@ class Attendee(BigIntAuditBase):
     group_size: Mapped[int] = mapped_column(Integer, default=1)
     #: Muted by a moderator: may no longer chat or ask (for the rest of the day).
     muted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: First time a live connection was made: who really followed the day, not just joined.
+    first_connected_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

@@ -145,6 +145,8 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
     connection = Connection(
         send=socket.send_text, close=close, language=language, audiences=audiences,
         queue_limit=state.settings.socket_queue_limit,
+        attendee_id=attendee.id if kind == "attendee" and attendee else None,
+        group_size=attendee.group_size if attendee else 1,
     )
     connection.queue.put_nowait(snapshot)
     hub = state.hub

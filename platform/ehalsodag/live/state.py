@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda.models import Event
 from ehalsodag.chat import service as chat_service
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.evaluation import service as evaluation_service
+from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationSubmission
 from ehalsodag.live.models import Attendee
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import PollResult
@@ -49,6 +51,8 @@ class LiveState:
     own_answers: dict[int, dict[str, Any]] = field(default_factory=dict)
     upvoted: set[int] = field(default_factory=set)
     block_titles: dict[int, str] = field(default_factory=dict)
+    #: open, answered (for this attendee), questions, opens_at, closes_at, respondents.
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
 
 async def load_polls(session: AsyncSession, event: Event, *, staff: bool) -> list[PollItem]:
@@ -96,6 +100,7 @@ async def load_live_state(
         )
         state.chat_has_more = older.scalar_one() > 0
     state.block_titles = {b.id: b.title for b in event.blocks}
+    state.evaluation = await load_evaluation(session, event, attendee)
     if attendee is not None:
         state.own_pending = await qa_service.own_pending(session, attendee)
         state.upvoted = await qa_service.upvoted_by(session, attendee)
@@ -104,6 +109,22 @@ async def load_live_state(
         )
         state.own_answers = {poll_id: answer for poll_id, answer in answers.all()}
     return state
+
+
+async def load_evaluation(session: AsyncSession, event: Event, attendee: Attendee | None) -> dict[str, Any]:
+    """The evaluation form's state for the page (questions with their answer labels and values)."""
+    window = evaluation_service.window(event)
+    questions = []
+    if window.open:
+        for question in await evaluation_service.questions(session, event.id):
+            labels = [str(v) for v in range(11)] if question.kind == "nps" else question.labels
+            questions.append({"key": question.key, "kind": question.kind, "text": question.text, "labels": labels,
+                              "values": list(YESNO_VALUES), "optional": question.optional})
+    respondents = (await session.execute(
+        select(func.count()).where(EvaluationSubmission.event_id == event.id))).scalar_one()
+    answered = attendee is not None and await evaluation_service.has_answered(session, event.id, attendee.id)
+    return {"open": window.open, "answered": answered, "questions": questions, "opens_at": window.opens_at,
+            "closes_at": window.closes_at, "respondents": respondents}
 
 
 async def highlighted_question(session: AsyncSession, event_id: int) -> Question | None:

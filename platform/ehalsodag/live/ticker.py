@@ -58,7 +58,7 @@ class ClockTicker:
                 if first_look:
                     continue  # sockets got a fresh snapshot when they connected
                 live = await load_live_state(session, event, staff=True)
-                for audience, frame in self.broadcaster.frames_for(event, view, live, ("agenda",)).items():
+                for audience, frame in self.broadcaster.frames_for(event, view, live, ("agenda", "evaluation")).items():
                     hub.deliver_local(event.id, audience, frame)
                 pushed += 1
         return pushed

@@ -16,12 +16,7 @@ from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ehalsodag import i18n
-
-
-def N_(message: str) -> str:  # noqa: N802  (the conventional marker for Babel's extractor)
-    """Mark a string for translation without translating it yet."""
-    return message
-
+from ehalsodag.i18n import N_
 
 BLOCK_KIND_LABELS = {
     "opening": N_("opening"), "talk": N_("talk"), "panel": N_("panel"), "break": N_("break"),

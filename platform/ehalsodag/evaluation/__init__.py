@@ -1,0 +1,1 @@
+"""Evaluation: the questionnaire after the day, answered once per attendee, anonymously."""

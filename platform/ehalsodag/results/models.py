@@ -1,0 +1,24 @@
+"""Attendance samples: how many were connected, minute by minute, per worker process."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ehalsodag.db.base import BigIntAuditBase
+
+
+class AttendanceSample(BigIntAuditBase):
+    """The most attendees (and the most people, counting group sizes) one worker held in one minute."""
+
+    __tablename__ = "attendance_sample"
+    __table_args__ = (UniqueConstraint("event_id", "minute", "worker"),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    minute: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    worker: Mapped[str] = mapped_column(String(64))
+    connections: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,124 @@
+"""Results for organisers (and admins): the page with charts, exports, the printable report, comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Response, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.agenda.routes import load_event
+from ehalsodag.agenda.service import list_events
+from ehalsodag.i18n import _
+from ehalsodag.results import exports
+from ehalsodag.results.charts import Bar, bar_chart, line_chart
+from ehalsodag.results.service import build_report
+from ehalsodag.staff.service import permissions
+from ehalsodag.web.auth import current_staff, require_staff
+
+
+async def _organiser_report(
+    request: Request[Any, Any, Any], session: AsyncSession, slug: str
+) -> tuple[Event, dict[str, Any]]:
+    event = await load_event(session, slug)
+    await require_staff(request, session, event, organise=True)
+    include_names = request.query_params.get("names") == "1"
+    return event, await build_report(session, event, include_names=include_names)
+
+
+def charts_for(report: dict[str, Any]) -> dict[str, str]:
+    """SVG charts for the evaluation questions, the polls and the attendance timeline."""
+    charts: dict[str, str] = {}
+    for question in report["evaluation"]["questions"]:
+        if question["distribution"]:
+            charts[f"eval-{question['key']}"] = bar_chart(
+                f"chart-eval-{question['key']}", question["text"],
+                _("%(n)d answers. The table below the chart gives the same figures.", n=question["n"]),
+                [Bar(d["label"], d["percent"], f"{d['count']} ({d['percent']:.1f} %)")
+                 for d in question["distribution"]],
+            )
+    for poll in report["polls"]:
+        if poll["options"]:
+            top = max((o["count"] for o in poll["options"]), default=0) or 1
+            bars = [Bar(o["label"], o["percent"] if poll["kind"] != "wordcloud" else 100 * o["count"] / top,
+                        f"{o['count']} ({o['percent']:.1f} %)") for o in poll["options"][:15]]
+            charts[f"poll-{poll['id']}"] = bar_chart(
+                f"chart-poll-{poll['id']}", poll["question"],
+                _("%(n)d responses. The table below the chart gives the same figures.", n=poll["responses"]), bars)
+    timeline = report["attendance"]["timeline"]
+    if timeline:
+        charts["attendance"] = line_chart(
+            "chart-attendance", _("Connections per minute"),
+            _("Peak %(peak)d connections. The table below the chart gives every minute.",
+              peak=report["attendance"]["peak_concurrent"]),
+            [(t["minute"][11:16], t["connections"]) for t in timeline],
+        )
+    return charts
+
+
+@get("/api/v1/events/{slug:str}/results", name="api_results")
+async def api_results(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> dict[str, Any]:
+    """The results JSON (v1); ``?names=1`` adds the Q&A with names."""
+    _event, report = await _organiser_report(request, db_session, slug)
+    return report
+
+
+@get("/e/{slug:str}/results", name="results_page")
+async def results_page(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+    """The organiser's results page."""
+    event, report = await _organiser_report(request, db_session, slug)
+    return Template("results/results.html", context={
+        "event": event, "report": report, "charts": charts_for(report), "staff": await current_staff(
+            request, db_session), "printable": False})
+
+
+@get("/e/{slug:str}/results/report", name="results_report")
+async def results_report(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+    """The printable report with the headline figures."""
+    event, report = await _organiser_report(request, db_session, slug)
+    return Template("results/report.html", context={
+        "event": event, "report": report, "charts": charts_for(report), "staff": None, "printable": True})
+
+
+@get("/e/{slug:str}/results/export/{fmt:str}", name="results_export")
+async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str,
+                         db_session: AsyncSession) -> Response[Any]:
+    """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names."""
+    _event, report = await _organiser_report(request, db_session, slug)
+    names = "-with-names" if request.query_params.get("names") == "1" else ""
+    if fmt == "json":
+        return Response(report, headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.json"'})
+    if fmt == "csv":
+        return Response(exports.to_csv_zip(report), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.zip"'})
+    if fmt == "xlsx":
+        return Response(exports.to_xlsx(report),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.xlsx"'})
+    raise NotFoundException(detail=_("Export as json, csv or xlsx."))
+
+
+@get("/e/{slug:str}/results/compare", name="results_compare")
+async def results_compare(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+    """Two events side by side for the evaluation questions they share (e.g. two regional days)."""
+    event, report = await _organiser_report(request, db_session, slug)
+    other_slug = request.query_params.get("with", "")
+    other_event, other = await _organiser_report(request, db_session, other_slug) if other_slug else (None, None)
+    rows = []
+    if other is not None:
+        theirs = {q["key"]: q for q in other["evaluation"]["questions"]}
+        for question in report["evaluation"]["questions"]:
+            if question["key"] in theirs:
+                rows.append((question, theirs[question["key"]]))
+    staff = await current_staff(request, db_session)
+    choices = [e for e in await list_events(db_session)
+               if e.id != event.id and staff is not None and permissions(staff, e.id).organise]
+    return Template("results/compare.html", context={
+        "event": event, "report": report, "other_event": other_event, "other": other, "rows": rows,
+        "choices": choices, "staff": staff})
+
+
+routes = [api_results, results_page, results_report, results_export, results_compare]
