@@ -102,6 +102,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
-                     "chat_limiter": RateLimiter(limit=5, window=10.0)}),
+                     "chat_limiter": RateLimiter(limit=5, window=10.0), "attendance": attendance}),
         debug=settings.debug,
     )

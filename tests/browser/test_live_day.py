@@ -7,6 +7,7 @@ Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=requir
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import re
 import shutil
 from collections.abc import Iterator
@@ -218,3 +219,51 @@ def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp
     expect(desktop.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
     desktop.evaluate("document.getElementById('polls').scrollIntoView()")
     shoot(desktop, "attendee-interaction-desktop")
+
+
+def test_evaluation_and_results_in_the_browser(browser: Browser, settings, tmp_path):
+    slug = "jamtland-harjedalen-2021-05-25"
+    settings = replace(settings, attendance_seconds=1.0)
+    run_sync(load_fixture(settings, f"{slug}.toml"))
+    run_sync(make_staff(settings, "moderator@example.se", "organiser", slug))
+    server = start_server(settings, tmp_path / "server-eval.log")
+    try:
+        organiser = browser.new_context(viewport={"width": 1280, "height": 1000}, base_url=server.base_url).new_page()
+        organiser.goto(f"/e/{slug}/control")
+        organiser.get_by_label("E-postadress").fill("moderator@example.se")
+        organiser.get_by_label("Lösenord").fill(STAFF_PASSWORD)
+        organiser.get_by_role("button", name="Logga in").click()
+        expect(organiser.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+
+        attendees = []
+        for group in (8, 1, 3):
+            page = browser.new_context(viewport={"width": 390, "height": 844}, base_url=server.base_url).new_page()
+            page.goto(f"/e/{slug}")
+            page.get_by_label("Hur många av er tittar på den här skärmen?").fill(str(group))
+            page.get_by_role("button", name="Delta").click()
+            expect(page.locator("#connection")).to_have_text("Liveuppdateringar på", timeout=5000)
+            attendees.append(page)
+
+        organiser.get_by_role("button", name="Öppna utvärderingen").click()
+        expect(organiser.locator("#control-message")).to_contain_text("Utvärderingen är öppen")
+        for page, (overall, recur) in zip(attendees, (("Mycket bra", "Ja"), ("Bra", "Ja"), ("Dålig", "Vet inte")),
+                                          strict=True):
+            form = page.locator("#evaluation")
+            expect(form).to_contain_text("Vad tyckte du om den regionala e-hälsokonferensen", timeout=2000)
+            form.get_by_role("group", name=re.compile("i sin helhet")).get_by_label(overall, exact=True).check()
+            form.get_by_role("group", name=re.compile("återkommande")).get_by_label(recur, exact=True).check()
+            if page is attendees[0]:
+                shoot(page, "attendee-evaluation-phone")
+            form.get_by_role("button", name="Skicka mina svar").click()
+            expect(page.locator("#evaluation")).to_contain_text("Tack för dina svar!", timeout=2000)
+
+        organiser.goto(f"/e/{slug}/results")
+        expect(organiser.locator("dl.figures")).to_contain_text("66.7 %")  # 2 of 3 good or very good
+        expect(organiser.locator("dl.figures")).to_contain_text("100.0 % av de 3 som var med")
+        expect(organiser.locator("dl.figures > div").nth(2)).to_contain_text("12")  # 8 + 1 + 3 people
+        expect(organiser.locator("#chart-eval-helhet")).to_be_visible()
+        expect(organiser.locator("#chart-eval-helhet title")).to_have_text(
+            "Vad tyckte du om den regionala e-hälsokonferensen i sin helhet?")
+        shoot(organiser, "results-desktop")
+    finally:
+        stop_server(server)

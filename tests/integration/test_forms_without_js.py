@@ -90,3 +90,23 @@ async def test_every_poll_kind_can_be_answered_with_a_plain_form(client, setting
     }
     page = (await client.get(f"/e/{SLUG}")).text
     assert "Ändra svaret" in page  # the form shows the answer given and offers to change it
+
+
+async def test_the_evaluation_works_as_a_plain_form(client, settings):
+    await load_fixture(settings, "ostergotland-2021-03-23.toml")
+    staff = {"Authorization": f"Bearer {await make_staff(settings, 'mod@example.se', 'moderator', SLUG)}"}
+    await client.post(f"/api/v1/events/{SLUG}/evaluation/open", json={}, headers=staff)
+    token = await joined_browser(client)
+    page = (await client.get(f"/e/{SLUG}")).text
+    form = page.split('id="evaluation"')[1].split("</section>")[0]
+    assert 'name="q_aterkommande" value="yes"' in form and 'name="q_helhet" value="5"' in form
+    sent = await client.post(f"/e/{SLUG}/evaluation", data={"q_helhet": "4", "q_aterkommande": "dont_know",
+                                                           "q_kommentar": "", "_csrf_token": token},
+                             follow_redirects=False)
+    assert sent.status_code == 303
+    assert "Tack för dina svar!" in (await client.get(f"/e/{SLUG}")).text.split('id="evaluation"')[1][:800]
+    organiser = await make_staff(settings, "o@example.se", "organiser", SLUG)
+    report = (await client.get(f"/api/v1/events/{SLUG}/results",
+                               headers={"Authorization": f"Bearer {organiser}"})).json()
+    helhet, recur, _comment = report["evaluation"]["questions"]
+    assert helhet["distribution"][3]["count"] == 1 and recur["distribution"][2]["count"] == 1

@@ -101,6 +101,7 @@ async def open_evaluation(request: Request[Any, Any, Any], slug: str) -> Respons
         raw = first(await form_fields(request), "minutes").strip()
         minutes = int(raw) if raw.isdigit() else None
     state = request.app.state
+    await state.attendance.sample()  # who is here right now counts as present when it opens
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
