@@ -7,10 +7,10 @@ Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=requir
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
