@@ -258,8 +258,8 @@ def test_evaluation_and_results_in_the_browser(browser: Browser, settings, tmp_p
             expect(page.locator("#evaluation")).to_contain_text("Tack för dina svar!", timeout=2000)
 
         organiser.goto(f"/e/{slug}/results")
-        expect(organiser.locator("dl.figures")).to_contain_text("66.7 %")  # 2 of 3 good or very good
-        expect(organiser.locator("dl.figures")).to_contain_text("100.0 % av de 3 som var med")
+        expect(organiser.locator("dl.figures")).to_contain_text("66,7 %")  # 2 of 3 good or very good
+        expect(organiser.locator("dl.figures")).to_contain_text("100,0 % av de 3 som var med")
         expect(organiser.locator("dl.figures > div").nth(2)).to_contain_text("12")  # 8 + 1 + 3 people
         expect(organiser.locator("#chart-eval-helhet")).to_be_visible()
         expect(organiser.locator("#chart-eval-helhet title")).to_have_text(

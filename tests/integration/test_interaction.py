@@ -215,7 +215,7 @@ async def test_create_poll_live_reveal_reset_and_results_hidden_until_revealed(c
     await client.post(f"/api/v1/polls/{pid}/reveal", headers=day["staff"])
     page = (await client.get(f"/e/{SLUG}", headers=alice)).text
     results = page.split(f'id="poll-{pid}-results"')[1].split("</div>")[0]
-    assert "1 svar" in results and "1 (100.0 %)" in results and "0 (0.0 %)" in results
+    assert "1 svar" in results and "1 (100,0 %)" in results and "0 (0,0 %)" in results
     reset = await client.post(f"/api/v1/polls/{pid}/reset", headers=day["staff"])
     assert reset.json()["state"] == "draft"
     assert await count_rows(settings, PollResponse, PollResponse.poll_id == pid) == 0

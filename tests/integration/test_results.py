@@ -221,12 +221,12 @@ async def test_results_page_has_accessible_charts_and_comparison(client, setting
     page = (await client.get(f"/e/{JH}/results", headers=staff["organiser"])).text
     assert page.count('role="img"') >= 2 and "<title id=\"chart-eval-helhet-title\">" in page
     assert "<desc id=\"chart-eval-helhet-desc\">" in page and '<table class="data-table">' in page
-    assert "90.0 %" in page and "96.0 %" in page
+    assert "90,0 %" in page and "96,0 %" in page
     report = (await client.get(f"/e/{JH}/results/report", headers=staff["organiser"])).text
-    assert 'class="printable"' in report and "90.0 %" in report
+    assert 'class="printable"' in report and "90,0 %" in report
     compare = (await client.get(f"/e/{JH}/results/compare?with={OG}", headers=staff["organiser"])).text
     row = compare.split("Vad tyckte du om den regionala e-hälsokonferensen i sin helhet?")[1].split("</tr>")[0]
-    assert "90.0 %" in row and "100.0 %" in row  # the first 20 answers were all 5 or 4
+    assert "90,0 %" in row and "100,0 %" in row  # the first 20 answers were all 5 or 4
     refused = await client.get(f"/e/{OG}/results/compare?with={JH}", headers=staff["other"])
     assert refused.status_code == 403  # may see Östergötland, not Jämtland Härjedalen
 

@@ -42,3 +42,11 @@ def test_swedish_is_the_default_and_english_selectable():
     with i18n.use_language("fr"):
         assert i18n.current_language() == "sv"
     assert i18n.ngettext("Running %(num)d min late", "Running %(num)d min late", 3) == "3 min försenat"
+
+
+def test_numbers_are_written_the_swedish_way_in_swedish():
+    from ehalsodag.web.templating import decimal1, decimal2
+
+    assert decimal1(90.0) == "90,0" and decimal2(4.36) == "4,36"
+    with i18n.use_language("en"):
+        assert decimal1(90.0) == "90.0" and decimal2(4.36) == "4.36"

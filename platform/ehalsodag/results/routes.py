@@ -18,6 +18,7 @@ from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.auth import current_staff, require_staff
+from ehalsodag.web.templating import decimal1
 
 
 async def _organiser_report(
@@ -37,14 +38,14 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
             charts[f"eval-{question['key']}"] = bar_chart(
                 f"chart-eval-{question['key']}", question["text"],
                 _("%(n)d answers. The table below the chart gives the same figures.", n=question["n"]),
-                [Bar(d["label"], d["percent"], f"{d['count']} ({d['percent']:.1f} %)")
+                [Bar(d["label"], d["percent"], f"{d['count']} ({decimal1(d['percent'])} %)")
                  for d in question["distribution"]],
             )
     for poll in report["polls"]:
         if poll["options"]:
             top = max((o["count"] for o in poll["options"]), default=0) or 1
             bars = [Bar(o["label"], o["percent"] if poll["kind"] != "wordcloud" else 100 * o["count"] / top,
-                        f"{o['count']} ({o['percent']:.1f} %)") for o in poll["options"][:15]]
+                        f"{o['count']} ({decimal1(o['percent'])} %)") for o in poll["options"][:15]]
             charts[f"poll-{poll['id']}"] = bar_chart(
                 f"chart-poll-{poll['id']}", poll["question"],
                 _("%(n)d responses. The table below the chart gives the same figures.", n=poll["responses"]), bars)

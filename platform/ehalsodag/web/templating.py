@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ehalsodag import i18n
@@ -81,6 +82,16 @@ def iso(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else ""
 
 
+def decimal1(value: float | None) -> str:
+    """A number with one decimal in the current language (Swedish 90,0; English 90.0)."""
+    return "" if value is None else format_decimal(value, format="0.0", locale=i18n.current_language())
+
+
+def decimal2(value: float | None) -> str:
+    """A number with two decimals in the current language (Swedish 4,36; English 4.36)."""
+    return "" if value is None else format_decimal(value, format="0.00", locale=i18n.current_language())
+
+
 def clock(value: dt.datetime, timezone: str = "Europe/Stockholm") -> str:
     """A time with the locale's own format (for screen readers and longer text)."""
     return format_time(_local(value, timezone), format="short", locale=i18n.current_language())
@@ -111,7 +122,7 @@ def environment(templates_dir: Path) -> Environment:
         poll_state_label=poll_state_label,
         theme_label=theme_label,
     )
-    env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock)
+    env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock, decimal1=decimal1, decimal2=decimal2)
     return env
 
 
