@@ -59,6 +59,69 @@ def cmd_agenda_load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_agenda_import(args: argparse.Namespace, _settings: Settings) -> int:
+    """Turn a frab schedule.xml or a voc/pretalx schedule.json into a programme file."""
+    from ehalsodag.agenda import interop
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read()
+        schedule = interop.from_frab_xml(data) if args.source == "frab" else interop.from_schedule_json(data)
+    except OSError as exc:
+        print(f"{args.file}: file: cannot be read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except interop.ScheduleImportError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    text = interop.to_agenda_toml(schedule, source=args.file.rsplit("/", 1)[-1])
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(args.output)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _export_schedule(settings: Settings, slug: str, fmt: str) -> bytes | None:
+    import json
+
+    from ehalsodag.agenda import interop
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+
+    db = Database(settings)
+    base = settings.base_url or "http://127.0.0.1:8000"
+    try:
+        async with db.reader() as session:
+            event = await event_by_slug(session, slug)
+            if event is None:
+                return None
+            if fmt == "ics":
+                return interop.ics(event, base)
+            schedule = interop.schedule_json(event, base)
+    finally:
+        await db.dispose()
+    if fmt == "frab":
+        return interop.frab_xml(schedule)
+    return (json.dumps(schedule, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def cmd_agenda_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write an event's programme as frab XML, schedule JSON or iCalendar."""
+    data = asyncio.run(_export_schedule(settings, args.slug, args.to))
+    if data is None:
+        print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
+        return 1
+    if args.output:
+        with open(args.output, "wb") as handle:
+            handle.write(data)
+        print(args.output)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
 def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     """Run the migrations."""
     from ehalsodag.db.migrate import upgrade
@@ -227,6 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     load = agenda.add_parser("load", help="create or update an event from a programme file")
     load.add_argument("file")
     load.set_defaults(run=cmd_agenda_load)
+    importer = agenda.add_parser("import", help="turn a frab schedule.xml or a schedule.json into a programme file")
+    importer.add_argument("--from", dest="source", required=True, choices=["frab", "schedule-json"])
+    importer.add_argument("file")
+    importer.add_argument("--output", help="file to write (stdout when left out)")
+    importer.set_defaults(run=cmd_agenda_import)
+    exporter = agenda.add_parser("export", help="an event's programme as frab XML, schedule JSON or iCalendar")
+    exporter.add_argument("slug")
+    exporter.add_argument("--to", required=True, choices=["frab", "schedule-json", "ics"])
+    exporter.add_argument("--output", help="file to write (stdout when left out)")
+    exporter.set_defaults(run=cmd_agenda_export)
 
     user = commands.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a staff user; the password is read from stdin")

@@ -6,9 +6,10 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import interop
 from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.service import event_by_code, event_by_slug, list_events
 from ehalsodag.agenda.view import event_view
@@ -85,4 +86,30 @@ async def api_event(slug: str, db_session: AsyncSession) -> dict[str, Any]:
     }
 
 
-routes = [home, attendee_page, join_by_code, api_event]
+def _public_base(request: Request[Any, Any, Any]) -> str:
+    return request.app.state.settings.base_url or str(request.base_url)
+
+
+@get("/e/{slug:str}/schedule.json", name="schedule_json", media_type="application/json")
+async def schedule_json_export(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> dict[str, Any]:
+    """The programme as a voc/pretalx schedule.json (for schedule apps such as Giggity or ConfClerk)."""
+    return interop.schedule_json(await load_event(db_session, slug), _public_base(request))
+
+
+@get("/e/{slug:str}/schedule.xml", name="schedule_xml", media_type="application/xml")
+async def schedule_xml_export(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Response[bytes]:
+    """The programme as a frab schedule.xml."""
+    event = await load_event(db_session, slug)
+    return Response(interop.frab_xml(interop.schedule_json(event, _public_base(request))),
+                    media_type="application/xml; charset=utf-8")
+
+
+@get("/e/{slug:str}/schedule.ics", name="schedule_ics", media_type="text/calendar")
+async def schedule_ics_export(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Response[bytes]:
+    """The programme as an iCalendar file, one event per block, in Stockholm time."""
+    event = await load_event(db_session, slug)
+    return Response(interop.ics(event, _public_base(request)), media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}.ics"'})
+
+
+routes = [home, attendee_page, join_by_code, api_event, schedule_json_export, schedule_xml_export, schedule_ics_export]
