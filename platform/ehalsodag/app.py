@@ -14,10 +14,14 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from ehalsodag import __version__
 from ehalsodag.agenda.routes import routes as agenda_routes
 from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.chat.service import RateLimiter
@@ -51,6 +55,30 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
     return MemoryChannelsBackend()
 
 
+def _documented(path: str) -> bool:
+    return path.startswith("/api/") or "/schedule." in path or "/results/export/" in path
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document at /schema (JSON; /schema/openapi.yaml as YAML). No viewer that loads
+    scripts from elsewhere."""
+    return OpenAPIConfig(
+        title="ehalsodag API",
+        version=__version__,
+        description=(
+            "JSON API of the ehalsodag e-health day platform (see CONTRACT.md). Attendees authenticate with "
+            "`Authorization: Bearer <attendee_token>` from POST /api/v1/events/{slug}/join, staff with a token from "
+            "`ehalsodag token create EMAIL`. Errors are `{status_code, detail}`."
+        ),
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin(path="/openapi.yaml")],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer", description="attendee or staff token")}),
+        security=[{"bearer": []}],
+        use_handler_docstrings=True,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -74,17 +102,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await attendance.stop()
             await db.dispose()
 
+    handlers = [*agenda_routes, *live_routes, *staff_routes, *qa_routes, *chat_routes, *poll_routes,
+                *evaluation_routes, *results_routes]
+    for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
+        if hasattr(handler, "include_in_schema"):
+            handler.include_in_schema = any(_documented(path) for path in handler.paths)
     csrf_secret = hashlib.sha256(("csrf:" + settings.secret_key).encode()).hexdigest()[:32]
     return Litestar(
         route_handlers=[
-            *agenda_routes,
-            *live_routes,
-            *staff_routes,
-            *qa_routes,
-            *chat_routes,
-            *poll_routes,
-            *evaluation_routes,
-            *results_routes,
+            *handlers,
             create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
         ],
         plugins=[
@@ -98,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
         middleware=[language_middleware],
+        openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, get, post
@@ -16,7 +16,7 @@ from ehalsodag.chat import service as chat_service
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
-from ehalsodag.web.actions import first, form_fields, is_api, json_body, reply, require_attendee
+from ehalsodag.web.actions import documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import current_attendee, require_staff
 from ehalsodag.web.responses import is_htmx
 
@@ -40,10 +40,22 @@ def _fail(exc: chat_service.ChatError) -> ClientException:
     return ClientException(detail=str(exc), status_code=exc.status_code)
 
 
-@post(["/api/v1/events/{slug:str}/chat", "/e/{slug:str}/chat"], name="chat_post", status_code=201)
-async def chat_post(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
-    """Write in the chat (rate-limited per attendee)."""
-    text = (await json_body(request, ChatBody)).text if is_api(request) else first(await form_fields(request), "text")
+@post("/api/v1/events/{slug:str}/chat", name="api_chat_post", status_code=201)
+async def api_chat_post(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[ChatBody, documented("A chat message", {"text": "Hej från vårdcentralen i Motala!"})],
+) -> Response[Any]:
+    """Write in the chat (5 messages per 10 s and 1000 characters per attendee)."""
+    return await _chat_post(request, slug, data.text)
+
+
+@post("/e/{slug:str}/chat", name="form_chat_post", include_in_schema=False)
+async def form_chat_post(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The chat form on the attendee page."""
+    return await _chat_post(request, slug, first(await form_fields(request), "text"))
+
+
+async def _chat_post(request: Request[Any, Any, Any], slug: str, text: str) -> Response[Any]:
     state = request.app.state
     async with state.db.writer() as session:
         event = await load_event(session, slug)
@@ -56,7 +68,7 @@ async def chat_post(request: Request[Any, Any, Any], slug: str) -> Response[Any]
     return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{slug}#chat", status_code=201)
 
 
-@get("/e/{slug:str}/chat", name="chat_history")
+@get("/e/{slug:str}/chat", name="chat_history", include_in_schema=False)
 async def chat_history(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
                        before: int | None = None) -> Template:
     """Older messages, for scrolling back (htmx puts them above the ones shown)."""
@@ -96,7 +108,7 @@ async def api_chat_delete(request: Request[Any, Any, Any], message_id: int) -> d
     return {"id": message_id, "deleted": True}
 
 
-@post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete")
+@post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", include_in_schema=False)
 async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: int) -> Response[Any]:
     """The delete button on the control panel."""
     await _delete(request, message_id)
@@ -119,16 +131,24 @@ async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: int) -> 
                  message=_("The attendee is muted for the rest of the day."), back=f"/e/{slug}/control#mod-chat")
 
 
-@post(["/api/v1/events/{slug:str}/settings", "/e/{slug:str}/control/settings"], name="event_settings",
-      status_code=200)
-async def event_settings(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
-    """Switch the chat and the pre-moderation of questions on or off."""
-    if is_api(request):
-        body = await json_body(request, SettingsBody)
-    else:
-        fields = await form_fields(request)
-        flags = {k: first(fields, k) == "1" for k in ("chat_enabled", "premoderation") if k in fields}
-        body = SettingsBody(**flags)
+@post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200)
+async def api_event_settings(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[SettingsBody, documented("Pre-moderate questions", {"premoderation": True})],
+) -> Response[Any]:
+    """Switch the chat and the pre-moderation of questions on or off (staff)."""
+    return await _event_settings(request, slug, data)
+
+
+@post("/e/{slug:str}/control/settings", name="form_event_settings", include_in_schema=False)
+async def form_event_settings(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The switches on the control panel."""
+    fields = await form_fields(request)
+    flags = {k: first(fields, k) == "1" for k in ("chat_enabled", "premoderation") if k in fields}
+    return await _event_settings(request, slug, SettingsBody(**flags))
+
+
+async def _event_settings(request: Request[Any, Any, Any], slug: str, body: SettingsBody) -> Response[Any]:
     state = request.app.state
     async with state.db.writer() as session:
         event = await load_event(session, slug)
@@ -142,4 +162,5 @@ async def event_settings(request: Request[Any, Any, Any], slug: str) -> Response
     return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{slug}/control")
 
 
-routes = [chat_post, chat_history, api_chat_delete, form_chat_delete, mute, event_settings]
+routes = [api_chat_post, form_chat_post, chat_history, api_chat_delete, form_chat_delete, mute, api_event_settings,
+          form_event_settings]

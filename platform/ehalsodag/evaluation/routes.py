@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
@@ -14,7 +14,7 @@ from ehalsodag.agenda.routes import load_event
 from ehalsodag.evaluation import service as evaluation_service
 from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationQuestion
 from ehalsodag.i18n import _, gettext
-from ehalsodag.web.actions import first, form_fields, is_api, json_body, reply, require_attendee
+from ehalsodag.web.actions import documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 from ehalsodag.web.templating import iso, render
 
@@ -69,12 +69,25 @@ def _answers_from_form(questions: list[EvaluationQuestion], fields: dict[str, li
     return answers
 
 
-@post(["/api/v1/events/{slug:str}/evaluation", "/e/{slug:str}/evaluation"], name="answer_evaluation",
-      status_code=201)
-async def answer_evaluation(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
-    """Answer the evaluation: once per attendee, stored without a link to the attendee."""
+@post("/api/v1/events/{slug:str}/evaluation", name="api_answer_evaluation", status_code=201)
+async def api_answer_evaluation(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[AnswersBody, documented("The framework programme's evaluation", {
+        "answers": {"helhet": 5, "aterkommande": "yes", "kommentar": "Bra panelsamtal!"}})],
+) -> Response[Any]:
+    """Answer the evaluation: once per attendee, stored without a link to the attendee. A scale answer is
+    the 1-based step, yes/no is "yes" | "no" | "dont_know", a choice is its label, NPS 0–10, text a string."""
+    return await _answer_evaluation(request, slug, data)
+
+
+@post("/e/{slug:str}/evaluation", name="form_answer_evaluation", include_in_schema=False)
+async def form_answer_evaluation(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The evaluation form on the attendee page."""
+    return await _answer_evaluation(request, slug, None)
+
+
+async def _answer_evaluation(request: Request[Any, Any, Any], slug: str, body: AnswersBody | None) -> Response[Any]:
     state = request.app.state
-    body = await json_body(request, AnswersBody) if is_api(request) else None
     fields = None if body is not None else await form_fields(request)
     async with state.db.writer() as session:
         event = await load_event(session, slug)
@@ -91,15 +104,23 @@ async def answer_evaluation(request: Request[Any, Any, Any], slug: str) -> Respo
                  back=f"/e/{slug}#evaluation", status_code=201, fragments=thanks)
 
 
-@post(["/api/v1/events/{slug:str}/evaluation/open", "/e/{slug:str}/control/evaluation/open"],
-      name="open_evaluation", status_code=200)
-async def open_evaluation(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+@post("/api/v1/events/{slug:str}/evaluation/open", name="api_open_evaluation", status_code=200)
+async def api_open_evaluation(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[OpenBody, documented("Open for an hour", {"minutes": 60})],
+) -> Response[Any]:
     """A moderator opens the evaluation now (optionally for a given number of minutes)."""
-    if is_api(request):
-        minutes = (await json_body(request, OpenBody)).minutes
-    else:
-        raw = first(await form_fields(request), "minutes").strip()
-        minutes = int(raw) if raw.isdigit() else None
+    return await _open_evaluation(request, slug, data.minutes)
+
+
+@post("/e/{slug:str}/control/evaluation/open", name="form_open_evaluation", include_in_schema=False)
+async def form_open_evaluation(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The open button on the control panel."""
+    raw = first(await form_fields(request), "minutes").strip()
+    return await _open_evaluation(request, slug, int(raw) if raw.isdigit() else None)
+
+
+async def _open_evaluation(request: Request[Any, Any, Any], slug: str, minutes: int | None) -> Response[Any]:
     state = request.app.state
     await state.attendance.sample()  # who is here right now counts as present when it opens
     async with state.db.writer() as session:
@@ -115,4 +136,4 @@ async def open_evaluation(request: Request[Any, Any, Any], slug: str) -> Respons
                  message=_("The evaluation is open."), back=f"/e/{slug}/control")
 
 
-routes = [api_evaluation, answer_evaluation, open_evaluation]
+routes = [api_evaluation, api_answer_evaluation, form_answer_evaluation, api_open_evaluation, form_open_evaluation]

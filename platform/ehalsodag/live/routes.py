@@ -25,6 +25,7 @@ from ehalsodag.live.hub import AUDIENCES, PUBLIC, SCREEN, STAFF, Connection
 from ehalsodag.live.service import JoinError, JoinRequest, join
 from ehalsodag.live.state import load_live_state
 from ehalsodag.staff.service import permissions
+from ehalsodag.web.actions import documented
 from ehalsodag.web.auth import (
     attendee_cookie,
     current_attendee,
@@ -49,7 +50,11 @@ class JoinBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @post("/api/v1/events/{slug:str}/join", name="api_join", status_code=201)
-async def api_join(request: Request[Any, Any, Any], slug: str, data: JoinBody) -> Response[dict[str, Any]]:
+async def api_join(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[JoinBody, documented("A care unit watching together", {"organisation": "Hemtjänst Öst",
+                                                                              "group_size": 8})],
+) -> Response[dict[str, Any]]:
     """Join as an attendee; returns the token for the Authorization header (also set as a cookie)."""
     db = request.app.state.db
     async with db.writer() as session:

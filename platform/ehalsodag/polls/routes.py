@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
@@ -15,7 +15,7 @@ from ehalsodag.agenda.routes import load_event
 from ehalsodag.i18n import _
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.models import Poll
-from ehalsodag.web.actions import first, form_fields, int_field, is_api, json_body, reply, require_attendee
+from ehalsodag.web.actions import documented, first, form_fields, int_field, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 
 
@@ -33,6 +33,16 @@ class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
     results: str = "live"
     auto_open: bool = False
     auto_close: bool = False
+
+
+class ResponseBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """POST /api/v1/polls/{id}/responses: the one field that fits the poll's kind."""
+
+    option_ids: list[int] | None = None
+    value: int | None = None
+    words: list[str] | None = None
+    text: str | None = None
+    ranking: list[int] | None = None
 
 
 def _fail(exc: poll_service.PollError) -> ClientException:
@@ -82,9 +92,8 @@ def _answer_from_form(poll: Poll, fields: dict[str, list[str]]) -> dict[str, Any
     return {"ranking": sorted(places, key=places.__getitem__)}
 
 
-async def _respond(request: Request[Any, Any, Any], poll_id: int) -> tuple[str, bool]:
+async def _respond(request: Request[Any, Any, Any], poll_id: int, raw_json: dict[str, Any] | None) -> tuple[str, bool]:
     state = request.app.state
-    raw_json = await json_body(request, dict[str, Any]) if is_api(request) else None
     fields = None if raw_json is not None else await form_fields(request)
     async with state.db.writer() as session:
         try:
@@ -104,16 +113,24 @@ async def _respond(request: Request[Any, Any, Any], poll_id: int) -> tuple[str, 
 
 
 @post("/api/v1/polls/{poll_id:int}/responses", name="api_respond", status_code=201)
-async def api_respond(request: Request[Any, Any, Any], poll_id: int) -> Response[dict[str, Any]]:
-    """Answer a poll: 201 the first time, 200 when the answer replaces an earlier one."""
-    _slug, created = await _respond(request, poll_id)
+async def api_respond(
+    request: Request[Any, Any, Any], poll_id: int,
+    data: Annotated[ResponseBody, documented("A single-choice answer", {"option_ids": [12]})],
+) -> Response[dict[str, Any]]:
+    """Answer a poll: 201 the first time, 200 when the answer replaces an earlier one.
+
+    Single or multiple choice ``{"option_ids": [...]}``, scale ``{"value": 4}``, word cloud
+    ``{"words": ["samverkan"]}``, open text ``{"text": "..."}``, ranking ``{"ranking": [all option ids]}``.
+    """
+    _slug, created = await _respond(
+        request, poll_id, {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None})
     return Response({"poll_id": poll_id, "replaced": not created}, status_code=201 if created else 200)
 
 
-@post("/e/{slug:str}/polls/{poll_id:int}/respond", name="form_respond")
+@post("/e/{slug:str}/polls/{poll_id:int}/respond", name="form_respond", include_in_schema=False)
 async def form_respond(request: Request[Any, Any, Any], slug: str, poll_id: int) -> Response[Any]:
     """The answer form on the attendee page."""
-    _slug, created = await _respond(request, poll_id)
+    _slug, created = await _respond(request, poll_id, None)
     message = _("Thank you, your answer is counted.") if created else _("Your answer is changed.")
     return reply(request, data={}, message=message, back=f"/e/{slug}#poll-{poll_id}")
 
@@ -135,14 +152,24 @@ def _spec_from_form(fields: dict[str, list[str]]) -> poll_service.PollSpec:
     )
 
 
-@post(["/api/v1/events/{slug:str}/polls", "/e/{slug:str}/control/polls"], name="create_poll", status_code=201)
-async def create_poll(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
-    """Create a poll live (it starts as a draft; open it when the panel gets there)."""
-    if is_api(request):
-        body = await json_body(request, CreatePollBody)
-        spec = poll_service.PollSpec(**msgspec.structs.asdict(body))
-    else:
-        spec = _spec_from_form(await form_fields(request))
+@post("/api/v1/events/{slug:str}/polls", name="api_create_poll", status_code=201)
+async def api_create_poll(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[CreatePollBody, documented("A scale poll", {
+        "kind": "scale", "question": "Hur långt har vi kommit?", "scale_min": 1, "scale_max": 5,
+        "scale_labels": ["Inte alls", "Mycket långt"]})],
+) -> Response[Any]:
+    """Create a poll live (staff). It starts as a draft; open it when the panel gets there."""
+    return await _create_poll(request, slug, poll_service.PollSpec(**msgspec.structs.asdict(data)))
+
+
+@post("/e/{slug:str}/control/polls", name="form_create_poll", include_in_schema=False)
+async def form_create_poll(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The new-poll form on the control panel."""
+    return await _create_poll(request, slug, _spec_from_form(await form_fields(request)))
+
+
+async def _create_poll(request: Request[Any, Any, Any], slug: str, spec: poll_service.PollSpec) -> Response[Any]:
     state = request.app.state
     async with state.db.writer() as session:
         event = await load_event(session, slug)
@@ -183,14 +210,15 @@ async def api_poll_action(request: Request[Any, Any, Any], poll_id: int, action:
     return poll_json(poll)
 
 
-@post("/e/{slug:str}/control/polls/{poll_id:int}/{action:str}", name="form_poll_action")
+@post("/e/{slug:str}/control/polls/{poll_id:int}/{action:str}", name="form_poll_action", include_in_schema=False)
 async def form_poll_action(request: Request[Any, Any, Any], slug: str, poll_id: int, action: str) -> Response[Any]:
     """The poll buttons on the control panel."""
     poll = await _change(request, poll_id, action)
     return reply(request, data=poll_json(poll), message=_("Done."), back=f"/e/{slug}/control#mod-polls")
 
 
-@post("/e/{slug:str}/control/polls/{poll_id:int}/wall/{response_id:int}", name="form_wall")
+@post("/e/{slug:str}/control/polls/{poll_id:int}/wall/{response_id:int}", name="form_wall",
+      include_in_schema=False)
 async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: int, response_id: int) -> Response[Any]:
     """Show an open-text answer on the wall, or keep it off."""
     approve = first(await form_fields(request), "approve") == "1"
@@ -210,4 +238,5 @@ async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: int, re
     return reply(request, data={}, message=_("Done."), back=f"/e/{slug}/control#mod-polls")
 
 
-routes = [api_polls, api_respond, form_respond, create_poll, api_poll_action, form_poll_action, form_wall]
+routes = [api_polls, api_respond, form_respond, api_create_poll, form_create_poll, api_poll_action, form_poll_action,
+          form_wall]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, post
@@ -13,7 +13,7 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.i18n import _
 from ehalsodag.qa import service as qa_service
-from ehalsodag.web.actions import first, form_fields, is_api, json_body, reply, require_attendee
+from ehalsodag.web.actions import documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 from ehalsodag.web.templating import render
 
@@ -39,16 +39,26 @@ def _fail(exc: qa_service.QuestionError) -> ClientException:
     return ClientException(detail=str(exc), status_code=exc.status_code)
 
 
-@post(["/api/v1/events/{slug:str}/questions", "/e/{slug:str}/questions"], name="ask", status_code=201)
-async def ask(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
-    """Ask the panel a question (anonymous unless the attendee chooses otherwise)."""
-    if is_api(request):
-        body = await json_body(request, AskBody)
-    else:
-        fields = await form_fields(request)
-        block = first(fields, "block_id")
-        body = AskBody(text=first(fields, "text"), anonymous=first(fields, "with_name") != "1",
-                       block_id=int(block) if block.isdigit() else None, name=first(fields, "name") or None)
+@post("/api/v1/events/{slug:str}/questions", name="api_ask", status_code=201)
+async def api_ask(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[AskBody, documented("An anonymous question", {"text": "Hur når vi dem som inte är digitala?"})],
+) -> Response[Any]:
+    """Ask the panel a question as the attendee of the bearer token (anonymous unless ``anonymous`` is false)."""
+    return await _ask(request, slug, data)
+
+
+@post("/e/{slug:str}/questions", name="form_ask", include_in_schema=False)
+async def form_ask(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+    """The question form on the attendee page."""
+    fields = await form_fields(request)
+    block = first(fields, "block_id")
+    body = AskBody(text=first(fields, "text"), anonymous=first(fields, "with_name") != "1",
+                   block_id=int(block) if block.isdigit() else None, name=first(fields, "name") or None)
+    return await _ask(request, slug, body)
+
+
+async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Response[Any]:
     state = request.app.state
     async with state.db.writer() as session:
         event = await load_event(session, slug)
@@ -102,7 +112,7 @@ async def api_unvote(request: Request[Any, Any, Any], question_id: int) -> dict[
     return {"upvotes": count}
 
 
-@post("/e/{slug:str}/questions/{question_id:int}/upvote", name="form_upvote")
+@post("/e/{slug:str}/questions/{question_id:int}/upvote", name="form_upvote", include_in_schema=False)
 async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: int) -> Response[Any]:
     """The upvote button: toggles the attendee's upvote."""
     _event, count, on = await _upvote(request, question_id, undo=None)
@@ -131,13 +141,16 @@ async def _moderate(request: Request[Any, Any, Any], question_id: int, body: Mod
 
 
 @post("/api/v1/questions/{question_id:int}/moderate", name="api_moderate", status_code=200)
-async def api_moderate(request: Request[Any, Any, Any], question_id: int) -> dict[str, Any]:
+async def api_moderate(
+    request: Request[Any, Any, Any], question_id: int,
+    data: Annotated[ModerateBody, documented("Put a question on stage", {"action": "highlight"})],
+) -> dict[str, Any]:
     """approve | hide | answer | highlight | unhighlight | edit (with text) | merge (with into_id)."""
-    _slug, status = await _moderate(request, question_id, await json_body(request, ModerateBody))
+    _slug, status = await _moderate(request, question_id, data)
     return {"id": question_id, "status": status}
 
 
-@post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate")
+@post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate", include_in_schema=False)
 async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: int) -> Response[Any]:
     """The moderation buttons on the control panel."""
     fields = await form_fields(request)
@@ -149,4 +162,4 @@ async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id:
                  back=f"/e/{slug}/control#mod-questions")
 
 
-routes = [ask, api_upvote, api_unvote, form_upvote, api_moderate, form_moderate]
+routes = [api_ask, form_ask, api_upvote, api_unvote, form_upvote, api_moderate, form_moderate]

@@ -22,6 +22,7 @@ from ehalsodag.live.state import load_live_state
 from ehalsodag.polls import service as poll_service
 from ehalsodag.staff import audit
 from ehalsodag.staff.service import SESSION_SECONDS, authenticate, permissions, session_cookie_value
+from ehalsodag.web.actions import documented
 from ehalsodag.web.auth import STAFF_COOKIE, current_staff, require_staff, settings_of
 from ehalsodag.web.responses import cookie, expired_cookie, is_htmx
 
@@ -181,19 +182,25 @@ class AnnouncementBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @post("/api/v1/events/{slug:str}/live", name="api_live", status_code=200)
-async def api_live(request: Request[Any, Any, Any], slug: str, data: LiveBody) -> dict[str, Any]:
+async def api_live(request: Request[Any, Any, Any], slug: str,
+                   data: Annotated[LiveBody, documented("Take a block live", {"block_id": 7})]) -> dict[str, Any]:
     """Take a block live."""
     return {"ok": True, "detail": await _run_action(request, slug, _go_live(data.block_id))}
 
 
 @post("/api/v1/events/{slug:str}/shift", name="api_shift", status_code=200)
-async def api_shift(request: Request[Any, Any, Any], slug: str, data: ShiftBody) -> dict[str, Any]:
+async def api_shift(request: Request[Any, Any, Any], slug: str,
+                    data: Annotated[ShiftBody, documented("Running ten minutes late", {"minutes": 10})]
+                    ) -> dict[str, Any]:
     """Shift every block after the live one by N minutes (negative: earlier)."""
     return {"ok": True, "detail": await _run_action(request, slug, _shift(data.minutes))}
 
 
 @post("/api/v1/events/{slug:str}/announcement", name="api_announcement", status_code=200)
-async def api_announcement(request: Request[Any, Any, Any], slug: str, data: AnnouncementBody) -> dict[str, Any]:
+async def api_announcement(
+    request: Request[Any, Any, Any], slug: str,
+    data: Annotated[AnnouncementBody, documented("A banner", {"text": "Lunchen förlängs med tio minuter"})],
+) -> dict[str, Any]:
     """Post or clear the announcement banner."""
     return {"ok": True, "detail": await _run_action(request, slug, _announce(data.text))}
 

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.openapi.spec import Example
+from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +23,11 @@ from ehalsodag.web.auth import current_attendee
 from ehalsodag.web.responses import API_PREFIX, is_htmx
 
 T = TypeVar("T")
+
+
+def documented(summary: str, value: dict[str, Any]) -> Any:
+    """A request-body marker with an example, for the OpenAPI schema at /schema."""
+    return Body(examples=[Example(summary=summary, value=value)])
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
