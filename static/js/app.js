@@ -2,6 +2,33 @@
 (function () {
   "use strict";
 
+  /* A live update must not take the focus away: if the element being replaced holds the focus,
+     focus its counterpart in the new content afterwards (without scrolling). */
+  var refocus = null;
+  function focusKey(el) {
+    if (el.id) return "#" + CSS.escape(el.id);
+    var key = el.tagName.toLowerCase();
+    if (el.dataset.questionId) key += '[data-question-id="' + el.dataset.questionId + '"]';
+    if (el.name) key += '[name="' + CSS.escape(el.name) + '"]';
+    if (el.value && (el.type === "radio" || el.type === "checkbox" || el.type === "hidden")) {
+      key += '[value="' + CSS.escape(el.value) + '"]';
+    }
+    var form = el.closest("form[action]");
+    return form ? 'form[action="' + form.getAttribute("action") + '"] ' + key : key;
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var active = document.activeElement;
+    if (evt.detail.target && active && active !== document.body && evt.detail.target.contains(active)) {
+      refocus = focusKey(active);
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!refocus) return;
+    var again = document.querySelector(refocus);
+    refocus = null;
+    if (again) again.focus({ preventScroll: true });
+  });
+
   /* Keep a playing stream playing: a push that carries the same embed does not replace it. */
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var target = evt.detail.target;

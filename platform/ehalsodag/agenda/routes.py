@@ -56,6 +56,12 @@ async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
     return Redirect(f"/e/{event.slug}", status_code=303)
 
 
+@get(["/accessibility", "/tillganglighet"], name="accessibility_statement")
+async def accessibility_statement() -> Template:
+    """The accessibility statement (tillgänglighetsredogörelse), in Swedish and English."""
+    return Template("about/accessibility.html")
+
+
 def block_json(block: Block) -> dict[str, Any]:
     """A block as the JSON API shows it."""
     return {
@@ -112,4 +118,5 @@ async def schedule_ics_export(request: Request[Any, Any, Any], slug: str, db_ses
                     headers={"Content-Disposition": f'attachment; filename="{slug}.ics"'})
 
 
-routes = [home, attendee_page, join_by_code, api_event, schedule_json_export, schedule_xml_export, schedule_ics_export]
+routes = [home, accessibility_statement, attendee_page, join_by_code, api_event, schedule_json_export,
+          schedule_xml_export, schedule_ics_export]

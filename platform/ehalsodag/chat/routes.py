@@ -158,7 +158,7 @@ async def _event_settings(request: Request[Any, Any, Any], slug: str, body: Sett
         if body.premoderation is not None:
             await set_premoderation(session, event, body.premoderation, user.email)
         settings = {"chat_enabled": event.chat_enabled, "premoderation": event.premoderation}
-    await state.broadcaster.push(slug, "chat", "questions")
+    await state.broadcaster.push(slug, "settings", "questions")
     return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{slug}/control")
 
 

@@ -38,7 +38,8 @@ FRAGMENTS: dict[str, dict[str, tuple[str, ...]]] = {
                   SCREEN: ("partials/screen_main.html",)},
     "polls": {PUBLIC: ("partials/polls.html",), STAFF: ("partials/control_polls.html",),
               SCREEN: ("partials/screen_main.html",)},
-    "chat": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
+    "chat": {STAFF: ("partials/control_chat.html",)},
+    "settings": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
     "evaluation": {PUBLIC: ("partials/evaluation.html",), STAFF: ("partials/control_evaluation.html",)},
 }
 TOPICS = tuple(FRAGMENTS)
