@@ -43,6 +43,16 @@
     }
   });
 
+  /* Forms that clear after a successful send (the question and chat forms). No inline handlers:
+     the Content-Security-Policy allows scripts from this file only. */
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.classList && form.classList.contains("reset-on-success") && evt.detail.successful) form.reset();
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest && evt.target.closest("[data-print]")) window.print();
+  });
+
   /* HLS streams through the vendored hls.js (Safari plays HLS natively). */
   function startHls(root) {
     (root || document).querySelectorAll("video[data-hls-src]").forEach(function (video) {

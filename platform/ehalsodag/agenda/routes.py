@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import interop
 from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.service import event_by_code, event_by_slug, list_events
+from ehalsodag.agenda.streams import StreamError, embed_for
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import _
 from ehalsodag.live.state import load_live_state
 from ehalsodag.web.auth import current_attendee, current_staff
+from ehalsodag.web.security import content_security_policy
 from ehalsodag.web.templating import iso
 
 
@@ -44,7 +46,24 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     return Template(
         "attendee/event.html",
         context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff, "live": live},
+        headers={"Content-Security-Policy": event_csp(event)},
     )
+
+
+def event_csp(event: Event) -> str:
+    """The attendee page may frame (or play HLS from) exactly the stream hosts its blocks embed."""
+    frames: set[str] = set()
+    media: set[str] = set()
+    for url in [s.stream_url for s in event.stages] + [u for b in event.active_blocks()
+                                                        for u in (b.stream_url, b.film_url)]:
+        if not url:
+            continue
+        try:
+            embed = embed_for(url, event.allowed_stream_hosts)
+        except StreamError:
+            continue
+        (media if embed.kind == "hls" else frames).add(embed.host)
+    return content_security_policy(frames, media)
 
 
 @get("/j/{code:str}", name="join_by_code")

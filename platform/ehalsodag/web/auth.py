@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,26 @@ def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def cookie_auth_allowed(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether a session or attendee cookie may authenticate this request.
+
+    Forms are covered by the CSRF middleware and websockets by the Origin check; an unsafe JSON API
+    request that relies on a cookie must also carry the CSRF token in its header (as htmx does), so
+    another site can never make a browser act through the API. Bearer tokens need no such token.
+    """
+    if connection.scope["type"] != "http" or connection.scope.get("method", "GET") in SAFE_METHODS:
+        return True
+    if not connection.scope["path"].startswith("/api/"):
+        return True
+    token = connection.cookies.get(CSRF_COOKIE)
+    return bool(token) and hmac.compare_digest(token, connection.headers.get(CSRF_HEADER, ""))
+
+
 def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
     """The app's settings."""
     return connection.app.state.settings
@@ -43,7 +64,7 @@ async def current_staff(connection: ASGIConnection[Any, Any, Any, Any], session:
     if token and token.startswith("ehs_"):
         return await staff_service.user_by_token(session, token)
     cookie = connection.cookies.get(STAFF_COOKIE)
-    if not cookie:
+    if not cookie or not cookie_auth_allowed(connection):
         return None
     secret = settings_of(connection).secret_key
     parsed = staff_service.parse_session_cookie(secret, cookie)
@@ -73,9 +94,9 @@ async def current_attendee(
     connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, event: Event
 ) -> Attendee | None:
     """The attendee of ``event`` behind a bearer token, ``?token=`` (websockets) or the cookie."""
-    token = bearer(connection) or connection.query_params.get("token") or connection.cookies.get(
-        attendee_cookie(event)
-    )
+    token = bearer(connection) or connection.query_params.get("token")
+    if not token and cookie_auth_allowed(connection):
+        token = connection.cookies.get(attendee_cookie(event))
     if not token or not token.startswith("eha_"):
         return None
     return await attendee_by_token(session, event.id, token)
