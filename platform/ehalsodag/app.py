@@ -39,7 +39,7 @@ from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import security_headers_middleware
+from ehalsodag.web.security import add_security_headers
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -124,7 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=CSRFConfig(
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
-        middleware=[security_headers_middleware, language_middleware],
+        middleware=[language_middleware],
+        before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
         lifespan=[lifespan],

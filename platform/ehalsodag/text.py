@@ -8,6 +8,11 @@ from typing import Any
 from ehalsodag.i18n import _
 
 
+#: Newlines and tabs, and the joiners that emoji sequences (👩‍⚕️) and some scripts need. Every other
+#: control or format character (bidirectional overrides, zero-width spaces, NUL) is refused.
+ALLOWED_INVISIBLE = frozenset("\n\t\u200c\u200d")
+
+
 class TextError(ValueError):
     """Text that cannot be accepted; the message says why, in the current language."""
 
@@ -22,7 +27,7 @@ def clean_text(value: Any, limit: int, *, what: str) -> str:
         raise TextError(_("%(what)s is empty.", what=what))
     if len(text) > limit:
         raise TextError(_("%(what)s is at most %(max)d characters.", what=what, max=limit))
-    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\n\t" for ch in text):
+    if any(unicodedata.category(ch) in {"Cc", "Cf"} and ch not in ALLOWED_INVISIBLE for ch in text):
         raise TextError(_("%(what)s contains control characters.", what=what))
     return text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 BASE_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -34,26 +34,16 @@ def content_security_policy(frame_hosts: Iterable[str] = (), media_hosts: Iterab
 DEFAULT_CSP = content_security_policy().encode()
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    """Add the security headers (and a strict CSP unless the page set its own) to HTTP responses."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _value in headers}
-                for name, value in BASE_HEADERS.items():
-                    if name not in present:
-                        headers.append((name, value))
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", DEFAULT_CSP))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Litestar ``before_send`` hook: add the security headers (and a strict CSP unless the page set its
+    own) to every HTTP response, 404s for unknown paths included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {bytes(name).lower() for name, _value in headers}
+    for name, value in BASE_HEADERS.items():
+        if name not in present:
+            headers.append((name, value))
+    if b"content-security-policy" not in present:
+        headers.append((b"content-security-policy", DEFAULT_CSP))
+    message["headers"] = headers
