@@ -128,6 +128,8 @@ def start_server(settings: Settings, log_path: Path, port: int | None = None, wo
         env["EHALSODAG_BASE_URL"] = settings.base_url
     env["EHALSODAG_CHANNEL_PREFIX"] = settings.channel_prefix
     env["EHALSODAG_ATTENDANCE_SECONDS"] = str(settings.attendance_seconds)
+    env["EHALSODAG_JOIN_LIMIT"] = str(settings.join_limit)
+    env["EHALSODAG_VOTE_LIMIT"] = str(settings.vote_limit)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "ehalsodag.cli", "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -24,7 +24,6 @@ from litestar.template.config import TemplateConfig
 from ehalsodag import __version__
 from ehalsodag.agenda.routes import routes as agenda_routes
 from ehalsodag.chat.routes import routes as chat_routes
-from ehalsodag.chat.service import RateLimiter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.live.broadcast import Broadcaster
@@ -32,12 +31,14 @@ from ehalsodag.live.hub import Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.ticker import ClockTicker
 from ehalsodag.polls.routes import routes as poll_routes
+from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.routes import routes as qa_routes
 from ehalsodag.results.attendance import AttendanceRecorder
 from ehalsodag.results.routes import routes as results_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.language import language_middleware
+from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.responses import error_handler
 from ehalsodag.web.security import add_security_headers
 from ehalsodag.web.templating import environment
@@ -80,6 +81,16 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def rate_limits(settings: Settings) -> RateLimits:
+    """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
+    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        return RateLimits(RedisLimiter(Redis.from_url(settings.redis_url), settings.channel_prefix), configured)
+    return RateLimits(MemoryLimiter(), configured)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -104,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.dispose()
 
     handlers = [*agenda_routes, *live_routes, *staff_routes, *qa_routes, *chat_routes, *poll_routes,
-                *evaluation_routes, *results_routes]
+                *evaluation_routes, *results_routes, *privacy_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -131,6 +142,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
-                     "chat_limiter": RateLimiter(limit=5, window=10.0), "attendance": attendance}),
+                     "rate_limits": rate_limits(settings), "attendance": attendance}),
         debug=settings.debug,
     )

@@ -267,6 +267,37 @@ def cmd_results_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _purge(settings: Settings, slug: str, force: bool) -> dict[str, int] | None:
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+    from ehalsodag.privacy.service import purge, retention_over
+
+    db = Database(settings)
+    try:
+        async with db.writer() as session:
+            event = await event_by_slug(session, slug)
+            if event is None:
+                return None
+            if not force and not retention_over(event):
+                return {}
+            return await purge(session, event, force=True)
+    finally:
+        await db.dispose()
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Erase names and free text of an event whose retention period is over (aggregates are kept)."""
+    result = asyncio.run(_purge(settings, args.slug, args.force))
+    if result is None:
+        print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
+        return 1
+    if not result:
+        print(f"{args.slug}: the retention period is not over yet; nothing erased (use --force to erase now)")
+        return 0
+    print(f"{args.slug}: erased " + ", ".join(f"{count} {what}" for what, count in result.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="ehalsodag", description=__doc__)
@@ -322,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--with-names", action="store_true",
                         help="include the names attendees chose to show with their questions")
     export.set_defaults(run=cmd_results_export)
+
+    purge = commands.add_parser("purge", help="erase personal data past the retention period")
+    purge.add_argument("slug")
+    purge.add_argument("--force", action="store_true", help="erase now, even before the retention period ends")
+    purge.set_defaults(run=cmd_purge)
     return parser
 
 

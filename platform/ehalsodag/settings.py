@@ -51,6 +51,10 @@ class Settings:
     socket_queue_limit: int = 256
     #: Seconds between attendance samples (one row per event, worker and minute).
     attendance_seconds: float = 60.0
+    #: Joins per client address and minute (a care unit's network may put hundreds behind one address).
+    join_limit: int = 600
+    #: Poll answers per attendee and 10 seconds (changing one's answer counts too).
+    vote_limit: int = 10
     default_language: str = "sv"
     languages: tuple[str, ...] = field(default=("sv", "en"))
 
@@ -80,5 +84,7 @@ def load_settings() -> Settings:
         debug=_env("DEBUG", "0") == "1",
         channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
         attendance_seconds=float(_env("ATTENDANCE_SECONDS", "60") or 60),
+        join_limit=int(_env("JOIN_LIMIT", "600") or 600),
+        vote_limit=int(_env("VOTE_LIMIT", "10") or 10),
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
     )

@@ -7,7 +7,6 @@ from typing import Any
 
 from ehalsodag.i18n import _
 
-
 #: Newlines and tabs, and the joiners that emoji sequences (👩‍⚕️) and some scripts need. Every other
 #: control or format character (bidirectional overrides, zero-width spaces, NUL) is refused.
 ALLOWED_INVISIBLE = frozenset("\n\t\u200c\u200d")

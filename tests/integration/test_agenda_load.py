@@ -85,7 +85,7 @@ def test_cli_check_and_load_follow_the_contract(settings, tmp_path):
     assert failed.returncode == 1
     assert failed.stderr.splitlines() == [
         f"{bad}: event.x: unknown key (allowed: allowed_stream_hosts, date, description, extends, organiser, "
-        "recording_url, slug, template, timezone, title)",
+        "recording_url, retention_days, slug, template, timezone, title)",
         f"{bad}: blocks[1].kind: must be one of opening, talk, panel, break, lunch, film, closing, not 'dance'",
     ]
 

@@ -131,7 +131,7 @@ async def test_chat_rate_limit_mute_switch_off_and_delete(client, settings, day)
         sent = await client.post(f"/api/v1/events/{SLUG}/chat", json={"text": f"Hej {i}"}, headers=alice)
         assert sent.status_code == 201
     limited = await client.post(f"/api/v1/events/{SLUG}/chat", json={"text": "En till"}, headers=alice)
-    assert limited.status_code == 429 and "5 meddelanden per 10 sekunder" in limited.json()["detail"]
+    assert limited.status_code == 429 and "högst 5 per 10 sekunder" in limited.json()["detail"]
     assert (await client.post(f"/api/v1/events/{SLUG}/chat", json={"text": "x" * 1001}, headers=bob)).status_code == 422
     assert (await client.post(f"/api/v1/events/{SLUG}/chat", json={"text": "   "}, headers=bob)).status_code == 422
 

@@ -38,7 +38,7 @@ _EVAL_QUESTION_KEYS = {"key": str, "kind": str, "text": str, "labels": list, "op
 EVALUATION_KINDS = ("scale", "yesno", "choice", "text", "nps")
 _EVENT_KEYS = {
     "slug": str, "title": str, "description": str, "date": dt.date, "timezone": str, "template": bool,
-    "extends": str, "organiser": str, "recording_url": str, "allowed_stream_hosts": list,
+    "extends": str, "organiser": str, "recording_url": str, "allowed_stream_hosts": list, "retention_days": int,
 }
 _STAGE_KEYS = {"id": str, "name": str, "kind": str, "stream_url": str}
 _BLOCK_KEYS = {
@@ -167,6 +167,7 @@ class AgendaSpec:
     template: bool = False
     recording_url: str | None = None
     allowed_stream_hosts: list[str] = field(default_factory=list)
+    retention_days: int = 90
     stages: list[StageSpec] = field(default_factory=list)
     blocks: list[BlockSpec] = field(default_factory=list)
     evaluation: EvaluationSpec | None = None
@@ -453,6 +454,9 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
     if not all(isinstance(h, str) and re.match(r"^[a-z0-9.-]+$", h.lower()) for h in hosts):
         out.add("event.allowed_stream_hosts", "must be a list of host names such as play.example.se")
         hosts = []
+    retention = event.get("retention_days", 90)
+    if not 1 <= retention <= 3650:
+        out.add("event.retention_days", "must be from 1 to 3650 days")
     recording = event.get("recording_url")
     if recording:
         _check_url(recording, "event.recording_url", out, link=True)
@@ -536,7 +540,7 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
         description=_fill(event.get("description", ""), placeholders, "event.description", out),
         organiser=_fill(event.get("organiser", ""), placeholders, "event.organiser", out),
         template=template, recording_url=recording, allowed_stream_hosts=list(hosts),
-        stages=stage_specs, blocks=block_specs, evaluation=evaluation,
+        stages=stage_specs, blocks=block_specs, evaluation=evaluation, retention_days=retention,
     )
 
 

@@ -38,6 +38,9 @@ class Event(BigIntAuditBase):
     #: When the evaluation opened (by a moderator, or when the last block ended) and for how long.
     evaluation_opened_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     evaluation_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    #: Days after the event until names and free text are erased by ``ehalsodag purge`` (aggregates stay).
+    retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    purged_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: Attendees connected when the evaluation opened: the base of the response rate.
     evaluation_present: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

@@ -77,6 +77,7 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
     event.recording_url = spec.recording_url
     event.allowed_stream_hosts = list(spec.allowed_stream_hosts)
     event.source_file = spec.source_file
+    event.retention_days = spec.retention_days
 
     stages = {stage.key: stage for stage in event.stages}
     for position, stage_spec in enumerate(spec.stages):

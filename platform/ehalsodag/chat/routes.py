@@ -60,8 +60,10 @@ async def _chat_post(request: Request[Any, Any, Any], slug: str, text: str) -> R
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         attendee = await require_attendee(request, session, event)
+        if event.chat_enabled and attendee.muted_at is None:  # refusals first, so they never count
+            await state.rate_limits.enforce("chat", attendee.id)
         try:
-            message = await chat_service.post(session, event, attendee, text, state.chat_limiter)
+            message = await chat_service.post(session, event, attendee, text)
         except chat_service.ChatError as exc:
             raise _fail(exc) from exc
     await state.broadcaster.push_chat_message(event, message)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections import deque
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,32 +26,7 @@ class ChatError(ValueError):
         self.status_code = status_code
 
 
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (a sliding window, in this process)."""
-
-    def __init__(self, limit: int = 5, window: float = 10.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[object, deque[float]] = {}
-
-    def check(self, key: object, now: float | None = None) -> float:
-        """Count a hit for ``key``; return 0 if allowed, else the seconds to wait (and count nothing)."""
-        now = time.monotonic() if now is None else now
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return max(0.1, hits[0] + self.window - now)
-        hits.append(now)
-        if len(self._hits) > 100_000:  # forget idle keys so memory stays bounded
-            for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window][:50_000]:
-                del self._hits[stale]
-        return 0.0
-
-
-async def post(
-    session: AsyncSession, event: Event, attendee: Attendee, text: str, limiter: RateLimiter
-) -> ChatMessage:
+async def post(session: AsyncSession, event: Event, attendee: Attendee, text: str) -> ChatMessage:
     """Post a message as the attendee (their display name, if they gave one)."""
     if not event.chat_enabled:
         raise ChatError(_("The chat is switched off."), 409)
@@ -63,13 +36,6 @@ async def post(
         cleaned = clean_text(text, MAX_MESSAGE, what=_("The message"))
     except TextError as exc:
         raise ChatError(str(exc)) from exc
-    wait = limiter.check(attendee.id)
-    if wait:
-        raise ChatError(
-            _("You are writing faster than the chat allows (%(limit)d messages per %(window)d seconds). "
-              "Try again in %(wait)d s.", limit=limiter.limit, window=int(limiter.window), wait=int(wait) + 1),
-            429,
-        )
     message = ChatMessage(event_id=event.id, attendee_id=attendee.id, author_name=attendee.display_name,
                           text=cleaned, deleted=False)
     session.add(message)

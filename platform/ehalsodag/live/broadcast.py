@@ -106,6 +106,17 @@ class Broadcaster:
         await self.hub.publish(event.id, PUBLIC, fragment)
         await self.push(event.slug, "chat")
 
+    async def push_chat_log(self, slug: str) -> None:
+        """Re-send the whole chat log (after messages were deleted in bulk)."""
+        async with self.db.reader() as session:
+            event = await event_by_slug(session, slug)
+            if event is None:
+                return
+            live = await load_live_state(session, event)
+            view = event_view(event)
+        await self.hub.publish(event.id, PUBLIC, self.by_language(("partials/chat_log.html",), event=event,
+                                                                  view=view, live=live))
+
     async def push_chat_removed(self, event: Event, message_id: int) -> None:
         """Take a deleted message out of every chat log."""
         removal = f'<li id="chat-{message_id}" hx-swap-oob="delete"></li>'

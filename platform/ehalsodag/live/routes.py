@@ -49,6 +49,11 @@ class JoinBody(msgspec.Struct, forbid_unknown_fields=True):
     group_size: int | None = None
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The client's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 @post("/api/v1/events/{slug:str}/join", name="api_join", status_code=201)
 async def api_join(
     request: Request[Any, Any, Any], slug: str,
@@ -56,6 +61,7 @@ async def api_join(
                                                                               "group_size": 8})],
 ) -> Response[dict[str, Any]]:
     """Join as an attendee; returns the token for the Authorization header (also set as a cookie)."""
+    await request.app.state.rate_limits.enforce("join", client_address(request))
     db = request.app.state.db
     async with db.writer() as session:
         event = await load_event(session, slug)
@@ -76,6 +82,7 @@ async def join_form(
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     """The join form on the attendee page (works without JavaScript)."""
+    await request.app.state.rate_limits.enforce("join", client_address(request))
     db = request.app.state.db
     raw_size = (data.get("group_size") or "1").strip()
     async with db.writer() as session:

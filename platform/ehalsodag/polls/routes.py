@@ -103,6 +103,7 @@ async def _respond(request: Request[Any, Any, Any], poll_id: int, raw_json: dict
         event = await session.get(Event, poll.event_id)
         assert event is not None
         attendee = await require_attendee(request, session, event)
+        await state.rate_limits.enforce("vote", attendee.id)
         answer = raw_json if raw_json is not None else _answer_from_form(poll, fields or {})
         try:
             created = await poll_service.respond(session, poll, attendee, answer)

@@ -63,6 +63,7 @@ async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Res
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         attendee = await require_attendee(request, session, event)
+        await state.rate_limits.enforce("question", attendee.id)
         try:
             question = await qa_service.ask(session, event, attendee, body.text, anonymous=body.anonymous,
                                             block_id=body.block_id, name=body.name)
@@ -88,6 +89,7 @@ async def _upvote(request: Request[Any, Any, Any], question_id: int, undo: bool 
         event = await session.get(Event, question.event_id)
         assert event is not None
         attendee = await require_attendee(request, session, event)
+        await state.rate_limits.enforce("upvote", attendee.id)
         if undo is None:  # the form button toggles
             undo = question.id in await qa_service.upvoted_by(session, attendee)
         try:

@@ -1,0 +1,104 @@
+"""Privacy services: an attendee's own posts (to see and delete) and the retention purge.
+
+The purge erases names and free text once an event's retention period has passed; counts, statuses,
+poll choices and evaluation scales stay, so the organisers' figures survive it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.agenda.models import Event
+from ehalsodag.chat.models import ChatMessage
+from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion
+from ehalsodag.live.models import Attendee
+from ehalsodag.polls.models import Poll, PollResponse
+from ehalsodag.qa.models import Question, QuestionUpvote
+from ehalsodag.staff import audit
+
+ERASED = ""
+
+
+@dataclass
+class OwnData:
+    """Everything stored about one attendee."""
+
+    attendee: Attendee
+    questions: list[Question] = field(default_factory=list)
+    messages: list[ChatMessage] = field(default_factory=list)
+    answers: list[tuple[Poll, dict[str, Any]]] = field(default_factory=list)
+
+
+async def own_data(session: AsyncSession, attendee: Attendee) -> OwnData:
+    """What this attendee has told us and posted."""
+    data = OwnData(attendee)
+    data.questions = list((await session.execute(
+        select(Question).where(Question.attendee_id == attendee.id).order_by(Question.id))).scalars())
+    data.messages = list((await session.execute(
+        select(ChatMessage).where(ChatMessage.attendee_id == attendee.id, ChatMessage.deleted.is_(False))
+        .order_by(ChatMessage.id))).scalars())
+    rows = (await session.execute(
+        select(Poll, PollResponse.answer).join(PollResponse, PollResponse.poll_id == Poll.id)
+        .where(PollResponse.attendee_id == attendee.id).order_by(Poll.id))).all()
+    data.answers = [(poll, answer) for poll, answer in rows]
+    return data
+
+
+async def delete_own_data(session: AsyncSession, attendee: Attendee) -> dict[str, int]:
+    """Delete the attendee's questions, chat messages, upvotes and poll answers, and forget their name. Commits."""
+    counts = {}
+    question_ids = select(Question.id).where(Question.attendee_id == attendee.id)
+    await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id.in_(question_ids)))
+    counts["questions"] = (await session.execute(delete(Question).where(Question.attendee_id == attendee.id))).rowcount
+    counts["messages"] = (await session.execute(
+        delete(ChatMessage).where(ChatMessage.attendee_id == attendee.id))).rowcount
+    counts["upvotes"] = (await session.execute(
+        delete(QuestionUpvote).where(QuestionUpvote.attendee_id == attendee.id))).rowcount
+    votes = (select(func.count()).where(QuestionUpvote.question_id == Question.id).correlate(Question)
+             .scalar_subquery())
+    await session.execute(update(Question).where(Question.event_id == attendee.event_id).values(upvotes=votes))
+    counts["poll_answers"] = (await session.execute(
+        delete(PollResponse).where(PollResponse.attendee_id == attendee.id))).rowcount
+    attendee.display_name = None
+    attendee.organisation = None
+    audit.record(session, actor=f"attendee:{attendee.id}", action="attendee.delete_own_data",
+                 event_id=attendee.event_id, **counts)
+    await session.commit()
+    return counts
+
+
+def retention_over(event: Event, today: dt.date | None = None) -> bool:
+    """Whether the event's retention period has passed."""
+    return (today or dt.date.today()) > event.date + dt.timedelta(days=event.retention_days)
+
+
+async def purge(session: AsyncSession, event: Event, *, actor: str = "cli", force: bool = False) -> dict[str, int]:
+    """Erase names and free text of ``event`` (if its retention period is over, or ``force``). Commits."""
+    if not force and not retention_over(event):
+        return {}
+    counts = {
+        "attendees": (await session.execute(update(Attendee).where(Attendee.event_id == event.id)
+                                            .values(display_name=None, organisation=None))).rowcount,
+        "questions": (await session.execute(update(Question).where(Question.event_id == event.id)
+                                            .values(text=ERASED, author_name=None))).rowcount,
+        "messages": (await session.execute(update(ChatMessage).where(ChatMessage.event_id == event.id)
+                                           .values(text=ERASED, author_name=None))).rowcount,
+        "poll_texts": (await session.execute(
+            update(PollResponse).where(PollResponse.poll_id.in_(select(Poll.id).where(
+                Poll.event_id == event.id, Poll.kind == "open_text")))
+            .values(answer={"text": ERASED}, wall_text=None))).rowcount,
+        "comments": (await session.execute(
+            update(EvaluationAnswer).where(EvaluationAnswer.question_id.in_(select(EvaluationQuestion.id).where(
+                EvaluationQuestion.event_id == event.id, EvaluationQuestion.kind == "text")))
+            .values(text=ERASED))).rowcount,
+    }
+    event.announcement = None
+    event.purged_at = dt.datetime.now(dt.UTC)
+    audit.record(session, actor=actor, action="event.purge", event_id=event.id, **counts)
+    await session.commit()
+    return counts

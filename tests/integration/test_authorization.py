@@ -1,0 +1,241 @@
+"""The authorisation matrix: every HTTP route × every role, allowed or refused (401/403).
+
+Every route of the app must be classified here: a new route makes this test fail until it is.
+"""
+
+import asyncio
+import re
+
+import httpx
+import pytest
+import websockets
+import websockets.exceptions
+
+from ehalsodag.app import create_app
+from tests.conftest import load_fixture, make_staff, run_sync, start_server, stop_server
+
+A = "ostergotland-2021-03-23"
+B = "other"
+
+ROLES = ("anonymous", "attendee", "other_attendee", "moderator", "other_moderator", "organiser", "admin")
+#: Who may use a route. public: everyone; attendee: an attendee of the event; staff: its moderators,
+#: organisers and admins; organiser: its organisers and admins.
+ALLOWED = {
+    "public": set(ROLES),
+    "attendee": {"attendee"},
+    "staff": {"moderator", "organiser", "admin"},
+    "organiser": {"organiser", "admin"},
+}
+MATRIX = {
+    ("GET", "/"): "public",
+    ("GET", "/accessibility"): "public",
+    ("GET", "/privacy"): "public",
+    ("GET", "/integritet"): "public",
+    ("GET", "/tillganglighet"): "public",
+    ("GET", "/login"): "public",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "public",
+    ("GET", "/lang/{code}"): "public",
+    ("GET", "/j/{code}"): "public",
+    ("GET", "/e/{slug}"): "public",
+    ("GET", "/e/{slug}/screen"): "public",
+    ("GET", "/e/{slug}/overlay"): "public",
+    ("GET", "/e/{slug}/qr.svg"): "public",
+    ("GET", "/e/{slug}/schedule.json"): "public",
+    ("GET", "/e/{slug}/schedule.xml"): "public",
+    ("GET", "/e/{slug}/schedule.ics"): "public",
+    ("GET", "/api/v1/events/{slug}"): "public",
+    ("GET", "/api/v1/events/{slug}/polls"): "public",
+    ("GET", "/api/v1/events/{slug}/evaluation"): "public",
+    ("POST", "/api/v1/events/{slug}/join"): "public",
+    ("POST", "/e/{slug}/join"): "public",
+    ("GET", "/schema"): "public",
+    ("GET", "/schema/openapi.json"): "public",
+    ("GET", "/schema/openapi.yaml"): "public",
+    ("GET", "/schema/{path}"): "public",
+    ("POST", "/api/v1/events/{slug}/questions"): "attendee",
+    ("POST", "/e/{slug}/questions"): "attendee",
+    ("POST", "/api/v1/questions/{question_id}/upvote"): "attendee",
+    ("DELETE", "/api/v1/questions/{question_id}/upvote"): "attendee",
+    ("POST", "/e/{slug}/questions/{question_id}/upvote"): "attendee",
+    ("POST", "/api/v1/events/{slug}/chat"): "attendee",
+    ("POST", "/e/{slug}/chat"): "attendee",
+    ("POST", "/api/v1/polls/{poll_id}/responses"): "attendee",
+    ("POST", "/e/{slug}/polls/{poll_id}/respond"): "attendee",
+    ("POST", "/api/v1/events/{slug}/evaluation"): "attendee",
+    ("POST", "/e/{slug}/evaluation"): "attendee",
+    ("GET", "/e/{slug}/chat"): "attendee_or_staff",
+    ("GET", "/e/{slug}/me"): "attendee",
+    ("POST", "/e/{slug}/me/delete"): "attendee",
+    ("GET", "/e/{slug}/control"): "staff",
+    ("POST", "/e/{slug}/control/live"): "staff",
+    ("POST", "/e/{slug}/control/shift"): "staff",
+    ("POST", "/e/{slug}/control/announcement"): "staff",
+    ("POST", "/api/v1/events/{slug}/live"): "staff",
+    ("POST", "/api/v1/events/{slug}/shift"): "staff",
+    ("POST", "/api/v1/events/{slug}/announcement"): "staff",
+    ("POST", "/api/v1/questions/{question_id}/moderate"): "staff",
+    ("POST", "/e/{slug}/control/questions/{question_id}"): "staff",
+    ("DELETE", "/api/v1/chat/{message_id}"): "staff",
+    ("POST", "/e/{slug}/control/chat/{message_id}/delete"): "staff",
+    ("POST", "/api/v1/events/{slug}/attendees/{attendee_id}/mute"): "staff",
+    ("POST", "/e/{slug}/control/attendees/{attendee_id}/mute"): "staff",
+    ("POST", "/api/v1/events/{slug}/settings"): "staff",
+    ("POST", "/e/{slug}/control/settings"): "staff",
+    ("POST", "/api/v1/events/{slug}/polls"): "staff",
+    ("POST", "/e/{slug}/control/polls"): "staff",
+    ("POST", "/api/v1/polls/{poll_id}/{action}"): "staff",
+    ("POST", "/e/{slug}/control/polls/{poll_id}/{action}"): "staff",
+    ("POST", "/e/{slug}/control/polls/{poll_id}/wall/{response_id}"): "staff",
+    ("POST", "/api/v1/events/{slug}/evaluation/open"): "staff",
+    ("POST", "/e/{slug}/control/evaluation/open"): "staff",
+    ("GET", "/api/v1/events/{slug}/results"): "organiser",
+    ("GET", "/e/{slug}/results"): "organiser",
+    ("GET", "/e/{slug}/results/report"): "organiser",
+    ("GET", "/e/{slug}/results/export/{fmt}"): "organiser",
+    ("GET", "/e/{slug}/results/compare"): "organiser",
+    ("GET", "/e/{slug}/audit"): "organiser",
+    ("GET", "/e/{slug}/audit.csv"): "organiser",
+}
+
+
+#: Valid bodies, so that what is tested is the authorisation and not the validation.
+BODIES = {
+    "/api/v1/events/{slug}/questions": {"text": "En fråga"},
+    "/e/{slug}/questions": {"text": "En fråga"},
+    "/api/v1/events/{slug}/chat": {"text": "Hej"},
+    "/e/{slug}/chat": {"text": "Hej"},
+    "/api/v1/polls/{poll_id}/responses": {"text": "Ett svar"},
+    "/e/{slug}/polls/{poll_id}/respond": {"text": "Ett svar"},
+    "/api/v1/events/{slug}/evaluation": {"answers": {"helhet": 5, "aterkommande": "yes"}},
+    "/e/{slug}/evaluation": {"q_helhet": "5", "q_aterkommande": "yes"},
+    "/api/v1/events/{slug}/live": {"block_id": "{block_id}"},
+    "/e/{slug}/control/live": {"block_id": "{block_id}"},
+    "/api/v1/events/{slug}/shift": {"minutes": 1},
+    "/e/{slug}/control/shift": {"minutes": "1"},
+    "/api/v1/events/{slug}/announcement": {"text": ""},
+    "/e/{slug}/control/announcement": {"text": ""},
+    "/api/v1/questions/{question_id}/moderate": {"action": "approve"},
+    "/e/{slug}/control/questions/{question_id}": {"action": "approve"},
+    "/api/v1/events/{slug}/polls": {"kind": "single", "question": "Ja eller nej?", "options": ["Ja", "Nej"]},
+    "/e/{slug}/control/polls": {"kind": "single", "question": "Ja eller nej?", "options": "Ja\nNej"},
+    "/api/v1/events/{slug}/evaluation/open": {"minutes": 30},
+    "/e/{slug}/control/evaluation/open": {"minutes": "30"},
+    "/e/{slug}/control/polls/{poll_id}/wall/{response_id}": {"approve": "1"},
+    "/login": {"email": "nobody@example.se", "password": "wrong password"},
+}
+
+
+def body_for(path: str, params: dict) -> dict:
+    return {k: (int(v.format(**params)) if isinstance(v, str) and v.startswith("{") else v)
+            for k, v in BODIES.get(path, {}).items()}
+
+
+def app_routes(settings) -> set[tuple[str, str]]:
+    app = create_app(settings)
+    found = set()
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        if path.startswith("/static") or route.__class__.__name__ != "HTTPRoute":
+            continue
+        for method in route.methods:
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((method, path))
+    return found
+
+
+def test_every_route_is_in_the_matrix(settings):
+    assert app_routes(settings) == set(MATRIX), "classify new routes in MATRIX"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from ehalsodag.db.migrate import upgrade
+    from tests.conftest import make_settings
+
+    tmp = tmp_path_factory.mktemp("authz")
+    settings = make_settings(tmp)
+    upgrade(settings)
+    run_sync(load_fixture(settings, f"{A}.toml"))
+    run_sync(load_fixture(settings, "other.toml"))
+    tokens = {
+        "moderator": run_sync(make_staff(settings, "mod@example.se", "moderator", A)),
+        "other_moderator": run_sync(make_staff(settings, "othermod@example.se", "moderator", B)),
+        "organiser": run_sync(make_staff(settings, "org@example.se", "organiser", A)),
+        "admin": run_sync(make_staff(settings, "admin@example.se", "admin")),
+    }
+    server = start_server(settings, tmp / "server.log")
+    http = httpx.Client(base_url=server.base_url)
+    tokens["attendee"] = http.post(f"/api/v1/events/{A}/join", json={"display_name": "A"}).json()["attendee_token"]
+    tokens["other_attendee"] = http.post(f"/api/v1/events/{B}/join", json={}).json()["attendee_token"]
+    staff = {"Authorization": f"Bearer {tokens['moderator']}"}
+    attendee = {"Authorization": f"Bearer {tokens['attendee']}"}
+    event = http.get(f"/api/v1/events/{A}").json()
+    question = http.post(f"/api/v1/events/{A}/questions", json={"text": "Fråga?"}, headers=attendee).json()["id"]
+    message = http.post(f"/api/v1/events/{A}/chat", json={"text": "Hej"}, headers=attendee).json()["id"]
+    polls = http.get(f"/api/v1/events/{A}/polls").json()
+    poll = next(p["id"] for p in polls if p["kind"] == "open_text")
+    http.post(f"/api/v1/polls/{poll}/open", headers=staff)
+    http.post(f"/api/v1/polls/{poll}/responses", json={"text": "Svar"}, headers=attendee)
+    attendee_id = http.get(f"/e/{A}/control", headers=staff).text
+    attendee_id = int(re.search(r'/attendees/(\d+)/mute', attendee_id).group(1))
+    params = {"slug": A, "code": event["join_code"], "question_id": question, "message_id": message,
+              "poll_id": poll, "action": "reveal", "response_id": 1, "fmt": "json", "attendee_id": attendee_id,
+              "block_id": event["blocks"][0]["id"], "path": "openapi.json"}
+    yield server, http, tokens, params
+    http.close()
+    stop_server(server)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_what_it_may(world, role):
+    server, http, tokens, params = world
+    client = httpx.Client(base_url=server.base_url)
+    client.get("/login")  # a CSRF cookie, as a browser would have
+    csrf = {"X-CSRFToken": client.cookies.get("csrftoken")}
+    auth = {"Authorization": f"Bearer {tokens[role]}"} if role != "anonymous" else {}
+    wrong = []
+    for (method, path), who in sorted(MATRIX.items()):
+        if path in ("/logout", "/login") and method == "POST" or path.endswith("/me/delete") or "/mute" in path:
+            continue  # would end the session or change the world for the other roles; covered elsewhere
+        for name in list(client.cookies.keys()):  # joining sets a cookie: each request speaks for the role alone
+            if name != "csrftoken":
+                client.cookies.delete(name)
+        url = path.format(**params)
+        if method == "GET":
+            response = client.get(url, headers=auth, follow_redirects=False)
+        elif path.startswith("/api/"):
+            response = client.request(method, url, headers={**auth, **csrf}, json=body_for(path, params))
+        else:
+            response = client.request(method, url, headers={**auth, **csrf}, follow_redirects=False,
+                                      data={"_csrf_token": csrf["X-CSRFToken"], **body_for(path, params)})
+        allowed = role in (ALLOWED[who] if who != "attendee_or_staff" else ALLOWED["attendee"] | ALLOWED["staff"])
+        refused = response.status_code in (401, 403) or (
+            method == "GET" and response.status_code == 303 and "/login" in response.headers.get("location", ""))
+        if allowed == refused or response.status_code >= 500:
+            wrong.append(f"{method} {path}: {response.status_code} for {role} ({'allowed' if allowed else 'refused'})")
+    client.close()
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_websocket_roles_and_no_moderation_over_the_attendee_socket(world):
+    server, http, tokens, params = world
+
+    async def scenario() -> None:
+        for token in ("", tokens["other_attendee"], "eha_forged"):
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(f"{server.ws_url}/e/{A}/ws?token={token}"):
+                    pass
+        async with websockets.connect(f"{server.ws_url}/e/{A}/ws?token={tokens['attendee']}") as ws:
+            snapshot = await ws.recv()
+            assert 'id="run-of-show"' not in snapshot and 'id="mod-questions"' not in snapshot
+            for attempt in (f'{{"action": "highlight", "question_id": {params["question_id"]}}}',
+                            '{"HEADERS": {"HX-Request": "true"}, "block_id": 1}', "POST /api/v1/events/x/live"):
+                await ws.send(attempt)
+            await asyncio.sleep(0.3)
+        async with websockets.connect(f"{server.ws_url}/e/{A}/ws?token={tokens['attendee']}") as ws:
+            snapshot = await ws.recv()
+            assert "highlighted" not in snapshot.split('id="question-list"')[1].split("</ol>")[0]
+
+    asyncio.run(scenario())
+    assert http.get(f"/api/v1/events/{A}").json()["announcement"] is None
