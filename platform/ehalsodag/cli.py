@@ -209,8 +209,6 @@ def load_demo(settings: Settings) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the app with uvicorn."""
-    import uvicorn
-
     from ehalsodag.db.migrate import upgrade
 
     if args.demo:
@@ -219,11 +217,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
     if args.workers > 1 and not settings.redis_url:
         print("warning: several workers without EHALSODAG_REDIS_URL cannot share live pushes", file=sys.stderr)
-    uvicorn.run(
-        "ehalsodag.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        ws_max_size=64 * 1024, ws_per_message_deflate=False, proxy_headers=True, timeout_graceful_shutdown=20,
-        log_level="info",
-    )
+    from ehalsodag.server import serve
+
+    serve(args.host, args.port, args.workers)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,10 +89,28 @@ def _presence(connections: set[Connection]) -> tuple[int, int, dict[int, int]]:
     return sum(1 for c in connections if c.attendee_id is not None), sum(attendees.values()), attendees
 
 
+#: Every hub of this process, so that a shutdown can say goodbye on every socket.
+_HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
+#: Close code on shutdown (RFC 6455 "going away"): clients reconnect to another worker or the restarted one.
+CLOSE_GOING_AWAY = 1001
+
+
+async def close_all_sockets(reason: str = "server shutting down") -> int:
+    """Close every websocket of every hub in this process with 1001; return how many."""
+    closing = [c for hub in list(_HUBS) for room in hub._rooms.values() for c in list(room.connections)]
+    for connection in closing:
+        connection.dropped = True
+    if closing:
+        await asyncio.wait_for(
+            asyncio.gather(*(c.close(CLOSE_GOING_AWAY, reason) for c in closing), return_exceptions=True), 10)
+    return len(closing)
+
+
 class Hub:
     """Per-worker fan-out of published fragments to local sockets."""
 
     def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag") -> None:
+        _HUBS.add(self)
         self.channels = channels
         self.prefix = prefix
         self.queue_limit = queue_limit

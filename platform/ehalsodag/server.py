@@ -1,0 +1,50 @@
+"""Running the app under uvicorn, with a shutdown that says goodbye (1001) on every websocket.
+
+On SIGTERM uvicorn stops accepting connections and would cut websockets with 1012; we first close
+them with 1001 "going away", so that browsers reconnect (to the restarted or another worker) at once.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from ehalsodag.live.hub import close_all_sockets
+
+#: Websocket frames larger than this are refused (close 1009): clients have nothing big to say.
+WS_MAX_FRAME = 64 * 1024
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, closing every websocket with 1001 before its own shutdown."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Say goodbye on every socket, then shut down as uvicorn does."""
+        try:
+            await close_all_sockets()
+        except Exception:  # a goodbye that fails must not block the shutdown
+            pass
+        await super().shutdown(sockets)
+
+
+def config(host: str, port: int, workers: int, **extra: Any) -> uvicorn.Config:
+    """The uvicorn configuration of ``ehalsodag serve``."""
+    return uvicorn.Config(
+        "ehalsodag.app:create_app", factory=True, host=host, port=port, workers=workers,
+        ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True,
+        timeout_graceful_shutdown=20, log_level="info", **extra,
+    )
+
+
+def serve(host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGTERM or SIGINT; with ``workers`` > 1, several processes share the socket."""
+    cfg = config(host, port, workers)
+    server = GracefulServer(cfg)
+    if workers > 1:
+        sock = cfg.bind_socket()
+        Multiprocess(cfg, target=server.run, sockets=[sock]).run()
+    else:
+        server.run()
