@@ -16,7 +16,7 @@ from ehalsodag.chat import service as chat_service
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
-from ehalsodag.web.actions import documented, first, form_fields, reply, require_attendee
+from ehalsodag.web.actions import Id, documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import current_attendee, require_staff
 from ehalsodag.web.responses import is_htmx
 
@@ -87,7 +87,7 @@ async def require_attendee_or_staff(request: Request[Any, Any, Any], session: As
         await require_staff(request, session, event)
 
 
-async def _delete(request: Request[Any, Any, Any], message_id: int) -> None:
+async def _delete(request: Request[Any, Any, Any], message_id: Id) -> None:
     state = request.app.state
     async with state.db.writer() as session:
         message = await session.get(ChatMessage, message_id)
@@ -104,14 +104,14 @@ async def _delete(request: Request[Any, Any, Any], message_id: int) -> None:
 
 
 @delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200)
-async def api_chat_delete(request: Request[Any, Any, Any], message_id: int) -> dict[str, Any]:
+async def api_chat_delete(request: Request[Any, Any, Any], message_id: Id) -> dict[str, Any]:
     """Remove a message from the chat."""
     await _delete(request, message_id)
     return {"id": message_id, "deleted": True}
 
 
 @post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", include_in_schema=False)
-async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: int) -> Response[Any]:
+async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: Id) -> Response[Any]:
     """The delete button on the control panel."""
     await _delete(request, message_id)
     return reply(request, data={}, message=_("Message deleted."), back=f"/e/{slug}/control#mod-chat")
@@ -119,7 +119,7 @@ async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_i
 
 @post(["/api/v1/events/{slug:str}/attendees/{attendee_id:int}/mute",
        "/e/{slug:str}/control/attendees/{attendee_id:int}/mute"], name="mute", status_code=200)
-async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: int) -> Response[Any]:
+async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: Id) -> Response[Any]:
     """Mute an attendee for the rest of the day."""
     state = request.app.state
     async with state.db.writer() as session:

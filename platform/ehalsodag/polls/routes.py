@@ -15,7 +15,7 @@ from ehalsodag.agenda.routes import load_event
 from ehalsodag.i18n import _
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.models import Poll
-from ehalsodag.web.actions import documented, first, form_fields, int_field, reply, require_attendee
+from ehalsodag.web.actions import Id, documented, first, form_fields, int_field, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 
 
@@ -92,7 +92,7 @@ def _answer_from_form(poll: Poll, fields: dict[str, list[str]]) -> dict[str, Any
     return {"ranking": sorted(places, key=places.__getitem__)}
 
 
-async def _respond(request: Request[Any, Any, Any], poll_id: int, raw_json: dict[str, Any] | None) -> tuple[str, bool]:
+async def _respond(request: Request[Any, Any, Any], poll_id: Id, raw_json: dict[str, Any] | None) -> tuple[str, bool]:
     state = request.app.state
     fields = None if raw_json is not None else await form_fields(request)
     async with state.db.writer() as session:
@@ -115,7 +115,7 @@ async def _respond(request: Request[Any, Any, Any], poll_id: int, raw_json: dict
 
 @post("/api/v1/polls/{poll_id:int}/responses", name="api_respond", status_code=201)
 async def api_respond(
-    request: Request[Any, Any, Any], poll_id: int,
+    request: Request[Any, Any, Any], poll_id: Id,
     data: Annotated[ResponseBody, documented("A single-choice answer", {"option_ids": [12]})],
 ) -> Response[dict[str, Any]]:
     """Answer a poll: 201 the first time, 200 when the answer replaces an earlier one.
@@ -129,7 +129,7 @@ async def api_respond(
 
 
 @post("/e/{slug:str}/polls/{poll_id:int}/respond", name="form_respond", include_in_schema=False)
-async def form_respond(request: Request[Any, Any, Any], slug: str, poll_id: int) -> Response[Any]:
+async def form_respond(request: Request[Any, Any, Any], slug: str, poll_id: Id) -> Response[Any]:
     """The answer form on the attendee page."""
     _slug, created = await _respond(request, poll_id, None)
     message = _("Thank you, your answer is counted.") if created else _("Your answer is changed.")
@@ -184,7 +184,7 @@ async def _create_poll(request: Request[Any, Any, Any], slug: str, spec: poll_se
                  back=f"/e/{slug}/control#mod-polls", status_code=201)
 
 
-async def _change(request: Request[Any, Any, Any], poll_id: int, action: str) -> Poll:
+async def _change(request: Request[Any, Any, Any], poll_id: Id, action: str) -> Poll:
     state = request.app.state
     async with state.db.writer() as session:
         try:
@@ -205,14 +205,14 @@ async def _change(request: Request[Any, Any, Any], poll_id: int, action: str) ->
 
 
 @post("/api/v1/polls/{poll_id:int}/{action:str}", name="api_poll_action", status_code=200)
-async def api_poll_action(request: Request[Any, Any, Any], poll_id: int, action: str) -> dict[str, Any]:
+async def api_poll_action(request: Request[Any, Any, Any], poll_id: Id, action: str) -> dict[str, Any]:
     """open | close | reveal | hide_results | reset"""
     poll = await _change(request, poll_id, action)
     return poll_json(poll)
 
 
 @post("/e/{slug:str}/control/polls/{poll_id:int}/{action:str}", name="form_poll_action", include_in_schema=False)
-async def form_poll_action(request: Request[Any, Any, Any], slug: str, poll_id: int, action: str) -> Response[Any]:
+async def form_poll_action(request: Request[Any, Any, Any], slug: str, poll_id: Id, action: str) -> Response[Any]:
     """The poll buttons on the control panel."""
     poll = await _change(request, poll_id, action)
     return reply(request, data=poll_json(poll), message=_("Done."), back=f"/e/{slug}/control#mod-polls")
@@ -220,7 +220,7 @@ async def form_poll_action(request: Request[Any, Any, Any], slug: str, poll_id: 
 
 @post("/e/{slug:str}/control/polls/{poll_id:int}/wall/{response_id:int}", name="form_wall",
       include_in_schema=False)
-async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: int, response_id: int) -> Response[Any]:
+async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: Id, response_id: Id) -> Response[Any]:
     """Show an open-text answer on the wall, or keep it off."""
     approve = first(await form_fields(request), "approve") == "1"
     state = request.app.state

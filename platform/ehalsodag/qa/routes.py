@@ -13,7 +13,7 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.i18n import _
 from ehalsodag.qa import service as qa_service
-from ehalsodag.web.actions import documented, first, form_fields, reply, require_attendee
+from ehalsodag.web.actions import BodyId, Id, documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 from ehalsodag.web.templating import render
 
@@ -23,7 +23,7 @@ class AskBody(msgspec.Struct, forbid_unknown_fields=True):
 
     text: str
     anonymous: bool = True
-    block_id: int | None = None
+    block_id: BodyId | None = None
     name: str | None = None
 
 
@@ -32,7 +32,7 @@ class ModerateBody(msgspec.Struct, forbid_unknown_fields=True):
 
     action: str
     text: str | None = None
-    into_id: int | None = None
+    into_id: BodyId | None = None
 
 
 def _fail(exc: qa_service.QuestionError) -> ClientException:
@@ -79,7 +79,7 @@ async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Res
                  back=f"/e/{slug}#qa", status_code=201, fragments=extra)
 
 
-async def _upvote(request: Request[Any, Any, Any], question_id: int, undo: bool | None) -> tuple[Event, int, bool]:
+async def _upvote(request: Request[Any, Any, Any], question_id: Id, undo: bool | None) -> tuple[Event, int, bool]:
     state = request.app.state
     async with state.db.writer() as session:
         try:
@@ -101,28 +101,28 @@ async def _upvote(request: Request[Any, Any, Any], question_id: int, undo: bool 
 
 
 @post("/api/v1/questions/{question_id:int}/upvote", name="api_upvote", status_code=200)
-async def api_upvote(request: Request[Any, Any, Any], question_id: int) -> dict[str, int]:
+async def api_upvote(request: Request[Any, Any, Any], question_id: Id) -> dict[str, int]:
     """Upvote (idempotent: a second upvote by the same attendee changes nothing)."""
     _event, count, _on = await _upvote(request, question_id, undo=False)
     return {"upvotes": count}
 
 
 @delete("/api/v1/questions/{question_id:int}/upvote", name="api_unvote", status_code=200)
-async def api_unvote(request: Request[Any, Any, Any], question_id: int) -> dict[str, int]:
+async def api_unvote(request: Request[Any, Any, Any], question_id: Id) -> dict[str, int]:
     """Take one's upvote back."""
     _event, count, _on = await _upvote(request, question_id, undo=True)
     return {"upvotes": count}
 
 
 @post("/e/{slug:str}/questions/{question_id:int}/upvote", name="form_upvote", include_in_schema=False)
-async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: int) -> Response[Any]:
+async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: Id) -> Response[Any]:
     """The upvote button: toggles the attendee's upvote."""
     _event, count, on = await _upvote(request, question_id, undo=None)
     message = _("Upvoted.") if on else _("Upvote removed.")
     return reply(request, data={"upvotes": count}, message=message, back=f"/e/{slug}#q-{question_id}")
 
 
-async def _moderate(request: Request[Any, Any, Any], question_id: int, body: ModerateBody) -> tuple[str, str]:
+async def _moderate(request: Request[Any, Any, Any], question_id: Id, body: ModerateBody) -> tuple[str, str]:
     state = request.app.state
     async with state.db.writer() as session:
         try:
@@ -144,7 +144,7 @@ async def _moderate(request: Request[Any, Any, Any], question_id: int, body: Mod
 
 @post("/api/v1/questions/{question_id:int}/moderate", name="api_moderate", status_code=200)
 async def api_moderate(
-    request: Request[Any, Any, Any], question_id: int,
+    request: Request[Any, Any, Any], question_id: Id,
     data: Annotated[ModerateBody, documented("Put a question on stage", {"action": "highlight"})],
 ) -> dict[str, Any]:
     """approve | hide | answer | highlight | unhighlight | edit (with text) | merge (with into_id)."""
@@ -153,7 +153,7 @@ async def api_moderate(
 
 
 @post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate", include_in_schema=False)
-async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: int) -> Response[Any]:
+async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: Id) -> Response[Any]:
     """The moderation buttons on the control panel."""
     fields = await form_fields(request)
     into = first(fields, "into_id")

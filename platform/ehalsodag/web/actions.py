@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.openapi.spec import Example
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,11 @@ from ehalsodag.web.auth import current_attendee
 from ehalsodag.web.responses import API_PREFIX, is_htmx
 
 T = TypeVar("T")
+
+#: A database id in a path: anything outside 1 … 2**63 − 1 cannot exist and is refused with a 400.
+Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+#: The same bound for ids inside JSON bodies.
+BodyId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 
 
 def documented(summary: str, value: dict[str, Any]) -> Any:
