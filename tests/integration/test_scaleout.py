@@ -103,3 +103,24 @@ def test_an_action_on_worker_a_reaches_an_attendee_on_worker_b(postgres_url, tmp
     finally:
         stop_server(server_a)
         stop_server(server_b)
+
+
+def test_rate_limits_hold_across_workers_with_redis(postgres_url, tmp_path):
+    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
+                       channel_prefix=f"test-{secrets.token_hex(4)}")
+    upgrade(settings)
+    slug = asyncio.run(load_fixture(settings))
+    server_a = start_server(settings, tmp_path / "a.log")
+    server_b = start_server(settings, tmp_path / "b.log")
+    try:
+        token = httpx.post(f"{server_a.base_url}/api/v1/events/{slug}/join", json={}).json()["attendee_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        statuses = []
+        for i in range(6):  # the chat allows 5 per 10 s per attendee, whichever worker takes the message
+            server = server_a if i % 2 == 0 else server_b
+            statuses.append(httpx.post(f"{server.base_url}/api/v1/events/{slug}/chat", json={"text": f"hej {i}"},
+                                       headers=auth).status_code)
+    finally:
+        stop_server(server_a)
+        stop_server(server_b)
+    assert statuses == [201, 201, 201, 201, 201, 429]
