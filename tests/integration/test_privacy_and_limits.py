@@ -117,6 +117,10 @@ async def test_the_audit_log_is_for_organisers_and_exportable(client, settings, 
     assert rows[0] == ["time_utc", "actor", "action", "detail"]
     post = next(r for r in rows if r[2] == "announcement.post")
     assert post[1] == "mod@example.se" and "calc" in post[3]
+    assert post[3].startswith("'") or not post[3].startswith("=")  # neutralised for spreadsheets
+    await client.get(f"/e/{SLUG}/results/export/xlsx?names=1", headers=staff)
+    page = await client.get(f"/e/{SLUG}/audit", headers=staff)
+    assert "results.export" in page.text and "org@example.se" in page.text
 
 
 @pytest.mark.parametrize(("name", "count"), [("question", 5), ("upvote", 30), ("vote", 10)])

@@ -16,6 +16,7 @@ from ehalsodag.i18n import _
 from ehalsodag.results import exports
 from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
+from ehalsodag.staff import audit
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.auth import current_staff, require_staff
 from ehalsodag.web.templating import decimal1
@@ -88,8 +89,14 @@ async def results_report(request: Request[Any, Any, Any], slug: str, db_session:
 async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str,
                          db_session: AsyncSession) -> Response[Any]:
     """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names."""
-    _event, report = await _organiser_report(request, db_session, slug)
+    event, report = await _organiser_report(request, db_session, slug)
     names = "-with-names" if request.query_params.get("names") == "1" else ""
+    if fmt in ("json", "csv", "xlsx"):  # data leaving the platform is an organiser action worth auditing
+        user = await current_staff(request, db_session)
+        async with request.app.state.db.writer() as session:
+            audit.record(session, actor=user.email if user else "?", action="results.export", event_id=event.id,
+                         format=fmt, with_names=bool(names))
+            await session.commit()
     if fmt == "json":
         return Response(report, headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.json"'})
     if fmt == "csv":
