@@ -24,12 +24,14 @@ from litestar.template.config import TemplateConfig
 from ehalsodag import __version__
 from ehalsodag.agenda.routes import routes as agenda_routes
 from ehalsodag.chat.routes import routes as chat_routes
+from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.live.broadcast import Broadcaster
 from ehalsodag.live.hub import Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.routes import routes as qa_routes
@@ -97,18 +99,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db = Database(settings)
     channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
     hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
-    broadcaster = Broadcaster(db, hub, settings.templates_dir)
+    broadcaster = Broadcaster(db, hub, settings.templates_dir, bench=settings.bench)
     ticker = ClockTicker(broadcaster)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
+    vote_writer = VoteWriter(db)
+    inserter = BatchInserter(db)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ticker.start()
         broadcaster.start()
         attendance.start()
+        vote_writer.start()
+        inserter.start()
         try:
             yield
         finally:
+            await vote_writer.stop()
+            await inserter.stop()
             await ticker.stop()
             await broadcaster.stop()
             await attendance.stop()
@@ -142,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
-                     "rate_limits": rate_limits(settings), "attendance": attendance}),
+                     "rate_limits": rate_limits(settings), "attendance": attendance,
+                     "vote_writer": vote_writer, "inserter": inserter}),
         debug=settings.debug,
     )

@@ -294,6 +294,15 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, _settings: Settings) -> int:
+    """Run the load benchmark against a fresh server on loopback."""
+    from ehalsodag.bench.run import run, table
+
+    report = run(args.profile, args.json)
+    print(table(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="ehalsodag", description=__doc__)
@@ -349,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--with-names", action="store_true",
                         help="include the names attendees chose to show with their questions")
     export.set_defaults(run=cmd_results_export)
+
+    bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")
+    bench.add_argument("--profile", default="smoke", choices=["tiny", "smoke", "full"])
+    bench.add_argument("--json", help="write the results as JSON to this file")
+    bench.set_defaults(run=cmd_bench)
 
     purge = commands.add_parser("purge", help="erase personal data past the retention period")
     purge.add_argument("slug")

@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  /* After a restart, come back quickly: back off 1.5× per try from one second, never beyond ten
+     seconds, with jitter so that thousands of screens do not knock at the same instant. */
+  if (window.htmx) {
+    window.htmx.config.wsReconnectDelay = function (retryCount) {
+      var delay = Math.min(1000 * Math.pow(1.5, retryCount), 10000);
+      return delay * (0.5 + Math.random() / 2);
+    };
+  }
+
   /* A live update must not take the focus away: if the element being replaced holds the focus,
      focus its counterpart in the new content afterwards (without scrolling). */
   var refocus = null;

@@ -286,7 +286,7 @@ def test_the_page_reconnects_after_a_server_restart(browser: Browser, settings, 
     expect(page.locator("#connection[data-state=closed]")).to_be_attached(timeout=5000)
     server = start_server(settings, tmp_path / "second.log", port=port)
     try:
-        expect(page.locator("#connection[data-state=open]")).to_be_attached(timeout=15000)
+        expect(page.locator("#connection[data-state=open]")).to_be_attached(timeout=30000)
         expect(page.locator("#announcement")).to_contain_text("Före omstarten")  # the snapshot restored the state
         api(server, "POST", f"/api/v1/events/{SLUG}/announcement", staff, text="Efter omstarten")
         expect(page.locator("#announcement")).to_contain_text("Efter omstarten", timeout=3000)

@@ -57,10 +57,13 @@ RESULTS_INTERVAL = 0.25
 class Broadcaster:
     """Turns "this part of the event changed" into rendered fragments on the hub."""
 
-    def __init__(self, db: Database, hub: Hub, templates_dir: Path) -> None:
+    def __init__(self, db: Database, hub: Hub, templates_dir: Path, bench: bool = False) -> None:
         self.db = db
         self.hub = hub
         self.templates_dir = templates_dir
+        self.bench = bench
+        #: Benchmark mode: the newest action time (client clock, ms) each pending results push includes.
+        self._bench_marks: dict[int, float] = {}
         self._dirty_polls: set[int] = set()
         self._results_task: asyncio.Task[None] | None = None
 
@@ -96,10 +99,6 @@ class Broadcaster:
                 frames[audience] = self.by_language(templates, event=event, view=view, live=live)
         return frames
 
-    async def push_event(self, slug: str, at: dt.datetime | None = None) -> None:
-        """The programme changed (live block, shift, announcement)."""
-        await self.push(slug, "agenda", "polls", at=at)
-
     async def push_chat_message(self, event: Event, message: ChatMessage) -> None:
         """Append one new message to every chat log; refresh the moderators' list."""
         fragment = self.by_language(("partials/chat_append.html",), event=event, message=message)
@@ -131,9 +130,11 @@ class Broadcaster:
 
     # --- poll results: coalesced, at most one push per poll every 250 ms -----------------------
 
-    def poll_dirty(self, poll_id: int) -> None:
+    def poll_dirty(self, poll_id: int, bench_mark: float | None = None) -> None:
         """Note that a poll got an answer; the results ticker pushes it soon, once."""
         self._dirty_polls.add(poll_id)
+        if self.bench and bench_mark is not None:
+            self._bench_marks[poll_id] = max(bench_mark, self._bench_marks.get(poll_id, 0.0))
 
     def start(self) -> None:
         """Start the results ticker."""
@@ -149,6 +150,7 @@ class Broadcaster:
     async def flush_results(self) -> int:
         """Push the results of every poll answered since the last flush; return how many."""
         dirty, self._dirty_polls = self._dirty_polls, set()
+        marks, self._bench_marks = self._bench_marks, {}
         for poll_id in dirty:
             async with self.db.reader() as session:
                 poll = await session.get(Poll, poll_id)
@@ -158,7 +160,7 @@ class Broadcaster:
             for audience, suffix, show in ((PUBLIC, "", poll.results_visible), (STAFF, "-staff", True),
                                            (SCREEN, "-screen", poll.results_visible)):
                 frame = self.by_language(("partials/poll_results.html",), poll=poll, result=result, show=show,
-                                         suffix=suffix)
+                                         suffix=suffix, bench_marker=marks.get(poll_id))
                 await self.hub.publish(poll.event_id, audience, frame)
         return len(dirty)
 

@@ -32,8 +32,8 @@ class JoinRequest:
     group_size: int | None = None
 
 
-async def join(session: AsyncSession, event: Event, request: JoinRequest) -> tuple[Attendee, str]:
-    """Register an attendee (or a room of them) and return it with its secret token. Commits."""
+def new_attendee(event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
+    """A checked, not yet stored attendee (or a room of them) and its secret token."""
     try:
         name = clean_optional(request.display_name, MAX_NAME, what=_("Name"))
         organisation = clean_optional(request.organisation, MAX_ORGANISATION, what=_("Organisation"))
@@ -44,9 +44,15 @@ async def join(session: AsyncSession, event: Event, request: JoinRequest) -> tup
         raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=MAX_GROUP_SIZE))
     token = "eha_" + secrets.token_urlsafe(24)
     attendee = Attendee(
-        event_id=event.id, token_hash=token_hash(token), display_name=name,
+        event_id=event_id, token_hash=token_hash(token), display_name=name,
         organisation=organisation, group_size=group_size,
     )
+    return attendee, token
+
+
+async def join(session: AsyncSession, event: Event, request: JoinRequest) -> tuple[Attendee, str]:
+    """Register an attendee and return it with its secret token. Commits."""
+    attendee, token = new_attendee(event.id, request)
     session.add(attendee)
     await session.commit()
     return attendee, token

@@ -170,48 +170,20 @@ def shape(poll: Poll) -> logic.PollShape:
     )
 
 
-def _insert(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def check_response(poll: Poll, attendee: Attendee, raw: dict[str, Any]) -> dict[str, Any]:
+    """The normalised answer to store, or a PollError (another event's poll, not open, bad answer).
 
-
-async def respond(session: AsyncSession, poll: Poll, attendee: Attendee, raw: dict[str, Any]) -> bool:
-    """Store the attendee's answer, replacing an earlier one; True when it is their first. Commits.
-
-    The unique (poll, attendee) constraint and an upsert make the one-vote rule hold under any
-    number of concurrent submissions.
+    Storing it is the vote writer's job (:mod:`ehalsodag.polls.batch`): one row per attendee and
+    poll (a unique constraint), a new answer replacing the old, committed before it is acknowledged.
     """
     if poll.event_id != attendee.event_id:
         raise PollError(_("No such poll."), 404)
     if poll.state != "open":
         raise PollError(_("This poll is not open."), 409)
     try:
-        answer = logic.validate_answer(shape(poll), raw)
+        return logic.validate_answer(shape(poll), raw)
     except logic.AnswerError as exc:
         raise PollError(str(exc)) from exc
-    existed = (
-        await session.execute(
-            select(PollResponse.id).where(PollResponse.poll_id == poll.id, PollResponse.attendee_id == attendee.id)
-        )
-    ).first() is not None
-    now = _now()
-    values: dict[str, Any] = {"poll_id": poll.id, "attendee_id": attendee.id, "answer": answer,
-                              "created_at": now, "updated_at": now, "wall_status": None, "wall_text": None}
-    if poll.kind == "open_text":
-        values.update(wall_status="pending", wall_text=answer["text"])
-    insert = _insert(session)
-    statement = insert(PollResponse).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["poll_id", "attendee_id"],
-        set_={"answer": statement.excluded.answer, "updated_at": now, "wall_status": statement.excluded.wall_status,
-              "wall_text": statement.excluded.wall_text},
-    )
-    await session.execute(statement)
-    await session.commit()
-    return not existed
 
 
 async def own_answer(session: AsyncSession, poll_id: int, attendee_id: int) -> dict[str, Any] | None:

@@ -89,10 +89,13 @@ async def control_panel(request: Request[Any, Any, Any], slug: str, db_session: 
 # --- actions: one implementation, reached from the control panel's forms and from the JSON API ----
 
 Action = Callable[[AsyncSession, Event, str], Awaitable[str]]
+#: Taking a block live may open and close its polls as well.
+LIVE_TOPICS = ("agenda", "polls")
 
 
-async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action) -> str:
-    """Authorise, perform and commit the action, then push the new state to everyone."""
+async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action,
+                      topics: tuple[str, ...] = ("agenda",)) -> str:
+    """Authorise, perform and commit the action, then push what changed to everyone."""
     async with request.app.state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
@@ -100,7 +103,7 @@ async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action
             message = await action(session, event, user.email)
         except agenda_service.ActionError as exc:
             raise ClientException(detail=str(exc), status_code=exc.status_code) from exc
-    await request.app.state.broadcaster.push_event(slug)
+    await request.app.state.broadcaster.push(slug, *topics)
     return message
 
 
@@ -147,7 +150,8 @@ def _form_reply(request: Request[Any, Any, Any], slug: str, message: str) -> Res
 @post("/e/{slug:str}/control/live", name="control_live")
 async def control_live(request: Request[Any, Any, Any], slug: str, data: FormData) -> Response[Any]:
     """Form: take a block live."""
-    return _form_reply(request, slug, await _run_action(request, slug, _go_live(_int_field(data, "block_id"))))
+    message = await _run_action(request, slug, _go_live(_int_field(data, "block_id")), LIVE_TOPICS)
+    return _form_reply(request, slug, message)
 
 
 @post("/e/{slug:str}/control/shift", name="control_shift")
@@ -185,7 +189,7 @@ class AnnouncementBody(msgspec.Struct, forbid_unknown_fields=True):
 async def api_live(request: Request[Any, Any, Any], slug: str,
                    data: Annotated[LiveBody, documented("Take a block live", {"block_id": 7})]) -> dict[str, Any]:
     """Take a block live."""
-    return {"ok": True, "detail": await _run_action(request, slug, _go_live(data.block_id))}
+    return {"ok": True, "detail": await _run_action(request, slug, _go_live(data.block_id), LIVE_TOPICS)}
 
 
 @post("/api/v1/events/{slug:str}/shift", name="api_shift", status_code=200)

@@ -75,7 +75,9 @@ def int_field(fields: dict[str, list[str]], key: str) -> int:
         raise ClientException(detail=_("Enter a whole number."), status_code=422) from exc
 
 
-async def require_attendee(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> Attendee:
+async def require_attendee(
+    request: Request[Any, Any, Any], session: AsyncSession, event: Event | int
+) -> Attendee:
     """The attendee of this event, or 401 telling them to join first."""
     attendee = await current_attendee(request, session, event)
     if attendee is None:

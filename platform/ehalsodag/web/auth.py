@@ -21,9 +21,9 @@ from ehalsodag.staff.models import StaffUser
 STAFF_COOKIE = "ehd_staff"
 
 
-def attendee_cookie(event: Event) -> str:
+def attendee_cookie(event: Event | int) -> str:
     """One attendee cookie per event, so that a browser can follow two events."""
-    return f"ehd_a{event.id}"
+    return f"ehd_a{event if isinstance(event, int) else event.id}"
 
 
 def bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -91,15 +91,17 @@ async def require_staff(
 
 
 async def current_attendee(
-    connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, event: Event
+    connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, event: Event | int
 ) -> Attendee | None:
-    """The attendee of ``event`` behind a bearer token, ``?token=`` (websockets) or the cookie."""
+    """The attendee of ``event`` (or of the event with that id) behind a bearer token, ``?token=``
+    (websockets) or the cookie."""
+    event_id = event if isinstance(event, int) else event.id
     token = bearer(connection) or connection.query_params.get("token")
     if not token and cookie_auth_allowed(connection):
         token = connection.cookies.get(attendee_cookie(event))
     if not token or not token.startswith("eha_"):
         return None
-    return await attendee_by_token(session, event.id, token)
+    return await attendee_by_token(session, event_id, token)
 
 
 def origin_allowed(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
