@@ -16,6 +16,17 @@ def _print_problems(problems: Sequence[object]) -> None:
         print(problem, file=sys.stderr)
 
 
+def _emit(data: bytes, output: str | None) -> None:
+    """Write ``data`` to the file ``output`` (and name it), or to stdout."""
+    if output:
+        with open(output, "wb") as handle:
+            handle.write(data)
+        print(output)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
 def cmd_agenda_check(args: argparse.Namespace, _settings: Settings) -> int:
     """Validate programme files; one line per problem."""
     from ehalsodag.agenda.files import check_files
@@ -73,13 +84,7 @@ def cmd_agenda_import(args: argparse.Namespace, _settings: Settings) -> int:
     except interop.ScheduleImportError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
-    text = interop.to_agenda_toml(schedule, source=args.file.rsplit("/", 1)[-1])
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        print(args.output)
-    else:
-        sys.stdout.write(text)
+    _emit(interop.to_agenda_toml(schedule, source=args.file.rsplit("/", 1)[-1]).encode(), args.output)
     return 0
 
 
@@ -113,12 +118,7 @@ def cmd_agenda_export(args: argparse.Namespace, settings: Settings) -> int:
     if data is None:
         print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
         return 1
-    if args.output:
-        with open(args.output, "wb") as handle:
-            handle.write(data)
-        print(args.output)
-    else:
-        sys.stdout.buffer.write(data)
+    _emit(data, args.output)
     return 0
 
 
@@ -251,15 +251,10 @@ def cmd_results_export(args: argparse.Namespace, settings: Settings) -> int:
     if data is None:
         print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
         return 1
-    if args.output:
-        with open(args.output, "wb") as handle:
-            handle.write(data)
-        print(args.output)
-    elif args.format == "json":
-        sys.stdout.write(data.decode())
-    else:
+    if not args.output and args.format != "json":
         print("error: csv and xlsx need --output FILE", file=sys.stderr)
         return 1
+    _emit(data, args.output)
     return 0
 
 

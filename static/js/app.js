@@ -144,7 +144,17 @@
   }
 
   document.addEventListener("htmx:wsOpen", function () { setConnection("open"); });
-  document.addEventListener("htmx:wsClose", function () { setConnection("closed"); });
+  document.addEventListener("htmx:wsClose", function (evt) {
+    setConnection("closed");
+    /* The server says "going away" (1001) when it restarts or a worker stops; the ws extension only
+       reconnects by itself after abnormal closes, so come back here (with jitter). */
+    var code = evt.detail && evt.detail.event && evt.detail.event.code;
+    if (code === 1001 && evt.detail.socketWrapper && !leaving) {
+      setTimeout(evt.detail.socketWrapper.reconnect, 500 + Math.random() * 1500);
+    }
+  });
+  var leaving = false;
+  window.addEventListener("pagehide", function () { leaving = true; });
   /* The chat log shows the newest message at the bottom: stay there unless the reader scrolled up. */
   var chatPinned = true;
   document.addEventListener("scroll", function (evt) {

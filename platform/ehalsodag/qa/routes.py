@@ -13,6 +13,7 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.i18n import _
 from ehalsodag.qa import service as qa_service
+from ehalsodag.qa.models import Question
 from ehalsodag.web.actions import BodyId, Id, documented, first, form_fields, reply, require_attendee
 from ehalsodag.web.auth import require_staff
 from ehalsodag.web.templating import render
@@ -79,15 +80,21 @@ async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Res
                  back=f"/e/{slug}#qa", status_code=201, fragments=extra)
 
 
+async def _question_and_event(session: Any, question_id: int) -> tuple[Question, Event]:
+    """The question and its event, or a 404."""
+    try:
+        question = await qa_service.question_for(session, question_id)
+    except qa_service.QuestionError as exc:
+        raise _fail(exc) from exc
+    event = await session.get(Event, question.event_id)
+    assert event is not None  # the foreign key guarantees it
+    return question, event
+
+
 async def _upvote(request: Request[Any, Any, Any], question_id: Id, undo: bool | None) -> tuple[Event, int, bool]:
     state = request.app.state
     async with state.db.writer() as session:
-        try:
-            question = await qa_service.question_for(session, question_id)
-        except qa_service.QuestionError as exc:
-            raise _fail(exc) from exc
-        event = await session.get(Event, question.event_id)
-        assert event is not None
+        question, event = await _question_and_event(session, question_id)
         attendee = await require_attendee(request, session, event)
         await state.rate_limits.enforce("upvote", attendee.id)
         if undo is None:  # the form button toggles
@@ -125,12 +132,7 @@ async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: I
 async def _moderate(request: Request[Any, Any, Any], question_id: Id, body: ModerateBody) -> tuple[str, str]:
     state = request.app.state
     async with state.db.writer() as session:
-        try:
-            question = await qa_service.question_for(session, question_id)
-        except qa_service.QuestionError as exc:
-            raise _fail(exc) from exc
-        event = await session.get(Event, question.event_id)
-        assert event is not None
+        question, event = await _question_and_event(session, question_id)
         user = await require_staff(request, session, event)
         try:
             question = await qa_service.moderate(session, question, body.action, user.email, text=body.text,
