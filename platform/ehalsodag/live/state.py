@@ -125,11 +125,3 @@ async def load_evaluation(session: AsyncSession, event: Event, attendee: Attende
     answered = attendee is not None and await evaluation_service.has_answered(session, event.id, attendee.id)
     return {"open": window.open, "answered": answered, "questions": questions, "opens_at": window.opens_at,
             "closes_at": window.closes_at, "respondents": respondents}
-
-
-async def highlighted_question(session: AsyncSession, event_id: int) -> Question | None:
-    """The question on stage now, if any."""
-    result = await session.execute(
-        select(Question).where(Question.event_id == event_id, Question.highlighted.is_(True))
-    )
-    return result.scalars().first()

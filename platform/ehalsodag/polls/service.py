@@ -186,16 +186,6 @@ def check_response(poll: Poll, attendee: Attendee, raw: dict[str, Any]) -> dict[
         raise PollError(str(exc)) from exc
 
 
-async def own_answer(session: AsyncSession, poll_id: int, attendee_id: int) -> dict[str, Any] | None:
-    """The attendee's current answer to the poll."""
-    row = (
-        await session.execute(
-            select(PollResponse.answer).where(PollResponse.poll_id == poll_id, PollResponse.attendee_id == attendee_id)
-        )
-    ).first()
-    return row[0] if row else None
-
-
 async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:
     """Aggregate the poll's answers (one query)."""
     rows = (

@@ -1,7 +1,8 @@
 """One handler per action serves both the JSON API and the HTML forms (with or without htmx).
 
-``is_api`` tells them apart by path; :func:`json_body` decodes and validates API bodies with msgspec;
-:func:`form_fields` reads forms; :func:`reply` answers JSON, an htmx fragment or a redirect.
+API handlers take typed msgspec bodies (documented in the OpenAPI schema); form handlers read
+:func:`form_fields`; both call the same implementation, and :func:`reply` answers JSON (``is_api``),
+an htmx fragment or a redirect.
 """
 
 from __future__ import annotations
@@ -38,17 +39,6 @@ def documented(summary: str, value: dict[str, Any]) -> Any:
 def is_api(request: Request[Any, Any, Any]) -> bool:
     """True for the JSON API paths."""
     return request.url.path.startswith(API_PREFIX)
-
-
-async def json_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
-    """The request's JSON body as ``kind``; 400 with msgspec's explanation when it does not fit."""
-    raw = await request.body()
-    try:
-        return msgspec.json.decode(raw or b"{}", type=kind)
-    except msgspec.ValidationError as exc:
-        raise ClientException(detail=_("Invalid request: %(reason)s", reason=str(exc)), status_code=400) from exc
-    except msgspec.DecodeError as exc:
-        raise ClientException(detail=_("The body is not valid JSON."), status_code=400) from exc
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
