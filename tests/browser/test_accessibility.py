@@ -7,7 +7,6 @@ Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=requir
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser.conftest import skip_without_chromium
 from tests.conftest import (
     STAFF_PASSWORD,
     ServedApp,
@@ -26,29 +26,15 @@ from tests.conftest import (
     stop_server,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = os.environ.get("EHALSODAG_TEST_BROWSER") == "required"
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
 SLUG = "ostergotland-2021-03-23"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "pages"
 
-if not Path(CHROMIUM).exists() and not REQUIRED:
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); set EHALSODAG_TEST_BROWSER=required to fail "
-                "instead", allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

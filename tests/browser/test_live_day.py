@@ -11,11 +11,11 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.browser.conftest import skip_without_chromium
 from tests.conftest import (
     ROOT,
     STAFF_PASSWORD,
@@ -27,29 +27,15 @@ from tests.conftest import (
     stop_server,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = os.environ.get("EHALSODAG_TEST_BROWSER") == "required"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
 
-if not Path(CHROMIUM).exists() and not REQUIRED:
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); set EHALSODAG_TEST_BROWSER=required to fail "
-                "instead", allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser
 SLUG = "ostergotland-2021-03-23"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

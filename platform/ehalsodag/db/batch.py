@@ -1,7 +1,9 @@
-"""Group commit for new rows: callers add objects and wait; one transaction writes many of them.
+"""Group commit: callers queue their writes and wait; one transaction writes many of them.
 
-Used for joins: a national day may see thousands join within seconds, and one fsync per join would
-queue them up. Each caller returns only after its row is committed, with its id assigned.
+A vote burst or a wave of joins from thousands of attendees would otherwise be thousands of
+transactions, each waiting for its own fsync. A writer task takes everything that arrived while the
+previous batch was being written, writes it in one transaction, and only then answers every waiting
+caller: "committed before acknowledged" still holds.
 """
 
 from __future__ import annotations
@@ -9,25 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ehalsodag.db.engine import Database
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 1000
+MAX_BATCH = 2000
+
+Item = TypeVar("Item")
 
 
-class BatchInserter:
-    """Inserts ORM objects in batches; :meth:`insert` returns the object once committed."""
+class GroupCommit(Generic[Item]):
+    """The writer task and queue; subclasses write one batch in :meth:`write_batch`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._queue: asyncio.Queue[tuple[Any, asyncio.Future[Any]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Any]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self.batches = 0
 
     def start(self) -> None:
         """Start the writer task."""
-        self._task = asyncio.create_task(self._run(), name="batch-inserter")
+        self._task = asyncio.create_task(self._run(), name=type(self).__name__)
 
     async def stop(self) -> None:
         """Write what is queued, then stop."""
@@ -42,14 +47,25 @@ class BatchInserter:
         if leftover:
             await self._write(leftover)
 
-    async def insert(self, obj: Any) -> Any:
-        """Insert ``obj``; return it (with its id) after the commit."""
+    async def submit(self, item: Item) -> Any:
+        """Queue ``item``; return its result once the batch holding it is committed."""
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self._task is None:  # no writer running (scripts, tests without a lifespan): write at once
-            await self._write([(obj, done)])
+            await self._write([(item, done)])
         else:
-            await self._queue.put((obj, done))
+            await self._queue.put((item, done))
         return await done
+
+    async def write_batch(self, items: list[Item]) -> list[Any]:
+        """Write ``items`` in one transaction; return one result per item, in order."""
+        raise NotImplementedError
+
+    async def _write(self, batch: list[tuple[Item, asyncio.Future[Any]]]) -> None:
+        results = await self.write_batch([item for item, _done in batch])
+        self.batches += 1
+        for (_item, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
 
     async def _run(self) -> None:
         while True:
@@ -59,15 +75,22 @@ class BatchInserter:
             try:
                 await self._write(batch)
             except Exception as exc:  # every waiting caller gets the error; the writer goes on
-                log.exception("inserting %d rows failed", len(batch))
-                for _obj, done in batch:
+                log.exception("writing a batch of %d failed", len(batch))
+                for _item, done in batch:
                     if not done.done():
                         done.set_exception(exc)
 
-    async def _write(self, batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+
+class BatchInserter(GroupCommit[Any]):
+    """Inserts ORM objects (new attendees) in batches; :meth:`insert` returns the object with its id."""
+
+    async def insert(self, obj: Any) -> Any:
+        """Insert ``obj``; return it after the commit."""
+        return await self.submit(obj)
+
+    async def write_batch(self, items: list[Any]) -> list[Any]:
+        """Add every object and commit once."""
         async with self.db.writer() as session:
-            session.add_all([obj for obj, _done in batch])
+            session.add_all(items)
             await session.commit()
-        for obj, done in batch:
-            if not done.done():
-                done.set_result(obj)
+        return items

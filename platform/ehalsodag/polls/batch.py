@@ -1,90 +1,41 @@
-"""Group commit for poll answers: many votes, one transaction, and each vote acknowledged only after it.
+"""Group commit for poll answers (see :mod:`ehalsodag.db.batch`): many votes, one transaction.
 
-A vote burst from thousands of attendees would otherwise be thousands of transactions, each waiting
-for its own fsync. The writer collects the answers that arrive while the previous batch is being
-written, upserts them in one transaction and then releases every waiting request: the one-vote rule
-(the unique constraint) and "committed before acknowledged" both still hold.
+The one-vote rule (the unique constraint, through an upsert) and "committed before acknowledged"
+both still hold; each caller learns whether the answer was the attendee's first.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from ehalsodag.db.engine import Database
+from ehalsodag.db.batch import GroupCommit
 from ehalsodag.polls.models import PollResponse
 
-log = logging.getLogger(__name__)
-MAX_BATCH = 2000
 
+@dataclass(frozen=True)
+class Vote:
+    """One attendee's (normalised) answer to one poll."""
 
-@dataclass
-class _Pending:
     poll_id: int
     attendee_id: int
     answer: dict[str, Any]
     wall: bool
-    done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class VoteWriter:
+class VoteWriter(GroupCommit[Vote]):
     """Writes poll answers in batches; :meth:`write` returns once the answer is committed."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
-
-    def start(self) -> None:
-        """Start the writer task."""
-        self._task = asyncio.create_task(self._run(), name="vote-writer")
-
-    async def stop(self) -> None:
-        """Write what is queued, then stop."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        leftover = []
-        while not self._queue.empty():
-            leftover.append(self._queue.get_nowait())
-        if leftover:
-            await self._write(leftover)
-
     async def write(self, poll_id: int, attendee_id: int, answer: dict[str, Any], *, wall: bool = False) -> bool:
-        """Store (or replace) one answer; True when it is the attendee's first. Returns after the commit."""
-        if self._task is None:  # no writer running (scripts, tests without a lifespan): write at once
-            pending = _Pending(poll_id, attendee_id, answer, wall)
-            await self._write([pending])
-            return pending.done.result()
-        pending = _Pending(poll_id, attendee_id, answer, wall)
-        await self._queue.put(pending)
-        return await pending.done
+        """Store (or replace) one answer; True when it is the attendee's first."""
+        return await self.submit(Vote(poll_id, attendee_id, answer, wall))
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < MAX_BATCH:
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._write(batch)
-            except Exception as exc:  # every waiting request gets the error; the writer goes on
-                log.exception("writing %d votes failed", len(batch))
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_exception(exc)
-
-    async def _write(self, batch: list[_Pending]) -> None:
-        latest: dict[tuple[int, int], _Pending] = {}
-        for pending in batch:  # the same attendee twice in one batch: the later answer wins
-            latest[(pending.poll_id, pending.attendee_id)] = pending
+    async def write_batch(self, items: list[Vote]) -> list[bool]:
+        """Upsert the batch (the later of two answers by one attendee wins); report which were first."""
+        latest = {(vote.poll_id, vote.attendee_id): vote for vote in items}
         now = dt.datetime.now(dt.UTC)
         async with self.db.writer() as session:
             existing = set((await session.execute(
@@ -94,9 +45,9 @@ class VoteWriter:
                 from sqlalchemy.dialects.postgresql import insert
             else:
                 from sqlalchemy.dialects.sqlite import insert
-            rows = [{"poll_id": p.poll_id, "attendee_id": p.attendee_id, "answer": p.answer, "created_at": now,
-                     "updated_at": now, "wall_status": "pending" if p.wall else None,
-                     "wall_text": p.answer.get("text") if p.wall else None} for p in latest.values()]
+            rows = [{"poll_id": v.poll_id, "attendee_id": v.attendee_id, "answer": v.answer, "created_at": now,
+                     "updated_at": now, "wall_status": "pending" if v.wall else None,
+                     "wall_text": v.answer.get("text") if v.wall else None} for v in latest.values()]
             statement = insert(PollResponse)
             statement = statement.on_conflict_do_update(
                 index_elements=["poll_id", "attendee_id"],
@@ -105,10 +56,10 @@ class VoteWriter:
             )
             await session.execute(statement, rows)
             await session.commit()
-        self.batches += 1
+        first: list[bool] = []
         seen: set[tuple[int, int]] = set()
-        for pending in batch:
-            key = (pending.poll_id, pending.attendee_id)
-            if not pending.done.done():
-                pending.done.set_result(key not in existing and key not in seen)
+        for vote in items:
+            key = (vote.poll_id, vote.attendee_id)
+            first.append(key not in existing and key not in seen)
             seen.add(key)
+        return first
