@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.errors import RefusedError
 from ehalsodag.evaluation.models import EvaluationQuestion
 from ehalsodag.i18n import _
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
@@ -23,12 +24,10 @@ MAX_ANNOUNCEMENT = 500
 MAX_SHIFT_MINUTES = 240
 
 
-class ActionError(ValueError):
+class ActionError(RefusedError):
     """A run-of-show action that cannot be done; the message is shown to the moderator."""
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+    default_status = 400
 
 
 def utcnow() -> dt.datetime:

@@ -36,9 +36,6 @@ class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
     premoderation: bool | None = None
 
 
-def _fail(exc: chat_service.ChatError) -> ClientException:
-    return ClientException(detail=str(exc), status_code=exc.status_code)
-
 
 @post("/api/v1/events/{slug:str}/chat", name="api_chat_post", status_code=201)
 async def api_chat_post(
@@ -62,10 +59,7 @@ async def _chat_post(request: Request[Any, Any, Any], slug: str, text: str) -> R
         attendee = await require_attendee(request, session, event)
         if event.chat_enabled and attendee.muted_at is None:  # refusals first, so they never count
             await state.rate_limits.enforce("chat", attendee.id)
-        try:
-            message = await chat_service.post(session, event, attendee, text)
-        except chat_service.ChatError as exc:
-            raise _fail(exc) from exc
+        message = await chat_service.post(session, event, attendee, text)
     await state.broadcaster.push_chat_message(event, message)
     return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{slug}#chat", status_code=201)
 
@@ -96,10 +90,7 @@ async def _delete(request: Request[Any, Any, Any], message_id: Id) -> None:
         event = await session.get(Event, message.event_id)
         assert event is not None
         user = await require_staff(request, session, event)
-        try:
-            await chat_service.delete_message(session, message_id, event, user.email)
-        except chat_service.ChatError as exc:
-            raise _fail(exc) from exc
+        await chat_service.delete_message(session, message_id, event, user.email)
     await state.broadcaster.push_chat_removed(event, message_id)
 
 
@@ -125,10 +116,7 @@ async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: Id) -> R
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
-        try:
-            await chat_service.mute(session, attendee_id, event, user.email)
-        except chat_service.ChatError as exc:
-            raise _fail(exc) from exc
+        await chat_service.mute(session, attendee_id, event, user.email)
     return reply(request, data={"attendee_id": attendee_id, "muted": True},
                  message=_("The attendee is muted for the rest of the day."), back=f"/e/{slug}/control#mod-chat")
 

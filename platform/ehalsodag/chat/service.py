@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
 from ehalsodag.staff import audit
@@ -18,12 +19,8 @@ MAX_MESSAGE = 1000
 HISTORY = 100
 
 
-class ChatError(ValueError):
+class ChatError(RefusedError):
     """A chat action that cannot be done; ``status_code`` is the HTTP answer."""
-
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 async def post(session: AsyncSession, event: Event, attendee: Attendee, text: str) -> ChatMessage:

@@ -94,10 +94,7 @@ async def _answer_evaluation(request: Request[Any, Any, Any], slug: str, body: A
         attendee = await require_attendee(request, session, event)
         questions = await evaluation_service.questions(session, event.id)
         answers = body.answers if body is not None else _answers_from_form(questions, fields or {})
-        try:
-            count = await evaluation_service.submit(session, event, attendee, answers)
-        except evaluation_service.EvaluationError as exc:
-            raise ClientException(detail=str(exc), status_code=exc.status_code) from exc
+        count = await evaluation_service.submit(session, event, attendee, answers)
     thanks = render(state.settings.templates_dir, "partials/evaluation.html", event=event,
                     evaluation={"open": True, "answered": True, "questions": []}, oob=True)
     return reply(request, data={"answers": count}, message=_("Thank you for your answers!"),
@@ -126,10 +123,7 @@ async def _open_evaluation(request: Request[Any, Any, Any], slug: str, minutes: 
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
-        try:
-            await evaluation_service.open_now(session, event, user.email, minutes)
-        except evaluation_service.EvaluationError as exc:
-            raise ClientException(detail=str(exc), status_code=exc.status_code) from exc
+        await evaluation_service.open_now(session, event, user.email, minutes)
         window = evaluation_service.window(event)
     await state.broadcaster.push(slug, "evaluation")
     return reply(request, data={"open": window.open, "closes_at": iso(window.closes_at)},

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.errors import RefusedError
 from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.i18n import N_, _
 from ehalsodag.live.models import Attendee
@@ -24,12 +25,8 @@ PRESENT_WINDOW = dt.timedelta(minutes=3)
 YESNO_LABELS = {"yes": N_("Yes"), "no": N_("No"), "dont_know": N_("Don't know")}
 
 
-class EvaluationError(ValueError):
+class EvaluationError(RefusedError):
     """An answer that cannot be accepted; ``status_code`` is the HTTP answer."""
-
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)

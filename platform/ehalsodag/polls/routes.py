@@ -45,9 +45,6 @@ class ResponseBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     ranking: list[int] | None = None
 
 
-def _fail(exc: poll_service.PollError) -> ClientException:
-    return ClientException(detail=str(exc), status_code=exc.status_code)
-
 
 def poll_json(poll: Poll) -> dict[str, Any]:
     """A poll as the JSON API shows it."""
@@ -96,17 +93,11 @@ async def _respond(request: Request[Any, Any, Any], poll_id: Id, raw_json: dict[
     state = request.app.state
     fields = None if raw_json is not None else await form_fields(request)
     async with state.db.reader() as session:  # checks only: the vote writer stores the answer
-        try:
-            poll = await poll_service.poll_by_id(session, poll_id)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        poll = await poll_service.poll_by_id(session, poll_id)
         attendee = await require_attendee(request, session, poll.event_id)  # the hot path: no event load
         await state.rate_limits.enforce("vote", attendee.id)
         answer = raw_json if raw_json is not None else _answer_from_form(poll, fields or {})
-        try:
-            normal = poll_service.check_response(poll, attendee, answer)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        normal = poll_service.check_response(poll, attendee, answer)
         attendee_id, wall = attendee.id, poll.kind == "open_text"
     created = await state.vote_writer.write(poll_id, attendee_id, normal, wall=wall)
     mark = request.headers.get("x-bench-ts")
@@ -183,10 +174,7 @@ async def _create_poll(request: Request[Any, Any, Any], slug: str, spec: poll_se
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
-        try:
-            poll = await poll_service.create_poll(session, event, spec, user.email)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        poll = await poll_service.create_poll(session, event, spec, user.email)
     await state.broadcaster.push(slug, "polls")
     return reply(request, data={"id": poll.id}, message=_("Poll created as a draft."),
                  back=f"/e/{slug}/control#mod-polls", status_code=201)
@@ -195,17 +183,11 @@ async def _create_poll(request: Request[Any, Any, Any], slug: str, spec: poll_se
 async def _change(request: Request[Any, Any, Any], poll_id: Id, action: str) -> Poll:
     state = request.app.state
     async with state.db.writer() as session:
-        try:
-            poll = await poll_service.poll_by_id(session, poll_id)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        poll = await poll_service.poll_by_id(session, poll_id)
         event = await session.get(Event, poll.event_id)
         assert event is not None
         user = await require_staff(request, session, event)
-        try:
-            poll = await poll_service.change(session, poll, action, user.email)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        poll = await poll_service.change(session, poll, action, user.email)
         slug = event.slug
     await state.broadcaster.push(slug, "polls")
     state.broadcaster.poll_dirty(poll_id)
@@ -235,13 +217,10 @@ async def form_wall(request: Request[Any, Any, Any], slug: str, poll_id: Id, res
     async with state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
-        try:
-            poll = await poll_service.poll_by_id(session, poll_id)
-            if poll.event_id != event.id:
-                raise poll_service.PollError(_("No such poll."), 404)
-            await poll_service.moderate_wall(session, poll, response_id, approve, user.email)
-        except poll_service.PollError as exc:
-            raise _fail(exc) from exc
+        poll = await poll_service.poll_by_id(session, poll_id)
+        if poll.event_id != event.id:
+            raise poll_service.PollError(_("No such poll."), 404)
+        await poll_service.moderate_wall(session, poll, response_id, approve, user.email)
     await state.broadcaster.push(slug, "polls")
     state.broadcaster.poll_dirty(poll_id)
     return reply(request, data={}, message=_("Done."), back=f"/e/{slug}/control#mod-polls")

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
 from ehalsodag.polls import logic
@@ -20,12 +21,8 @@ from ehalsodag.text import TextError, clean_text
 POLL_ACTIONS = ("open", "close", "reveal", "hide_results", "reset")
 
 
-class PollError(ValueError):
+class PollError(RefusedError):
     """A poll action or answer that cannot be accepted; ``status_code`` is the HTTP answer."""
-
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass

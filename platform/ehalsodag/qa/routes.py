@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, post
-from litestar.exceptions import ClientException
 from litestar.response import Response
 
 from ehalsodag.agenda.models import Event
@@ -36,9 +35,6 @@ class ModerateBody(msgspec.Struct, forbid_unknown_fields=True):
     into_id: BodyId | None = None
 
 
-def _fail(exc: qa_service.QuestionError) -> ClientException:
-    return ClientException(detail=str(exc), status_code=exc.status_code)
-
 
 @post("/api/v1/events/{slug:str}/questions", name="api_ask", status_code=201)
 async def api_ask(
@@ -65,11 +61,8 @@ async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Res
         event = await load_event(session, slug)
         attendee = await require_attendee(request, session, event)
         await state.rate_limits.enforce("question", attendee.id)
-        try:
-            question = await qa_service.ask(session, event, attendee, body.text, anonymous=body.anonymous,
-                                            block_id=body.block_id, name=body.name)
-        except qa_service.QuestionError as exc:
-            raise _fail(exc) from exc
+        question = await qa_service.ask(session, event, attendee, body.text, anonymous=body.anonymous,
+                                        block_id=body.block_id, name=body.name)
         own = await qa_service.own_pending(session, attendee)
     await state.broadcaster.push(slug, "questions")
     pending = question.status == "pending"
@@ -82,10 +75,7 @@ async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Res
 
 async def _question_and_event(session: Any, question_id: int) -> tuple[Question, Event]:
     """The question and its event, or a 404."""
-    try:
-        question = await qa_service.question_for(session, question_id)
-    except qa_service.QuestionError as exc:
-        raise _fail(exc) from exc
+    question = await qa_service.question_for(session, question_id)
     event = await session.get(Event, question.event_id)
     assert event is not None  # the foreign key guarantees it
     return question, event
@@ -99,10 +89,7 @@ async def _upvote(request: Request[Any, Any, Any], question_id: Id, undo: bool |
         await state.rate_limits.enforce("upvote", attendee.id)
         if undo is None:  # the form button toggles
             undo = question.id in await qa_service.upvoted_by(session, attendee)
-        try:
-            count = await qa_service.upvote(session, question, attendee, undo=undo)
-        except qa_service.QuestionError as exc:
-            raise _fail(exc) from exc
+        count = await qa_service.upvote(session, question, attendee, undo=undo)
     await state.broadcaster.push(event.slug, "questions")
     return event, count, not undo
 
@@ -134,11 +121,8 @@ async def _moderate(request: Request[Any, Any, Any], question_id: Id, body: Mode
     async with state.db.writer() as session:
         question, event = await _question_and_event(session, question_id)
         user = await require_staff(request, session, event)
-        try:
-            question = await qa_service.moderate(session, question, body.action, user.email, text=body.text,
-                                                 into_id=body.into_id)
-        except qa_service.QuestionError as exc:
-            raise _fail(exc) from exc
+        question = await qa_service.moderate(session, question, body.action, user.email, text=body.text,
+                                             into_id=body.into_id)
         slug, status = event.slug, question.status
     await state.broadcaster.push(slug, "questions")
     return slug, status

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
 from ehalsodag.qa.models import Question, QuestionUpvote
@@ -19,12 +20,8 @@ MAX_QUESTION = 500
 MODERATION_ACTIONS = ("approve", "hide", "answer", "highlight", "unhighlight", "edit", "merge")
 
 
-class QuestionError(ValueError):
+class QuestionError(RefusedError):
     """A question action that cannot be done; ``status_code`` is the HTTP answer."""
-
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def _now() -> dt.datetime:

@@ -99,10 +99,7 @@ async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action
     async with request.app.state.db.writer() as session:
         event = await load_event(session, slug)
         user = await require_staff(request, session, event)
-        try:
-            message = await action(session, event, user.email)
-        except agenda_service.ActionError as exc:
-            raise ClientException(detail=str(exc), status_code=exc.status_code) from exc
+        message = await action(session, event, user.email)
     await request.app.state.broadcaster.push(slug, *topics)
     return message
 

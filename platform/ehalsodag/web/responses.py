@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.settings import Settings
 
@@ -38,6 +39,8 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     if isinstance(exc, HTTPException):
         status, detail = exc.status_code, exc.detail
         extra = exc.extra
+    elif isinstance(exc, RefusedError):
+        status, detail, extra = exc.status_code, str(exc), None
     else:
         request.logger.exception("unhandled error")
         status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side."), None
