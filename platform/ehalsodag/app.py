@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from ehalsodag import __version__
 from ehalsodag.agenda.routes import routes as agenda_routes
+from ehalsodag.agenda.service import EventIds
 from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
@@ -30,9 +31,11 @@ from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.live.broadcast import Broadcaster
 from ehalsodag.live.hub import Hub
 from ehalsodag.live.routes import routes as live_routes
+from ehalsodag.live.service import AttendeeTokens
 from ehalsodag.live.ticker import ClockTicker
 from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.routes import routes as poll_routes
+from ehalsodag.polls.service import PollEvents
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.routes import routes as qa_routes
 from ehalsodag.results.attendance import AttendanceRecorder
@@ -103,6 +106,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ticker = ClockTicker(broadcaster)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)
+    poll_events = PollEvents(db)
+    event_ids = EventIds(db)
+    attendee_tokens = AttendeeTokens(db)
     inserter = BatchInserter(db)
 
     @asynccontextmanager
@@ -151,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
-                     "vote_writer": vote_writer, "inserter": inserter}),
+                     "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
+                     "attendee_tokens": attendee_tokens, "event_ids": event_ids}),
         debug=settings.debug,
     )

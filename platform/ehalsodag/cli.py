@@ -291,9 +291,10 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bench(args: argparse.Namespace, _settings: Settings) -> int:
     """Run the load benchmark against a fresh server on loopback."""
-    from ehalsodag.bench.run import run, table
+    from ehalsodag.bench.run import Target, run, table
 
-    report = run(args.profile, args.json)
+    target = Target(workers=args.workers, database_url=args.database_url, redis_url=args.redis_url)
+    report = run(args.profile, args.json, target=target, attendees=args.attendees)
     print(table(report))
     return 0
 
@@ -357,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")
     bench.add_argument("--profile", default="smoke", choices=["tiny", "smoke", "full"])
     bench.add_argument("--json", help="write the results as JSON to this file")
+    bench.add_argument("--attendees", type=int, help="override the profile's number of attendees")
+    bench.add_argument("--workers", type=int, default=1, help="server worker processes (more than 1 needs Redis)")
+    bench.add_argument("--database-url", help="a PostgreSQL server on loopback (postgresql+asyncpg://...): the "
+                       "run makes a fresh database on it and drops it afterwards; default SQLite")
+    bench.add_argument("--redis-url", help="Redis on loopback for the hub (redis://127.0.0.1:6379/0)")
     bench.set_defaults(run=cmd_bench)
 
     purge = commands.add_parser("purge", help="erase personal data past the retention period")

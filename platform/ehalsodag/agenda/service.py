@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
 from ehalsodag.evaluation.models import EvaluationQuestion
 from ehalsodag.i18n import _
@@ -38,6 +39,31 @@ def utcnow() -> dt.datetime:
 async def event_by_slug(session: AsyncSession, slug: str) -> Event | None:
     """The event with ``slug``, with its stages and blocks."""
     return (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()
+
+
+class EventIds:
+    """Event slugs → ids, remembered: joins and websocket connects need no query to find their event.
+
+    Events are never deleted and a slug always names the same event, so an entry never goes stale.
+    """
+
+    def __init__(self, db: Database, size: int = 10_000) -> None:
+        self.db = db
+        self.size = size
+        self._ids: dict[str, int] = {}
+
+    async def id_of(self, slug: str) -> int | None:
+        """The id of the event with ``slug``, or None."""
+        event_id = self._ids.get(slug)
+        if event_id is None:
+            async with self.db.reader() as session:
+                event_id = (await session.execute(select(Event.id).where(Event.slug == slug))).scalar()
+            if event_id is None:
+                return None
+            if len(self._ids) >= self.size:
+                self._ids.clear()
+            self._ids[slug] = event_id
+        return event_id
 
 
 async def event_by_code(session: AsyncSession, code: str) -> Event | None:

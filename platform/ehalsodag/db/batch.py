@@ -57,14 +57,19 @@ class GroupCommit(Generic[Item]):
         return await done
 
     async def write_batch(self, items: list[Item]) -> list[Any]:
-        """Write ``items`` in one transaction; return one result per item, in order."""
+        """Write ``items`` in one transaction; return one result per item, in order (an exception
+        instance refuses that item alone: its caller gets it raised)."""
         raise NotImplementedError
 
     async def _write(self, batch: list[tuple[Item, asyncio.Future[Any]]]) -> None:
         results = await self.write_batch([item for item, _done in batch])
         self.batches += 1
         for (_item, done), result in zip(batch, results, strict=True):
-            if not done.done():
+            if done.done():
+                continue
+            if isinstance(result, BaseException):
+                done.set_exception(result)
+            else:
                 done.set_result(result)
 
     async def _run(self) -> None:

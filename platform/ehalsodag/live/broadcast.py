@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ehalsodag.db.engine import Database
 from ehalsodag.i18n import LANGUAGES, use_language
 from ehalsodag.live.hub import PUBLIC, SCREEN, STAFF, Hub
 from ehalsodag.live.models import Attendee
-from ehalsodag.live.state import LiveState, load_live_state
+from ehalsodag.live.state import LiveState, has_personal_state, load_live_state
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.models import Poll
 from ehalsodag.web.templating import render
@@ -52,6 +53,8 @@ SNAPSHOT: dict[str, tuple[str, ...]] = {
     SCREEN: ("partials/screen_main.html",),
 }
 RESULTS_INTERVAL = 0.25
+#: How long a shared snapshot may be handed out (it shows the time left in the block, so not forever).
+SNAPSHOT_SECONDS = 2.0
 
 
 class Broadcaster:
@@ -66,6 +69,11 @@ class Broadcaster:
         self._bench_marks: dict[int, float] = {}
         self._dirty_polls: set[int] = set()
         self._results_task: asyncio.Task[None] | None = None
+        #: Shared snapshots per (event, audience, language): (good until, html), and the renders under way.
+        self._snapshots: dict[tuple[int, str, str], tuple[float, str]] = {}
+        self._rendering: dict[tuple[int, str, str], asyncio.Future[str]] = {}
+        self._generation: dict[int, int] = {}
+        hub.on_deliver = self.forget_snapshots
 
     def render(self, templates: tuple[str, ...], language: str, **context: Any) -> str:
         """Render ``templates`` one after the other in ``language``."""
@@ -127,6 +135,50 @@ class Broadcaster:
         async with self.db.reader() as session:
             live = await load_live_state(session, event, attendee=attendee, staff=audience == STAFF)
         return self.render(SNAPSHOT[audience], language, event=event, view=event_view(event), live=live)
+
+    async def snapshot_for(self, event_id: int, audience: str, language: str, attendee_id: int | None = None) -> str:
+        """The snapshot for a connecting socket. Everyone without anything of their own (staff, screens,
+        attendees who have not asked, upvoted or answered) shares one render per audience and language,
+        made once however many sockets connect at the same moment."""
+        if attendee_id is not None:
+            async with self.db.reader() as session:
+                if await has_personal_state(session, event_id, attendee_id):
+                    event = await session.get(Event, event_id)
+                    attendee = await session.get(Attendee, attendee_id)
+                    if event is not None and attendee is not None:
+                        return await self.snapshot(event, audience, language, attendee)
+        key = (event_id, audience, language)
+        cached = self._snapshots.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        under_way = self._rendering.get(key)
+        if under_way is not None:
+            return await asyncio.shield(under_way)
+        rendering: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._rendering[key] = rendering
+        generation = self._generation.get(event_id, 0)
+        try:
+            async with self.db.reader() as session:
+                event = await session.get(Event, event_id)
+            if event is None:
+                raise LookupError(f"no event {event_id}")
+            html = await self.snapshot(event, audience, language)
+            if self._generation.get(event_id, 0) == generation:  # nothing was pushed meanwhile
+                self._snapshots[key] = (time.monotonic() + SNAPSHOT_SECONDS, html)
+            rendering.set_result(html)
+            return html
+        except BaseException as exc:
+            rendering.set_exception(exc)
+            rendering.exception()  # retrieved: waiters get it raised, nobody else needs to
+            raise
+        finally:
+            del self._rendering[key]
+
+    def forget_snapshots(self, event_id: int) -> None:
+        """Something of the event was pushed: its shared snapshots are out of date."""
+        self._generation[event_id] = self._generation.get(event_id, 0) + 1
+        for key in [k for k in self._snapshots if k[0] == event_id]:
+            del self._snapshots[key]
 
     # --- poll results: coalesced, at most one push per poll every 250 ms -----------------------
 

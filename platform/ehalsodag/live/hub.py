@@ -118,6 +118,8 @@ class Hub:
         self._lock = asyncio.Lock()
         self.sent_frames = 0
         self.dropped_sockets = 0
+        #: Called with the event id whenever a frame of that event is delivered (snapshot caches listen).
+        self.on_deliver: Callable[[int], None] | None = None
 
     async def publish(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
         """Send one rendered fragment (one string per language) to every socket of the audience."""
@@ -176,6 +178,8 @@ class Hub:
 
     def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
         """Queue a fragment for this worker's sockets only (used by the clock ticker)."""
+        if self.on_deliver is not None:
+            self.on_deliver(event_id)
         room = self._rooms.get(event_id)
         if room is None:
             return

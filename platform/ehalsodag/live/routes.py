@@ -16,10 +16,8 @@ from litestar.exceptions import ClientException, NotFoundException, WebSocketDis
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 from qrcode.image.svg import SvgPathImage
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import LANGUAGES, _
@@ -30,8 +28,9 @@ from ehalsodag.staff.service import permissions
 from ehalsodag.web.actions import documented
 from ehalsodag.web.auth import (
     attendee_cookie,
-    current_attendee,
     current_staff,
+    has_staff_credentials,
+    known_attendee,
     origin_allowed,
     settings_of,
 )
@@ -63,25 +62,20 @@ async def api_join(
                                                                               "group_size": 8})],
 ) -> Response[dict[str, Any]]:
     """Join as an attendee; returns the token for the Authorization header (also set as a cookie)."""
-    await request.app.state.rate_limits.enforce("join", client_address(request))
-    async with request.app.state.db.reader() as session:
-        event_id = await event_id_of(session, slug)
+    state = request.app.state
+    await state.rate_limits.enforce("join", client_address(request))
+    event_id = await state.event_ids.id_of(slug)
+    if event_id is None:
+        raise NotFoundException(detail=_("No event with that address."))
     try:
         attendee, token = new_attendee(event_id, JoinRequest(data.display_name, data.organisation, data.group_size))
     except JoinError as exc:
         raise ClientException(detail=str(exc), status_code=422) from exc
-    attendee = await request.app.state.inserter.insert(attendee)  # group commit: many joins, one fsync
+    attendee = await state.inserter.insert(attendee)  # group commit: many joins, one fsync
+    state.attendee_tokens.remember(token, attendee)
     response = Response({"attendee_id": attendee.id, "attendee_token": token}, status_code=201)
     response.set_cookie(cookie(settings_of(request), attendee_cookie(event_id), token, ATTENDEE_COOKIE_SECONDS))
     return response
-
-
-async def event_id_of(session: AsyncSession, slug: str) -> int:
-    """The id of the event with ``slug`` (one query, without its programme), or a 404."""
-    event_id = (await session.execute(select(Event.id).where(Event.slug == slug))).scalar_one_or_none()
-    if event_id is None:
-        raise NotFoundException(detail=_("No event with that address."))
-    return event_id
 
 
 @post("/e/{slug:str}/join", name="join_form")
@@ -134,44 +128,17 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
     Attendees authenticate with their token (cookie or ``?token=``), staff with their session or
     bearer token; ``?view=screen`` opens a presenter screen or overlay, which shows only public content.
     """
-    state = socket.app.state
     if not origin_allowed(socket):
         await socket.close(code=CLOSE_POLICY, reason="origin not allowed")
         return
-    async with state.db.reader() as session:
-        event = await load_event(session, slug)
-        attendee = await current_attendee(socket, session, event)
-        staff_user = await current_staff(socket, session)
-    staff = staff_user is not None and permissions(staff_user, event.id).moderate
-    if socket.query_params.get("view") == "screen":
-        kind = "screen"
-    elif staff:
-        kind = "staff"
-    elif attendee is not None:
-        kind = "attendee"
-    else:
-        await socket.close(code=CLOSE_POLICY, reason="join the event first")
+    opened = await _open(socket, slug)
+    if isinstance(opened, str):
+        await socket.close(code=CLOSE_POLICY, reason=opened)
         return
-    language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
-    language = language if language in LANGUAGES else "sv"
-    audiences = AUDIENCES[kind]
-    snapshot_audience = SCREEN if kind == "screen" else STAFF if kind == "staff" else PUBLIC
-    snapshot = await state.broadcaster.snapshot(event, snapshot_audience, language, attendee=attendee)
+    event_id, connection = opened
     await socket.accept()
-
-    async def close(code: int, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await socket.close(code=code, reason=reason)
-
-    connection = Connection(
-        send=socket.send_text, close=close, language=language, audiences=audiences,
-        queue_limit=state.settings.socket_queue_limit,
-        attendee_id=attendee.id if kind == "attendee" and attendee else None,
-        group_size=attendee.group_size if attendee else 1,
-    )
-    connection.queue.put_nowait(snapshot)
-    hub = state.hub
-    await hub.attach(event.id, connection)
+    hub = socket.app.state.hub
+    await hub.attach(event_id, connection)
     pump = asyncio.create_task(connection.pump())
     try:
         while True:  # clients have nothing to say; reading is how we notice they left
@@ -182,7 +149,51 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
-        await hub.detach(event.id, connection)
+        await hub.detach(event_id, connection)
+
+
+async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Connection] | str:
+    """Who is connecting and their snapshot, as a hub connection (or why they are refused).
+
+    A separate function so that nothing it loads stays referenced for the socket's lifetime: thousands
+    of sockets are held at once, and each keeps only its small :class:`Connection`. No query is needed
+    for an attendee without anything of their own once their token has been seen (see the caches).
+    """
+    state = socket.app.state
+    event_id = await state.event_ids.id_of(slug)
+    if event_id is None:
+        return "no such event"
+    staff = False
+    if has_staff_credentials(socket):
+        async with state.db.reader() as session:
+            staff_user = await current_staff(socket, session)
+        staff = staff_user is not None and permissions(staff_user, event_id).moderate
+    attendee = None if staff else await known_attendee(socket, event_id)
+    if socket.query_params.get("view") == "screen":
+        kind = "screen"
+    elif staff:
+        kind = "staff"
+    elif attendee is not None:
+        kind = "attendee"
+    else:
+        return "join the event first"
+    language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
+    language = language if language in LANGUAGES else "sv"
+    snapshot_audience = SCREEN if kind == "screen" else STAFF if kind == "staff" else PUBLIC
+
+    async def close(code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await socket.close(code=code, reason=reason)
+
+    connection = Connection(
+        send=socket.send_text, close=close, language=language, audiences=AUDIENCES[kind],
+        queue_limit=state.settings.socket_queue_limit,
+        attendee_id=attendee.id if kind == "attendee" and attendee else None,
+        group_size=attendee.group_size if attendee else 1,
+    )
+    connection.queue.put_nowait(await state.broadcaster.snapshot_for(
+        event_id, snapshot_audience, language, attendee.id if kind == "attendee" and attendee else None))
+    return event_id, connection
 
 
 @get("/e/{slug:str}/screen", name="presenter_screen")

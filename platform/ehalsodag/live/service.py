@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
 from ehalsodag.staff.service import token_hash
@@ -64,3 +66,52 @@ async def attendee_by_token(session: AsyncSession, event_id: int, token: str) ->
         select(Attendee).where(Attendee.token_hash == token_hash(token), Attendee.event_id == event_id)
     )
     return result.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AttendeeRef:
+    """What the hot paths (votes, websocket connects) need to know about an attendee."""
+
+    id: int
+    event_id: int
+    group_size: int
+
+
+class AttendeeTokens:
+    """Attendee tokens → who holds them, remembered in memory so that a vote or a websocket connect
+    needs no query to know who is asking.
+
+    An entry never goes stale: a token never changes owner, and attendee rows are never deleted
+    (deleting one's data erases what the attendee wrote and their name, not the row).
+    """
+
+    def __init__(self, db: Database, size: int = 200_000) -> None:
+        self.db = db
+        self.size = size
+        self._by_hash: OrderedDict[str, AttendeeRef] = OrderedDict()
+
+    def remember(self, token: str, attendee: Attendee) -> AttendeeRef:
+        """Remember a (just stored) attendee's token."""
+        ref = AttendeeRef(attendee.id, attendee.event_id, attendee.group_size)
+        self._store(token_hash(token), ref)
+        return ref
+
+    async def lookup(self, event_id: int, token: str) -> AttendeeRef | None:
+        """The attendee of ``event_id`` holding ``token``, from memory or the database."""
+        key = token_hash(token)
+        ref = self._by_hash.get(key)
+        if ref is None:
+            async with self.db.reader() as session:
+                attendee = (await session.execute(
+                    select(Attendee.id, Attendee.event_id, Attendee.group_size).where(Attendee.token_hash == key)
+                )).one_or_none()
+            if attendee is None:
+                return None  # unknown tokens are not remembered: guessing must not fill the memory
+            ref = AttendeeRef(*attendee)
+            self._store(key, ref)
+        return ref if ref.event_id == event_id else None
+
+    def _store(self, key: str, ref: AttendeeRef) -> None:
+        self._by_hash[key] = ref
+        if len(self._by_hash) > self.size:
+            self._by_hash.popitem(last=False)

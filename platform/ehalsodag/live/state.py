@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
@@ -22,7 +22,7 @@ from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import PollResult
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa import service as qa_service
-from ehalsodag.qa.models import Question
+from ehalsodag.qa.models import Question, QuestionUpvote
 
 
 @dataclass
@@ -109,6 +109,17 @@ async def load_live_state(
         )
         state.own_answers = {poll_id: answer for poll_id, answer in answers.all()}
     return state
+
+
+async def has_personal_state(session: AsyncSession, event_id: int, attendee_id: int) -> bool:
+    """Whether the attendee has anything of their own to see (questions, upvotes, answers, an evaluation):
+    if not, their snapshot is the one every new attendee gets, and it can be shared."""
+    question = select(Question.id).where(Question.attendee_id == attendee_id).exists()
+    upvote = select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee_id).exists()
+    answer = select(PollResponse.id).where(PollResponse.attendee_id == attendee_id).exists()
+    evaluation = select(EvaluationSubmission.id).where(
+        EvaluationSubmission.event_id == event_id, EvaluationSubmission.attendee_id == attendee_id).exists()
+    return bool((await session.execute(select(or_(question, upvote, answer, evaluation)))).scalar())
 
 
 async def load_evaluation(session: AsyncSession, event: Event, attendee: Attendee | None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Group commit for poll answers (see :mod:`ehalsodag.db.batch`): many votes, one transaction.
 
 The one-vote rule (the unique constraint, through an upsert) and "committed before acknowledged"
-both still hold; each caller learns whether the answer was the attendee's first.
+both still hold; each caller learns whether the answer was the attendee's first. Each answer is
+checked against the poll as it is in the transaction that stores it (open, of the attendee's event,
+an answer that fits its kind and options), so a vote that races a close is refused, never stored.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.orm import selectinload
 
 from ehalsodag.db.batch import GroupCommit
-from ehalsodag.polls.models import PollResponse
+from ehalsodag.i18n import _, use_language
+from ehalsodag.polls import logic
+from ehalsodag.polls.models import Poll, PollResponse
+from ehalsodag.polls.service import PollError, shape
 
 
 @dataclass(frozen=True)
@@ -22,22 +28,39 @@ class Vote:
 
     poll_id: int
     attendee_id: int
+    #: The attendee's event: a poll of another event does not exist for them.
+    event_id: int
+    answer: dict[str, Any]
+    #: The asker's language, for the refusal message.
+    language: str
+
+
+@dataclass(frozen=True)
+class _Checked:
+    vote: Vote
     answer: dict[str, Any]
     wall: bool
 
 
 class VoteWriter(GroupCommit[Vote]):
-    """Writes poll answers in batches; :meth:`write` returns once the answer is committed."""
+    """Checks and writes poll answers in batches; :meth:`write` returns once the answer is committed."""
 
-    async def write(self, poll_id: int, attendee_id: int, answer: dict[str, Any], *, wall: bool = False) -> bool:
-        """Store (or replace) one answer; True when it is the attendee's first."""
-        return await self.submit(Vote(poll_id, attendee_id, answer, wall))
+    async def write(self, vote: Vote) -> bool:
+        """Store (or replace) one answer; True when it is the attendee's first. Raises PollError if refused."""
+        return await self.submit(vote)
 
-    async def write_batch(self, items: list[Vote]) -> list[bool]:
-        """Upsert the batch (the later of two answers by one attendee wins); report which were first."""
-        latest = {(vote.poll_id, vote.attendee_id): vote for vote in items}
+    async def write_batch(self, items: list[Vote]) -> list[bool | PollError]:
+        """Check every answer against its poll, upsert the good ones (the later of two answers by one
+        attendee wins) and report, per answer, whether it was the first or why it was refused."""
         now = dt.datetime.now(dt.UTC)
         async with self.db.writer() as session:
+            polls = {poll.id: poll for poll in (await session.execute(
+                select(Poll).options(selectinload(Poll.options))
+                .where(Poll.id.in_({vote.poll_id for vote in items})))).scalars()}
+            checked: list[_Checked | PollError] = [_check(vote, polls.get(vote.poll_id)) for vote in items]
+            latest = {(c.vote.poll_id, c.vote.attendee_id): c for c in checked if isinstance(c, _Checked)}
+            if not latest:
+                return [c for c in checked if isinstance(c, PollError)]
             existing = set((await session.execute(
                 select(PollResponse.poll_id, PollResponse.attendee_id)
                 .where(tuple_(PollResponse.poll_id, PollResponse.attendee_id).in_(list(latest))))).tuples())
@@ -45,9 +68,9 @@ class VoteWriter(GroupCommit[Vote]):
                 from sqlalchemy.dialects.postgresql import insert
             else:
                 from sqlalchemy.dialects.sqlite import insert
-            rows = [{"poll_id": v.poll_id, "attendee_id": v.attendee_id, "answer": v.answer, "created_at": now,
-                     "updated_at": now, "wall_status": "pending" if v.wall else None,
-                     "wall_text": v.answer.get("text") if v.wall else None} for v in latest.values()]
+            rows = [{"poll_id": c.vote.poll_id, "attendee_id": c.vote.attendee_id, "answer": c.answer,
+                     "created_at": now, "updated_at": now, "wall_status": "pending" if c.wall else None,
+                     "wall_text": c.answer.get("text") if c.wall else None} for c in latest.values()]
             statement = insert(PollResponse)
             statement = statement.on_conflict_do_update(
                 index_elements=["poll_id", "attendee_id"],
@@ -56,10 +79,27 @@ class VoteWriter(GroupCommit[Vote]):
             )
             await session.execute(statement, rows)
             await session.commit()
-        first: list[bool] = []
+        results: list[bool | PollError] = []
         seen: set[tuple[int, int]] = set()
-        for vote in items:
-            key = (vote.poll_id, vote.attendee_id)
-            first.append(key not in existing and key not in seen)
+        for outcome in checked:
+            if isinstance(outcome, PollError):
+                results.append(outcome)
+                continue
+            key = (outcome.vote.poll_id, outcome.vote.attendee_id)
+            results.append(key not in existing and key not in seen)
             seen.add(key)
-        return first
+        return results
+
+
+def _check(vote: Vote, poll: Poll | None) -> _Checked | PollError:
+    """The normalised answer to store, or the refusal (in the asker's language)."""
+    with use_language(vote.language):
+        if poll is None or poll.event_id != vote.event_id:
+            return PollError(_("No such poll."), 404)
+        if poll.state != "open":
+            return PollError(_("This poll is not open."), 409)
+        try:
+            answer = logic.validate_answer(shape(poll), vote.answer)
+        except logic.AnswerError as exc:
+            return PollError(str(exc))
+    return _Checked(vote, answer, poll.kind == "open_text")

@@ -6,17 +6,18 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.response import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import load_event
-from ehalsodag.i18n import _
+from ehalsodag.i18n import _, current_language
 from ehalsodag.polls import service as poll_service
+from ehalsodag.polls.batch import Vote
 from ehalsodag.polls.models import Poll
-from ehalsodag.web.actions import Id, documented, first, form_fields, int_field, reply, require_attendee
-from ehalsodag.web.auth import require_staff
+from ehalsodag.web.actions import Id, documented, first, form_fields, int_field, reply
+from ehalsodag.web.auth import known_attendee, require_staff
 
 
 class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,16 +91,21 @@ def _answer_from_form(poll: Poll, fields: dict[str, list[str]]) -> dict[str, Any
 
 
 async def _respond(request: Request[Any, Any, Any], poll_id: Id, raw_json: dict[str, Any] | None) -> bool:
+    """The hot path of a vote burst: no query here once the poll and the token have been seen; the vote
+    writer checks the answer against the poll and stores it in one transaction with many others."""
     state = request.app.state
-    fields = None if raw_json is not None else await form_fields(request)
-    async with state.db.reader() as session:  # checks only: the vote writer stores the answer
-        poll = await poll_service.poll_by_id(session, poll_id)
-        attendee = await require_attendee(request, session, poll.event_id)  # the hot path: no event load
-        await state.rate_limits.enforce("vote", attendee.id)
-        answer = raw_json if raw_json is not None else _answer_from_form(poll, fields or {})
-        normal = poll_service.check_response(poll, attendee, answer)
-        attendee_id, wall = attendee.id, poll.kind == "open_text"
-    created = await state.vote_writer.write(poll_id, attendee_id, normal, wall=wall)
+    event_id = await state.poll_events.event_of(poll_id)
+    attendee = await known_attendee(request, event_id)
+    if attendee is None:
+        raise NotAuthorizedException(detail=_("Join the event first."))
+    await state.rate_limits.enforce("vote", attendee.id)
+    if raw_json is None:  # the browser form: its fields depend on the poll's kind and options
+        fields = await form_fields(request)
+        async with state.db.reader() as session:
+            answer = _answer_from_form(await poll_service.poll_by_id(session, poll_id), fields)
+    else:
+        answer = raw_json
+    created = await state.vote_writer.write(Vote(poll_id, attendee.id, event_id, answer, current_language()))
     mark = request.headers.get("x-bench-ts")
     state.broadcaster.poll_dirty(poll_id, _float_or_none(mark))
     return created

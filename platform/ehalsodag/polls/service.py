@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
-from ehalsodag.live.models import Attendee
 from ehalsodag.polls import logic
 from ehalsodag.polls.models import POLL_KINDS, Poll, PollOption, PollResponse
 from ehalsodag.staff import audit
@@ -103,6 +102,29 @@ async def poll_by_id(session: AsyncSession, poll_id: int) -> Poll:
     return poll
 
 
+class PollEvents:
+    """Which event each poll belongs to (that never changes), remembered so that a vote needs no query
+    before it reaches the vote writer, which checks everything else in the transaction that stores it."""
+
+    def __init__(self, db: Database, size: int = 50_000) -> None:
+        self.db = db
+        self.size = size
+        self._event_of: dict[int, int] = {}
+
+    async def event_of(self, poll_id: int) -> int:
+        """The poll's event id, or a 404 PollError."""
+        event_id = self._event_of.get(poll_id)
+        if event_id is None:
+            async with self.db.reader() as session:
+                event_id = (await session.execute(select(Poll.event_id).where(Poll.id == poll_id))).scalar()
+            if event_id is None:
+                raise PollError(_("No such poll."), 404)
+            if len(self._event_of) >= self.size:
+                self._event_of.clear()
+            self._event_of[poll_id] = event_id
+        return event_id
+
+
 async def event_polls(session: AsyncSession, event_id: int) -> list[Poll]:
     """Every poll of the event in a stable order."""
     result = await session.execute(select(Poll).where(Poll.event_id == event_id).order_by(Poll.id))
@@ -165,22 +187,6 @@ def shape(poll: Poll) -> logic.PollShape:
         kind=poll.kind, option_ids=tuple(o.id for o in poll.options), max_picks=poll.max_picks,
         scale_min=poll.scale_min, scale_max=poll.scale_max,
     )
-
-
-def check_response(poll: Poll, attendee: Attendee, raw: dict[str, Any]) -> dict[str, Any]:
-    """The normalised answer to store, or a PollError (another event's poll, not open, bad answer).
-
-    Storing it is the vote writer's job (:mod:`ehalsodag.polls.batch`): one row per attendee and
-    poll (a unique constraint), a new answer replacing the old, committed before it is acknowledged.
-    """
-    if poll.event_id != attendee.event_id:
-        raise PollError(_("No such poll."), 404)
-    if poll.state != "open":
-        raise PollError(_("This poll is not open."), 409)
-    try:
-        return logic.validate_answer(shape(poll), raw)
-    except logic.AnswerError as exc:
-        raise PollError(str(exc)) from exc
 
 
 async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:

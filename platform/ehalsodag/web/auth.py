@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda.models import Event
 from ehalsodag.i18n import _
 from ehalsodag.live.models import Attendee
-from ehalsodag.live.service import attendee_by_token
+from ehalsodag.live.service import AttendeeRef, attendee_by_token
 from ehalsodag.settings import Settings
 from ehalsodag.staff import service as staff_service
 from ehalsodag.staff.models import StaffUser
@@ -58,6 +58,12 @@ def settings_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Settings:
     return connection.app.state.settings
 
 
+def has_staff_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the request carries a staff token or session cookie at all (no query needed to know)."""
+    token = bearer(connection)
+    return bool(token and token.startswith("ehs_")) or STAFF_COOKIE in connection.cookies
+
+
 async def current_staff(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession) -> StaffUser | None:
     """The staff user behind a bearer token or a valid session cookie."""
     token = bearer(connection)
@@ -96,12 +102,22 @@ async def current_attendee(
     """The attendee of ``event`` (or of the event with that id) behind a bearer token, ``?token=``
     (websockets) or the cookie."""
     event_id = event if isinstance(event, int) else event.id
+    token = attendee_token(connection, event_id)
+    return await attendee_by_token(session, event_id, token) if token else None
+
+
+def attendee_token(connection: ASGIConnection[Any, Any, Any, Any], event_id: int) -> str | None:
+    """The attendee token the request carries for ``event_id``: bearer, ``?token=`` or the cookie."""
     token = bearer(connection) or connection.query_params.get("token")
     if not token and cookie_auth_allowed(connection):
-        token = connection.cookies.get(attendee_cookie(event))
-    if not token or not token.startswith("eha_"):
-        return None
-    return await attendee_by_token(session, event_id, token)
+        token = connection.cookies.get(attendee_cookie(event_id))
+    return token if token and token.startswith("eha_") else None
+
+
+async def known_attendee(connection: ASGIConnection[Any, Any, Any, Any], event_id: int) -> AttendeeRef | None:
+    """Like :func:`current_attendee`, but from the in-memory token cache (no query once seen)."""
+    token = attendee_token(connection, event_id)
+    return await connection.app.state.attendee_tokens.lookup(event_id, token) if token else None
 
 
 def origin_allowed(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
