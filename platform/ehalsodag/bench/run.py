@@ -10,7 +10,8 @@ Everything runs on this machine's loopback interface and stops by itself. Phases
 3. joins over the API and a websocket per attendee, from several generator processes;
 4. vote bursts (every attendee answers the scale poll, again and again): latency from the vote to the
    results push on the moderators' screens and on every attendee's, read from the push's marker;
-5. broadcasts (announcements) to everyone: latency and delivered frames per second;
+5. broadcasts (announcements) to everyone: latency from the server's publish (as the baseline is
+   timed) and from the moderator's click, and delivered frames per second;
 6. memory: the server's RSS per idle connection; and every accepted vote must be counted.
 """
 
@@ -35,6 +36,8 @@ from urllib.parse import urlsplit
 SLUG = "ostergotland-2021-03-23"
 MARK = re.compile(r'data-bench="([0-9.]+)"')
 ANNOUNCE = re.compile(r"bench-([0-9.]+)")
+#: When the server published a frame (benchmark mode): what the fan-out is timed from.
+PUSHED = re.compile(r"bench-push:([0-9.]+)")
 
 
 @dataclass(frozen=True)
@@ -100,16 +103,22 @@ class HttpPool:
         for _ in range(size):
             self._idle.put_nowait(None)  # opened on first use
 
-    async def request(self, method: str, path: str, body: Any = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """Send one request and return (status, body); reconnects once if the socket went stale."""
+    async def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                      stamp: str | None = None) -> tuple[int, bytes]:
+        """Send one request and return (status, body); reconnects once if the socket went stale.
+
+        With ``stamp``, that header carries the time the request is written (after waiting for a
+        free socket): latencies are timed from when the vote leaves, not from when it was queued here.
+        """
+        connection = await self._idle.get()
         payload = json.dumps(body).encode() if body is not None else b""
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(payload)}"]
         if body is not None:
             head.append("Content-Type: application/json")
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if stamp:
+            head.append(f"{stamp}: {now_ms():.3f}")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
-        connection = await self._idle.get()
         try:
             for attempt in (1, 2):
                 if connection is None:
@@ -294,10 +303,16 @@ async def _baseline_clients(url: str, clients: int, count: int, out: Any) -> dic
 
 
 def _record_broadcast(result: dict[str, Any], frame: str, arrived: float) -> None:
+    """Time a broadcast from when the server sent it (the baseline stamps that in the announcement
+    itself; the platform adds the moment it published the push) and, for the platform, also from
+    the moderator's click."""
     result["frames"] += 1
     for mark in set(ANNOUNCE.findall(frame)):
-        latency = arrived - float(mark)
+        pushed = PUSHED.search(frame)
+        latency = arrived - float(pushed.group(1) if pushed else mark)
         result["broadcast_ms"].append(latency)
+        if pushed:
+            result.setdefault("announcement_ms", []).append(arrived - float(mark))
         count, longest = result["spans"].get(mark, (0, 0.0))
         result["spans"][mark] = (count + 1, max(longest, latency))
 
@@ -384,8 +399,7 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
         async def vote(token: str, value: int, poll_id: int = poll_id) -> None:
             try:
                 status, _body = await http.request("POST", f"/api/v1/polls/{poll_id}/responses", {"value": value},
-                                                    {"Authorization": f"Bearer {token}",
-                                                     "X-Bench-Ts": f"{now_ms():.3f}"})
+                                                    {"Authorization": f"Bearer {token}"}, stamp="X-Bench-Ts")
                 result["votes_accepted" if status in (200, 201) else "errors"] += 1
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 result["errors"] += 1
@@ -422,6 +436,8 @@ class Report:
     vote_to_staff_ms: dict[str, float | None]
     vote_to_attendee_ms: dict[str, float | None]
     broadcast_ms: dict[str, float | None]
+    #: From the moderator's click (POST) to each attendee: the action, the database and the render too.
+    announcement_ms: dict[str, float | None]
     baseline_deliveries_per_s: float
     deliveries_per_s: float
     delivery_ratio_to_baseline: float
@@ -657,6 +673,7 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
             vote_to_staff_ms=percentiles(staff_out["vote_ms"]),
             vote_to_attendee_ms=percentiles([v for r in results for v in r["vote_ms"]]),
             broadcast_ms=percentiles([v for r in results for v in r["broadcast_ms"]]),
+            announcement_ms=percentiles([v for r in results for v in r.get("announcement_ms", [])]),
             baseline_deliveries_per_s=round(baseline["deliveries_per_s"], 1),
             deliveries_per_s=round(deliveries, 1),
             delivery_ratio_to_baseline=round(deliveries / baseline["deliveries_per_s"], 3)

@@ -216,9 +216,15 @@ class Broadcaster:
                 await self.hub.publish(poll.event_id, audience, frame)
         return len(dirty)
 
+    def results_interval(self) -> float:
+        """Seconds between results pushes: 250 ms, or longer when a fan-out takes long (thousands of
+        sockets on this worker), so that results pushes never take more than about a third of the
+        time and the votes themselves keep flowing in."""
+        return max(RESULTS_INTERVAL, 3 * self.hub.fanout_seconds)
+
     async def _results_loop(self) -> None:
         while True:
-            await asyncio.sleep(RESULTS_INTERVAL)
+            await asyncio.sleep(self.results_interval())
             if not self._dirty_polls:
                 continue
             try:

@@ -3,7 +3,8 @@
 Services publish a rendered fragment once per language on the event's one channel
 (``<prefix>:event:<id>``), marked for everyone or for staff only. Litestar channels carries it to every worker,
 in-process by default or over Redis pub/sub. Each worker's hub sends the same bytes to each of its
-sockets through a small bounded queue; a socket whose queue is full is too slow and is dropped
+sockets, written at once when the socket can take them (see :class:`Connection`), else queued behind
+the send under way; a socket with too many frames waiting is too slow and is dropped
 rather than waited for, so one bad connection never holds up the rest.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,9 @@ SCREEN = "screen"
 #: Who receives what: attendees the public fragments, staff those and their own, screens their own.
 AUDIENCES = {"attendee": frozenset({PUBLIC}), "staff": frozenset({PUBLIC, STAFF}), "screen": frozenset({SCREEN})}
 
+#: Where a websocket scope carries the server's own ASGI send (set by ``app.create_served_app``).
+RAW_SEND_KEY = "ehalsodag.raw_send"
+
 #: Close code for sockets dropped because they could not keep up (RFC 6455: try again later).
 CLOSE_TOO_SLOW = 1013
 
@@ -39,9 +45,16 @@ def channel_name(prefix: str, event_id: int) -> str:
 
 @dataclass(eq=False)
 class Connection:
-    """One websocket as the hub sees it."""
+    """One websocket as the hub sees it.
 
-    send: Callable[[str], Awaitable[Any]]
+    A frame is sent at once, inside the fan-out loop, when the socket can take it: writing to a
+    healthy socket never has to wait, and a task per socket and frame would cost the fan-out more
+    than the write itself (with thousands of sockets, that is most of a broadcast). Only when a send
+    must wait (the client reads slowly) does the rest of it move to a task, and later frames queue
+    behind it, at most ``queue_limit`` of them.
+    """
+
+    send: Callable[[str], Coroutine[Any, Any, Any]]
     close: Callable[[int, str], Awaitable[Any]]
     language: str
     audiences: frozenset[str]
@@ -49,28 +62,114 @@ class Connection:
     #: Set for attendee sockets: who, and how many people watch on that screen (attendance).
     attendee_id: int | None = None
     group_size: int = 1
-    queue: asyncio.Queue[str] = field(init=False)
+    #: Frames waiting behind a send that could not finish at once (None: nothing is waiting).
+    backlog: deque[str] | None = None
+    sender: asyncio.Task[None] | None = None
     dropped: bool = False
 
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.queue_limit)
+    def offer(self, frame: str) -> bool:
+        """Send ``frame`` now, or queue it behind a send under way; False if too many are waiting."""
+        if self.backlog is not None:
+            if len(self.backlog) >= self.queue_limit:
+                return False
+            self.backlog.append(frame)
+            return True
+        sending = self.send(frame)
+        try:
+            awaited = sending.send(None)  # run the send until it finishes or must wait
+        except StopIteration:
+            return True
+        except Exception:  # the socket is gone: its reader notices and detaches it
+            self.dropped = True
+            return True
+        self.backlog = deque()
+        self.sender = asyncio.get_running_loop().create_task(self._finish(sending, awaited))
+        return True
 
-    async def pump(self) -> None:
-        """Send queued frames in order until cancelled."""
-        while True:
-            frame = await self.queue.get()
-            await self.send(frame)
+    async def _finish(self, sending: Coroutine[Any, Any, Any], awaited: Any) -> None:
+        """Carry on a send that had to wait, as a task would have, then send what queued up meanwhile."""
+        try:
+            while True:
+                await _settled(awaited)
+                try:
+                    awaited = sending.send(None)
+                except StopIteration:
+                    break
+            while self.backlog:
+                await self.send(self.backlog.popleft())
+        except Exception:  # the socket is gone: its reader notices and detaches it
+            self.dropped = True
+        finally:
+            sending.close()
+            self.backlog = None
+            self.sender = None
+
+    def stop(self) -> None:
+        """Abandon a send under way (the socket is being detached)."""
+        if self.sender is not None:
+            self.sender.cancel()
+
+
+async def _settled(awaited: Any) -> None:
+    """Wait until what a suspended coroutine awaits is done, leaving its outcome for the coroutine."""
+    if awaited is None:  # a bare yield (asyncio.sleep(0)): just let the loop run once
+        await asyncio.sleep(0)
+        return
+    awaited._asyncio_future_blocking = False  # noqa: SLF001  (what asyncio's Task does before waiting)
+    waiter = asyncio.get_running_loop().create_future()
+    awaited.add_done_callback(lambda _done: waiter.done() or waiter.set_result(None))
+    await waiter
 
 
 @dataclass
 class _EventRoom:
     connections: set[Connection] = field(default_factory=set)
+    #: The same connections by audience, so that a staff-only frame does not walk every attendee's socket.
+    by_audience: dict[str, set[Connection]] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
+    #: Presence, kept up to date on attach and detach (thousands of sockets: never recounted).
+    attendee_sockets: int = 0
+    reach: int = 0
+    #: Attendee id → (sockets open, group size).
+    present: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: The most attendee sockets and people held at once since the last attendance sample.
     peak_connections: int = 0
     peak_reach: int = 0
     #: Attendees that connected since the last sample (their first_connected_at may need setting).
     seen: set[int] = field(default_factory=set)
+
+    def add(self, connection: Connection) -> None:
+        self.connections.add(connection)
+        for audience in connection.audiences:
+            self.by_audience.setdefault(audience, set()).add(connection)
+        attendee = connection.attendee_id
+        if attendee is None:
+            return
+        self.seen.add(attendee)
+        self.attendee_sockets += 1
+        sockets, size = self.present.get(attendee, (0, connection.group_size))
+        if sockets == 0:
+            self.reach += size
+        self.present[attendee] = (sockets + 1, size)
+        self.peak_connections = max(self.peak_connections, self.attendee_sockets)
+        self.peak_reach = max(self.peak_reach, self.reach)
+
+    def remove(self, connection: Connection) -> None:
+        if connection not in self.connections:
+            return
+        self.connections.discard(connection)
+        for audience in connection.audiences:
+            self.by_audience.get(audience, set()).discard(connection)
+        attendee = connection.attendee_id
+        if attendee is None or attendee not in self.present:
+            return
+        self.attendee_sockets -= 1
+        sockets, size = self.present[attendee]
+        if sockets <= 1:
+            del self.present[attendee]
+            self.reach -= size
+        else:
+            self.present[attendee] = (sockets - 1, size)
 
 
 @dataclass(frozen=True)
@@ -82,11 +181,6 @@ class Attendance:
     peak_reach: int
     connected_attendees: frozenset[int]
     seen_attendees: frozenset[int]
-
-
-def _presence(connections: set[Connection]) -> tuple[int, int, dict[int, int]]:
-    attendees = {c.attendee_id: c.group_size for c in connections if c.attendee_id is not None}
-    return sum(1 for c in connections if c.attendee_id is not None), sum(attendees.values()), attendees
 
 
 #: Every hub of this process, so that a shutdown can say goodbye on every socket.
@@ -109,8 +203,11 @@ async def close_all_sockets(reason: str = "server shutting down") -> int:
 class Hub:
     """Per-worker fan-out of published fragments to local sockets."""
 
-    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag") -> None:
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag",
+                 bench: bool = False) -> None:
         _HUBS.add(self)
+        #: Benchmark mode: every published frame carries the time it was published (see ehalsodag.bench).
+        self.bench = bench
         self.channels = channels
         self.prefix = prefix
         self.queue_limit = queue_limit
@@ -118,11 +215,16 @@ class Hub:
         self._lock = asyncio.Lock()
         self.sent_frames = 0
         self.dropped_sockets = 0
+        #: Seconds a fan-out to this worker's sockets recently took (smoothed).
+        self.fanout_seconds = 0.0
         #: Called with the event id whenever a frame of that event is delivered (snapshot caches listen).
         self.on_deliver: Callable[[int], None] | None = None
 
     async def publish(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
         """Send one rendered fragment (one string per language) to every socket of the audience."""
+        if self.bench:
+            stamp = f"<!--bench-push:{time.time() * 1000:.3f}-->"
+            by_language = {language: frame + stamp for language, frame in by_language.items()}
         payload = msgspec.json.encode({"a": audience, "f": by_language})
         await self.channels.wait_published(payload, channels=[channel_name(self.prefix, event_id)])
 
@@ -139,12 +241,7 @@ class Hub:
         """Start delivering the event's pushes to ``connection``."""
         async with self._lock:
             room = self._rooms.setdefault(event_id, _EventRoom())
-            room.connections.add(connection)
-            if connection.attendee_id is not None:
-                room.seen.add(connection.attendee_id)
-                count, reach, _attendees = _presence(room.connections)
-                room.peak_connections = max(room.peak_connections, count)
-                room.peak_reach = max(room.peak_reach, reach)
+            room.add(connection)
             if room.task is None or room.task.done():
                 ready = asyncio.Event()
                 room.task = asyncio.create_task(self._listen(event_id, ready), name=f"hub-event-{event_id}")
@@ -156,7 +253,7 @@ class Hub:
             room = self._rooms.get(event_id)
             if room is None:
                 return
-            room.connections.discard(connection)
+            room.remove(connection)
             if not room.connections and not room.seen and room.task is not None:
                 room.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -167,9 +264,9 @@ class Hub:
         """Peaks and presence per event since the last call; peaks restart from the current numbers."""
         report = []
         for event_id, room in list(self._rooms.items()):
-            count, reach, attendees = _presence(room.connections)
+            count, reach = room.attendee_sockets, room.reach
             report.append(Attendance(event_id, max(room.peak_connections, count), max(room.peak_reach, reach),
-                                     frozenset(attendees), frozenset(room.seen)))
+                                     frozenset(room.present), frozenset(room.seen)))
             room.peak_connections, room.peak_reach, room.seen = count, reach, set()
             if not room.connections and room.task is not None:
                 room.task.cancel()
@@ -183,19 +280,20 @@ class Hub:
         room = self._rooms.get(event_id)
         if room is None:
             return
-        for connection in list(room.connections):
-            if audience not in connection.audiences:
-                continue
-            frame = by_language.get(connection.language) or next(iter(by_language.values()))
-            self._offer(connection, frame)
+        started = time.perf_counter()
+        fallback = next(iter(by_language.values()))
+        receivers = list(room.by_audience.get(audience, ()))
+        for connection in receivers:
+            self._offer(connection, by_language.get(connection.language) or fallback)
+        if len(receivers) > 100:  # how long a fan-out to many takes, smoothed (the results ticker paces by it)
+            self.fanout_seconds = 0.8 * self.fanout_seconds + 0.2 * (time.perf_counter() - started)
 
     def _offer(self, connection: Connection, frame: str) -> None:
         if connection.dropped:
             return
-        try:
-            connection.queue.put_nowait(frame)
+        if connection.offer(frame):
             self.sent_frames += 1
-        except asyncio.QueueFull:
+        else:
             connection.dropped = True
             self.dropped_sockets += 1
             log.info("dropping a websocket that fell %d frames behind", self.queue_limit)

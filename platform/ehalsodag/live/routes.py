@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
+from collections.abc import Coroutine
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda.routes import load_event
 from ehalsodag.agenda.view import event_view
 from ehalsodag.i18n import LANGUAGES, _
-from ehalsodag.live.hub import AUDIENCES, PUBLIC, SCREEN, STAFF, Connection
+from ehalsodag.live.hub import AUDIENCES, PUBLIC, RAW_SEND_KEY, SCREEN, STAFF, Connection
 from ehalsodag.live.service import JoinError, JoinRequest, join, new_attendee
 from ehalsodag.live.state import load_live_state
 from ehalsodag.staff.service import permissions
@@ -135,25 +136,24 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
     if isinstance(opened, str):
         await socket.close(code=CLOSE_POLICY, reason=opened)
         return
-    event_id, connection = opened
+    event_id, connection, snapshot = opened
     await socket.accept()
+    connection.offer(snapshot)
+    del snapshot  # thousands of sockets wait below: none of them may keep its snapshot alive
     hub = socket.app.state.hub
     await hub.attach(event_id, connection)
-    pump = asyncio.create_task(connection.pump())
     try:
         while True:  # clients have nothing to say; reading is how we notice they left
             await socket.receive_data("text")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+        connection.stop()
         await hub.detach(event_id, connection)
 
 
-async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Connection] | str:
-    """Who is connecting and their snapshot, as a hub connection (or why they are refused).
+async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Connection, str] | str:
+    """Who is connecting, as a hub connection, and their snapshot (or why they are refused).
 
     A separate function so that nothing it loads stays referenced for the socket's lifetime: thousands
     of sockets are held at once, and each keeps only its small :class:`Connection`. No query is needed
@@ -185,15 +185,22 @@ async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Conne
         with contextlib.suppress(Exception):
             await socket.close(code=code, reason=reason)
 
+    raw_send = socket.scope.get(RAW_SEND_KEY)  # type: ignore[call-overload]
     connection = Connection(
-        send=socket.send_text, close=close, language=language, audiences=AUDIENCES[kind],
+        send=partial(_send_raw, raw_send) if raw_send else socket.send_text, close=close, language=language,
+        audiences=AUDIENCES[kind],
         queue_limit=state.settings.socket_queue_limit,
         attendee_id=attendee.id if kind == "attendee" and attendee else None,
         group_size=attendee.group_size if attendee else 1,
     )
-    connection.queue.put_nowait(await state.broadcaster.snapshot_for(
-        event_id, snapshot_audience, language, attendee.id if kind == "attendee" and attendee else None))
-    return event_id, connection
+    snapshot = await state.broadcaster.snapshot_for(
+        event_id, snapshot_audience, language, attendee.id if kind == "attendee" and attendee else None)
+    return event_id, connection, snapshot
+
+
+def _send_raw(raw_send: Any, frame: str) -> Coroutine[Any, Any, None]:
+    """A text frame through the server's own send (see ``app.create_served_app``)."""
+    return raw_send({"type": "websocket.send", "text": frame})
 
 
 @get("/e/{slug:str}/screen", name="presenter_screen")
