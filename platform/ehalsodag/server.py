@@ -11,6 +11,7 @@ import socket
 from typing import Any
 
 import uvicorn
+import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
 from uvicorn.supervisors import Multiprocess
 
 from ehalsodag.live.hub import close_all_sockets
@@ -29,6 +30,17 @@ class GracefulServer(uvicorn.Server):
         except Exception:  # a goodbye that fails must not block the shutdown
             pass
         await super().shutdown(sockets)
+
+
+class GracefulProcess(uvicorn_multiprocess.Process):
+    """uvicorn's worker process, running :class:`GracefulServer`."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        """The worker's server (created in the worker process)."""
+        if self._server is None:
+            self._server = GracefulServer(config=self.config)
+        return self._server
 
 
 def access_log() -> bool:
@@ -51,7 +63,9 @@ def serve(host: str, port: int, workers: int = 1) -> None:
     cfg = config(host, port, workers)
     server = GracefulServer(cfg)
     if workers > 1:
+        # uvicorn's supervisor (health checks, restarts) creates its workers by this module-level name.
+        uvicorn_multiprocess.Process = GracefulProcess  # type: ignore[misc]
         sock = cfg.bind_socket()
-        Multiprocess(cfg, target=server.run, sockets=[sock]).run()
+        Multiprocess(cfg, sockets=[sock]).run()
     else:
         server.run()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
@@ -124,3 +125,77 @@ def test_rate_limits_hold_across_workers_with_redis(postgres_url, tmp_path):
         stop_server(server_a)
         stop_server(server_b)
     assert statuses == [201, 201, 201, 201, 201, 429]
+
+
+def test_votes_taken_by_both_workers_are_all_counted_and_reach_sockets_on_both(postgres_url, tmp_path):
+    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
+                       channel_prefix=f"test-{secrets.token_hex(4)}", vote_limit=1000, join_limit=1000)
+    upgrade(settings)
+    slug = asyncio.run(load_fixture(settings))
+    staff = {"Authorization": f"Bearer {asyncio.run(make_staff(settings, 'mod@example.se', 'organiser', slug))}"}
+    servers = [start_server(settings, tmp_path / "a.log"), start_server(settings, tmp_path / "b.log")]
+    attendees = 24
+    try:
+        poll = httpx.post(f"{servers[0].base_url}/api/v1/events/{slug}/polls", headers=staff, json={
+            "kind": "scale", "question": "Hur långt har vi kommit?", "scale_min": 1, "scale_max": 5}).json()
+        assert httpx.post(f"{servers[1].base_url}/api/v1/polls/{poll['id']}/open", headers=staff).status_code == 200
+        tokens = [httpx.post(f"{servers[i % 2].base_url}/api/v1/events/{slug}/join", json={}).json()["attendee_token"]
+                  for i in range(attendees)]
+        pattern = re.compile(rf'id="poll-{poll["id"]}-results".*?class="poll-count">(\d+)', re.S)
+
+        async def scenario() -> tuple[list[int], list[int]]:
+            sockets = [await websockets.connect(f"{servers[i % 2].ws_url}/e/{slug}/ws?token={token}")
+                       for i, token in enumerate(tokens)]
+            async with httpx.AsyncClient() as client:
+                responses = await asyncio.gather(*(
+                    client.post(f"{servers[(i + 1) % 2].base_url}/api/v1/polls/{poll['id']}/responses",
+                                json={"value": 1 + i % 5}, headers={"Authorization": f"Bearer {token}"})
+                    for i, token in enumerate(tokens)))
+
+            async def highest_count(ws: websockets.ClientConnection) -> int:
+                seen = 0
+                try:
+                    while seen < attendees:
+                        frame = await asyncio.wait_for(ws.recv(), 5)
+                        seen = max([seen, *(int(n) for n in pattern.findall(frame))])
+                except TimeoutError:
+                    pass
+                return seen
+
+            counts = await asyncio.gather(*(highest_count(ws) for ws in sockets))
+            for ws in sockets:
+                await ws.close()
+            return [r.status_code for r in responses], list(counts)
+
+        statuses, counts = asyncio.run(scenario())
+        assert statuses == [201] * attendees
+        # Each worker pushed the results it saw; every socket, on either worker, ends up with all votes.
+        assert counts == [attendees] * attendees
+        results = httpx.get(f"{servers[0].base_url}/api/v1/events/{slug}/results", headers=staff).json()
+        assert next(p for p in results["polls"] if p["id"] == poll["id"])["responses"] == attendees
+    finally:
+        for server in servers:
+            stop_server(server)
+
+
+def test_serve_with_two_worker_processes_serves_and_stops_cleanly(postgres_url, tmp_path):
+    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
+                       channel_prefix=f"test-{secrets.token_hex(4)}")
+    upgrade(settings)
+    slug = asyncio.run(load_fixture(settings))
+    server = start_server(settings, tmp_path / "w.log", workers=2)
+    try:
+        joined = [httpx.post(f"{server.base_url}/api/v1/events/{slug}/join", json={}) for _ in range(10)]
+        assert [r.status_code for r in joined] == [201] * 10
+
+        token = joined[0].json()["attendee_token"]
+
+        async def connect() -> str:
+            async with websockets.connect(f"{server.ws_url}/e/{slug}/ws?token={token}") as ws:
+                return await asyncio.wait_for(ws.recv(), 5)
+
+        assert 'id="programme"' in asyncio.run(connect())
+    finally:
+        stop_server(server)
+    log = (tmp_path / "w.log").read_text()
+    assert log.count("Started server process") == 2 and "Stopping parent process" in log
