@@ -21,6 +21,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ehalsodag import __version__
 from ehalsodag.agenda.routes import routes as agenda_routes
@@ -53,13 +54,18 @@ from ehalsodag.web.templating import environment
 MAX_BODY_BYTES = 64 * 1024
 
 
+def redis_client(url: str) -> Redis:
+    """A Redis client whose callers wait (up to 10 s) for a free connection when all 64 are busy:
+    a vote burst must queue for the rate-limit counter, not fail with "too many connections"."""
+    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=64, timeout=10))
+
+
 def channels_backend(settings: Settings) -> ChannelsBackend:
     """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set."""
     if settings.redis_url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
-        from redis.asyncio import Redis
 
-        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+        return RedisChannelsPubSubBackend(redis=redis_client(settings.redis_url))
     return MemoryChannelsBackend()
 
 
@@ -91,9 +97,7 @@ def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
     configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
     if settings.redis_url:
-        from redis.asyncio import Redis
-
-        return RateLimits(RedisLimiter(Redis.from_url(settings.redis_url), settings.channel_prefix), configured)
+        return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)
 
 

@@ -394,6 +394,7 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
     out.put(("ready", len(sockets)))
     start_at = await loop.run_in_executor(None, control.get)  # every process starts voting at the same moment
     await asyncio.sleep(max(0.0, start_at - time.time()))
+    cpu_started, load_started = time.process_time(), time.monotonic()
     http = HttpPool(base, 64)
     for burst, poll_id in enumerate(poll_ids):  # one fresh poll per burst: every vote is a new row
         async def vote(token: str, value: int, poll_id: int = poll_id) -> None:
@@ -411,6 +412,7 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
     await http.close()
     out.put(("voted", len(tokens)))
     await loop.run_in_executor(None, control.get)  # the broadcasts happen now; wait until they are over
+    result["cpu_percent"] = 100 * (time.process_time() - cpu_started) / (time.monotonic() - load_started)
     for ws in sockets:
         await ws.close()
     for task in readers:
@@ -448,6 +450,8 @@ class Report:
     broadcasts_missed: int
     #: Server CPU (all its processes) while the attendees voted and were broadcast to, as % of one core.
     server_cpu_percent: float
+    #: The load generator's CPU over the same time (its processes share this machine's cores).
+    generator_cpu_percent: float
     workers: int = 1
     database: str = "sqlite"
     hub: str = "memory"
@@ -511,7 +515,7 @@ def _start_platform(var_dir: Path, port: int, target: Target) -> tuple[subproces
     info["token"] = _run_cli(env, "token", "create", "bench@example.se")
     server = subprocess.Popen([sys.executable, "-m", "ehalsodag.cli", "serve", "--host", "127.0.0.1", "--port",
                                str(port), "--workers", str(target.workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=(var_dir / "server.log").open("wb"), stderr=subprocess.STDOUT)
     return server, info
 
 
@@ -683,6 +687,7 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
             baseline_broadcast_ms=baseline["broadcast_ms"],
             broadcasts_missed=profile.broadcasts * connected - sum(count for count, _ in spans.values()),
             server_cpu_percent=round(cpu_percent, 1),
+            generator_cpu_percent=round(sum(r.get("cpu_percent", 0.0) for r in results), 1),
             workers=target.workers, database="postgresql" if target.database_url else "sqlite",
             hub="redis" if target.redis_url else "memory",
         )

@@ -209,8 +209,9 @@ class Broadcaster:
                 if poll is None:
                     continue
                 result = await poll_service.results(session, poll)
-            for audience, suffix, show in ((PUBLIC, "", poll.results_visible), (STAFF, "-staff", True),
-                                           (SCREEN, "-screen", poll.results_visible)):
+            # The few moderators' and presenter screens' sockets first: they must not wait for thousands.
+            for audience, suffix, show in ((STAFF, "-staff", True), (SCREEN, "-screen", poll.results_visible),
+                                           (PUBLIC, "", poll.results_visible)):
                 frame = self.by_language(("partials/poll_results.html",), poll=poll, result=result, show=show,
                                          suffix=suffix, bench_marker=marks.get(poll_id))
                 await self.hub.publish(poll.event_id, audience, frame)

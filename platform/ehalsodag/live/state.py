@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
@@ -111,15 +111,25 @@ async def load_live_state(
     return state
 
 
+def _personal_state_query() -> Select[tuple[bool]]:
+    attendee = bindparam("attendee_id")
+    question = select(Question.id).where(Question.attendee_id == attendee).exists()
+    upvote = select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee).exists()
+    answer = select(PollResponse.id).where(PollResponse.attendee_id == attendee).exists()
+    evaluation = select(EvaluationSubmission.id).where(
+        EvaluationSubmission.event_id == bindparam("event_id"), EvaluationSubmission.attendee_id == attendee).exists()
+    return select(or_(question, upvote, answer, evaluation))
+
+
+#: Built once: every websocket connect asks it (building the statement cost more than running it).
+_PERSONAL_STATE = _personal_state_query()
+
+
 async def has_personal_state(session: AsyncSession, event_id: int, attendee_id: int) -> bool:
     """Whether the attendee has anything of their own to see (questions, upvotes, answers, an evaluation):
     if not, their snapshot is the one every new attendee gets, and it can be shared."""
-    question = select(Question.id).where(Question.attendee_id == attendee_id).exists()
-    upvote = select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee_id).exists()
-    answer = select(PollResponse.id).where(PollResponse.attendee_id == attendee_id).exists()
-    evaluation = select(EvaluationSubmission.id).where(
-        EvaluationSubmission.event_id == event_id, EvaluationSubmission.attendee_id == attendee_id).exists()
-    return bool((await session.execute(select(or_(question, upvote, answer, evaluation)))).scalar())
+    result = await session.execute(_PERSONAL_STATE, {"attendee_id": attendee_id, "event_id": event_id})
+    return bool(result.scalar())
 
 
 async def load_evaluation(session: AsyncSession, event: Event, attendee: Attendee | None) -> dict[str, Any]:
