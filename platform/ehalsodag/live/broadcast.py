@@ -67,7 +67,10 @@ class Broadcaster:
         self.bench = bench
         #: Benchmark mode: the newest action time (client clock, ms) each pending results push includes.
         self._bench_marks: dict[int, float] = {}
+        self._bench_marks_public: dict[int, float] = {}
+        #: Polls answered since the last push to moderators and screens, and to attendees.
         self._dirty_polls: set[int] = set()
+        self._dirty_public: set[int] = set()
         self._results_task: asyncio.Task[None] | None = None
         #: Shared snapshots per (event, audience, language): (good until, html), and the renders under way.
         self._snapshots: dict[tuple[int, str, str], tuple[float, str]] = {}
@@ -180,13 +183,15 @@ class Broadcaster:
         for key in [k for k in self._snapshots if k[0] == event_id]:
             del self._snapshots[key]
 
-    # --- poll results: coalesced, at most one push per poll every 250 ms -----------------------
+    # --- poll results: coalesced; moderators and screens every 250 ms, attendees paced by load -----
 
     def poll_dirty(self, poll_id: int, bench_mark: float | None = None) -> None:
         """Note that a poll got an answer; the results ticker pushes it soon, once."""
         self._dirty_polls.add(poll_id)
+        self._dirty_public.add(poll_id)
         if self.bench and bench_mark is not None:
-            self._bench_marks[poll_id] = max(bench_mark, self._bench_marks.get(poll_id, 0.0))
+            for marks in (self._bench_marks, self._bench_marks_public):
+                marks[poll_id] = max(bench_mark, marks.get(poll_id, 0.0))
 
     def start(self) -> None:
         """Start the results ticker."""
@@ -199,36 +204,49 @@ class Broadcaster:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._results_task
 
-    async def flush_results(self) -> int:
-        """Push the results of every poll answered since the last flush; return how many."""
-        dirty, self._dirty_polls = self._dirty_polls, set()
-        marks, self._bench_marks = self._bench_marks, {}
-        for poll_id in dirty:
+    async def flush_results(self, public: bool = True) -> int:
+        """Push the results of every poll answered since the last flush to moderators and screens and,
+        with ``public``, to attendees (of the polls answered since their last push); return how many."""
+        staff_dirty, self._dirty_polls = self._dirty_polls, set()
+        staff_marks, self._bench_marks = self._bench_marks, {}
+        public_dirty: set[int] = set()
+        public_marks: dict[int, float] = {}
+        if public:
+            public_dirty, self._dirty_public = self._dirty_public, set()
+            public_marks, self._bench_marks_public = self._bench_marks_public, {}
+        for poll_id in sorted(staff_dirty | public_dirty):
             async with self.db.reader() as session:
                 poll = await session.get(Poll, poll_id)
                 if poll is None:
                     continue
                 result = await poll_service.results(session, poll)
-            # The few moderators' and presenter screens' sockets first: they must not wait for thousands.
-            for audience, suffix, show in ((STAFF, "-staff", True), (SCREEN, "-screen", poll.results_visible),
-                                           (PUBLIC, "", poll.results_visible)):
+            pushes = [(STAFF, "-staff", True, staff_marks), (SCREEN, "-screen", poll.results_visible, staff_marks)]
+            if poll_id not in staff_dirty:
+                pushes = []
+            if poll_id in public_dirty:  # last: the few moderators' and screens' sockets must not wait for thousands
+                pushes.append((PUBLIC, "", poll.results_visible, public_marks))
+            for audience, suffix, show, marks in pushes:
                 frame = self.by_language(("partials/poll_results.html",), poll=poll, result=result, show=show,
                                          suffix=suffix, bench_marker=marks.get(poll_id))
                 await self.hub.publish(poll.event_id, audience, frame)
-        return len(dirty)
+        return len(staff_dirty | public_dirty)
 
     def results_interval(self) -> float:
-        """Seconds between results pushes: 250 ms, or longer when a fan-out takes long (thousands of
-        sockets on this worker), so that results pushes never take more than about a third of the
-        time and the votes themselves keep flowing in."""
+        """Seconds between results pushes to attendees: 250 ms, or longer when a fan-out takes long
+        (thousands of sockets on this worker), so that those pushes never take more than about a
+        third of the time and the votes themselves keep flowing in."""
         return max(RESULTS_INTERVAL, 3 * self.hub.fanout_seconds)
 
     async def _results_loop(self) -> None:
+        last_public = 0.0
         while True:
-            await asyncio.sleep(self.results_interval())
-            if not self._dirty_polls:
+            await asyncio.sleep(RESULTS_INTERVAL)
+            public = time.monotonic() - last_public >= self.results_interval()
+            if not self._dirty_polls and not (public and self._dirty_public):
                 continue
+            if public:
+                last_public = time.monotonic()
             try:
-                await self.flush_results()
+                await self.flush_results(public)
             except Exception:  # keep pushing results through a passing database error
                 log.exception("poll results push failed")
