@@ -30,7 +30,7 @@ from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.routes import routes as evaluation_routes
-from ehalsodag.live.broadcast import Broadcaster
+from ehalsodag.live.broadcast import Broadcaster, ResultsClaims
 from ehalsodag.live.hub import RAW_SEND_KEY, Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.service import AttendeeTokens
@@ -124,7 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db = Database(settings)
     channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
     hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix, bench=settings.bench)
-    broadcaster = Broadcaster(db, hub, settings.templates_dir, bench=settings.bench)
+    claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
+    broadcaster = Broadcaster(db, hub, settings.templates_dir, bench=settings.bench, claims=claims)
     ticker = ClockTicker(broadcaster)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)

@@ -199,3 +199,22 @@ def test_serve_with_two_worker_processes_serves_and_stops_cleanly(postgres_url, 
         stop_server(server)
     log = (tmp_path / "w.log").read_text()
     assert log.count("Started server process") == 2 and "Stopping parent process" in log
+
+
+async def test_one_worker_at_a_time_pushes_a_polls_results():
+    from ehalsodag.live.broadcast import ResultsClaims
+
+    assert REDIS_URL
+    prefix = f"test-{secrets.token_hex(4)}"
+    client_a, client_b = Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)
+    worker_a, worker_b = ResultsClaims(client_a, prefix), ResultsClaims(client_b, prefix)
+    try:
+        assert await worker_a.claim(7, "public", 0.3)
+        assert not await worker_b.claim(7, "public", 0.3)  # A is pushing this interval
+        assert await worker_b.claim(7, "staff", 0.3)  # another audience, another claim
+        assert await worker_b.claim(8, "public", 0.3)  # another poll, another claim
+        await asyncio.sleep(0.4)
+        assert await worker_b.claim(7, "public", 0.3)  # the next interval is B's
+    finally:
+        await client_a.aclose()
+        await client_b.aclose()

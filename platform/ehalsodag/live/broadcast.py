@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from redis.asyncio import Redis
+
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import event_by_slug
 from ehalsodag.agenda.view import EventView, event_view
@@ -57,11 +59,35 @@ RESULTS_INTERVAL = 0.25
 SNAPSHOT_SECONDS = 2.0
 
 
+class ResultsClaims:
+    """Which worker pushes a poll's results next: with several workers, each would otherwise push the
+    results of the votes it took to every socket on every worker, once per worker and interval.
+
+    A worker claims (poll, audience) for one interval with Redis ``SET NX PX``; a worker that loses
+    keeps the poll marked and tries again at its next tick. The push reads the committed answers,
+    so it shows the votes of every worker, and each vote is pushed at most about one interval later.
+    One process (no Redis) always wins.
+    """
+
+    def __init__(self, redis: Redis | None = None, prefix: str = "ehalsodag") -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def claim(self, poll_id: int, audience: str, seconds: float) -> bool:
+        """True if this worker is to push now."""
+        if self.redis is None:
+            return True
+        key = f"{self.prefix}:results:{poll_id}:{audience}"
+        return bool(await self.redis.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
+
+
 class Broadcaster:
     """Turns "this part of the event changed" into rendered fragments on the hub."""
 
-    def __init__(self, db: Database, hub: Hub, templates_dir: Path, bench: bool = False) -> None:
+    def __init__(self, db: Database, hub: Hub, templates_dir: Path, bench: bool = False,
+                 claims: ResultsClaims | None = None) -> None:
         self.db = db
+        self.claims = claims or ResultsClaims()
         self.hub = hub
         self.templates_dir = templates_dir
         self.bench = bench
@@ -206,14 +232,16 @@ class Broadcaster:
 
     async def flush_results(self, public: bool = True) -> int:
         """Push the results of every poll answered since the last flush to moderators and screens and,
-        with ``public``, to attendees (of the polls answered since their last push); return how many."""
-        staff_dirty, self._dirty_polls = self._dirty_polls, set()
-        staff_marks, self._bench_marks = self._bench_marks, {}
-        public_dirty: set[int] = set()
-        public_marks: dict[int, float] = {}
-        if public:
-            public_dirty, self._dirty_public = self._dirty_public, set()
-            public_marks, self._bench_marks_public = self._bench_marks_public, {}
+        with ``public``, to attendees (of the polls answered since their last push); return how many.
+
+        With several workers, a poll another worker is pushing right now stays marked for the next tick.
+        """
+        staff_dirty = await self._claimed(self._dirty_polls, STAFF, RESULTS_INTERVAL)
+        public_dirty = await self._claimed(self._dirty_public, PUBLIC, self.results_interval()) if public else set()
+        self._dirty_polls -= staff_dirty
+        self._dirty_public -= public_dirty
+        staff_marks = {p: self._bench_marks.pop(p) for p in staff_dirty if p in self._bench_marks}
+        public_marks = {p: self._bench_marks_public.pop(p) for p in public_dirty if p in self._bench_marks_public}
         for poll_id in sorted(staff_dirty | public_dirty):
             async with self.db.reader() as session:
                 poll = await session.get(Poll, poll_id)
@@ -230,6 +258,9 @@ class Broadcaster:
                                          suffix=suffix, bench_marker=marks.get(poll_id))
                 await self.hub.publish(poll.event_id, audience, frame)
         return len(staff_dirty | public_dirty)
+
+    async def _claimed(self, dirty: set[int], audience: str, seconds: float) -> set[int]:
+        return {poll_id for poll_id in list(dirty) if await self.claims.claim(poll_id, audience, seconds)}
 
     def results_interval(self) -> float:
         """Seconds between results pushes to attendees: 250 ms, or longer when a fan-out takes long
