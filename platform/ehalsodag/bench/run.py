@@ -3,16 +3,16 @@ and results come out, measured end to end, and compared with a bare websockets b
 
 Everything runs on this machine's loopback interface and stops by itself. Phases:
 
-1. baseline: a bare ``websockets`` server broadcasting a fragment of the same size to as many clients,
-   held by as many generator processes as the platform phase uses;
-2. the platform (``ehalsodag serve``: SQLite and one process by default; or N workers on PostgreSQL
+1. the platform (``ehalsodag serve``: SQLite and one process by default; or N workers on PostgreSQL
    and Redis) with the demo programme and fresh polls open;
-3. joins over the API and a websocket per attendee, from several generator processes;
-4. vote bursts (every attendee answers the scale poll, again and again): latency from the vote to the
-   results push on the moderators' screens and on every attendee's, read from the push's marker;
-5. broadcasts (announcements) to everyone: latency from the server's publish (as the baseline is
-   timed) and from the moderator's click, and delivered frames per second;
-6. memory: the server's RSS per idle connection; and every accepted vote must be counted.
+2. joins over the API and a websocket per attendee, from several generator processes;
+3. vote bursts (every attendee answers a fresh scale poll, again and again): latency from the vote
+   to the results push on the moderators' screens and on every attendee's, read from the push's marker;
+4. broadcasts (announcements) to everyone: latency from the server's publish and from the
+   moderator's click, and delivered frames per second;
+5. memory (the server's RSS per idle connection), CPU, and every accepted vote must be counted;
+6. the calibration baseline: a bare ``websockets`` server broadcasting frames as large as the
+   platform's announcement pushes to as many clients, from as many generator processes.
 """
 
 from __future__ import annotations
@@ -308,6 +308,7 @@ def _record_broadcast(result: dict[str, Any], frame: str, arrived: float) -> Non
     the moderator's click."""
     result["frames"] += 1
     for mark in set(ANNOUNCE.findall(frame)):
+        result["broadcast_bytes"] = max(result.get("broadcast_bytes", 0), len(frame.encode()))
         pushed = PUSHED.search(frame)
         latency = arrived - float(pushed.group(1) if pushed else mark)
         result["broadcast_ms"].append(latency)
@@ -452,6 +453,8 @@ class Report:
     server_cpu_percent: float
     #: The load generator's CPU over the same time (its processes share this machine's cores).
     generator_cpu_percent: float
+    #: Size of the platform's announcement pushes, which the baseline's frames copy.
+    broadcast_bytes: int = 0
     workers: int = 1
     database: str = "sqlite"
     hub: str = "memory"
@@ -583,9 +586,6 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
         profile = Profile(profile.name, attendees, max(profile.processes, attendees // 1250), profile.vote_bursts,
                           profile.broadcasts, profile.moderators, profile.timeout_s)
     started = time.monotonic()
-    fragment_size = 1200  # about one results push
-    baseline = run_baseline(profile, profile.broadcasts, fragment_size)
-
     var_dir = Path(tempfile.mkdtemp(prefix="ehalsodag-bench-"))
     port = free_port()
     server, info = _start_platform(var_dir, port, target)
@@ -665,32 +665,6 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
             worker.join(timeout=30)
 
         counted = _count_votes(base, staff, poll_ids)
-        connected = sum(r["sockets"] for r in results)
-        spans = merge_spans(results)
-        deliveries = delivery_rate(spans)
-        burst_seconds = [max(r["burst_s"][i] for r in results) for i in range(len(poll_ids))]
-        report = Report(
-            profile=profile.name, attendees=profile.attendees, duration_s=round(time.monotonic() - started, 1),
-            errors=sum(r["errors"] for r in results), disconnects=sum(r["disconnects"] for r in results),
-            votes_accepted=sum(r["votes_accepted"] for r in results), votes_counted=counted,
-            votes_per_s=round(profile.attendees / statistics.mean(burst_seconds), 1) if burst_seconds else 0.0,
-            vote_to_staff_ms=percentiles(staff_out["vote_ms"]),
-            vote_to_attendee_ms=percentiles([v for r in results for v in r["vote_ms"]]),
-            broadcast_ms=percentiles([v for r in results for v in r["broadcast_ms"]]),
-            announcement_ms=percentiles([v for r in results for v in r.get("announcement_ms", [])]),
-            baseline_deliveries_per_s=round(baseline["deliveries_per_s"], 1),
-            deliveries_per_s=round(deliveries, 1),
-            delivery_ratio_to_baseline=round(deliveries / baseline["deliveries_per_s"], 3)
-            if baseline["deliveries_per_s"] else 0.0,
-            rss_per_connection_kib=round((connected_rss - idle_rss) / max(1, connected), 1),
-            joins_per_s=round(joins_per_s, 1),
-            baseline_broadcast_ms=baseline["broadcast_ms"],
-            broadcasts_missed=profile.broadcasts * connected - sum(count for count, _ in spans.values()),
-            server_cpu_percent=round(cpu_percent, 1),
-            generator_cpu_percent=round(sum(r.get("cpu_percent", 0.0) for r in results), 1),
-            workers=target.workers, database="postgresql" if target.database_url else "sqlite",
-            hub="redis" if target.redis_url else "memory",
-        )
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -702,6 +676,35 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
             server.kill()
         if info.get("drop") and target.database_url:
             _postgres(target.database_url, info["drop"])
+    # The calibration baseline broadcasts frames as large as the platform's announcement pushes were.
+    broadcast_bytes = max((r.get("broadcast_bytes", 0) for r in results), default=0) or 1200
+    baseline = run_baseline(profile, profile.broadcasts, broadcast_bytes)
+    connected = sum(r["sockets"] for r in results)
+    spans = merge_spans(results)
+    deliveries = delivery_rate(spans)
+    burst_seconds = [max(r["burst_s"][i] for r in results) for i in range(len(poll_ids))]
+    report = Report(
+        profile=profile.name, attendees=profile.attendees, duration_s=round(time.monotonic() - started, 1),
+        errors=sum(r["errors"] for r in results), disconnects=sum(r["disconnects"] for r in results),
+        votes_accepted=sum(r["votes_accepted"] for r in results), votes_counted=counted,
+        votes_per_s=round(profile.attendees / statistics.mean(burst_seconds), 1) if burst_seconds else 0.0,
+        vote_to_staff_ms=percentiles(staff_out["vote_ms"]),
+        vote_to_attendee_ms=percentiles([v for r in results for v in r["vote_ms"]]),
+        broadcast_ms=percentiles([v for r in results for v in r["broadcast_ms"]]),
+        announcement_ms=percentiles([v for r in results for v in r.get("announcement_ms", [])]),
+        baseline_deliveries_per_s=round(baseline["deliveries_per_s"], 1),
+        deliveries_per_s=round(deliveries, 1),
+        delivery_ratio_to_baseline=round(deliveries / baseline["deliveries_per_s"], 3)
+        if baseline["deliveries_per_s"] else 0.0,
+        rss_per_connection_kib=round((connected_rss - idle_rss) / max(1, connected), 1),
+        joins_per_s=round(joins_per_s, 1),
+        baseline_broadcast_ms=baseline["broadcast_ms"],
+        broadcasts_missed=profile.broadcasts * connected - sum(count for count, _ in spans.values()),
+        server_cpu_percent=round(cpu_percent, 1),
+        generator_cpu_percent=round(sum(r.get("cpu_percent", 0.0) for r in results), 1),
+        workers=target.workers, database="postgresql" if target.database_url else "sqlite",
+        hub="redis" if target.redis_url else "memory", broadcast_bytes=broadcast_bytes,
+    )
     if json_path:
         Path(json_path).write_text(json.dumps(asdict(report), indent=2) + "\n")
     return report

@@ -44,7 +44,11 @@ FRAGMENTS: dict[str, dict[str, tuple[str, ...]]] = {
     "chat": {STAFF: ("partials/control_chat.html",)},
     "settings": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
     "evaluation": {PUBLIC: ("partials/evaluation.html",), STAFF: ("partials/control_evaluation.html",)},
+    # The banner alone (staff get it as attendees do, plus their own line), not the whole programme.
+    "announcement": {PUBLIC: ("partials/announcement.html",), STAFF: ("partials/control_state.html",)},
 }
+#: Topics whose fragments show nothing but the event itself: no questions, polls or chat to load.
+EVENT_ONLY_TOPICS = frozenset({"announcement"})
 TOPICS = tuple(FRAGMENTS)
 #: What a (re)connecting socket gets first, per audience: the whole state.
 SNAPSHOT: dict[str, tuple[str, ...]] = {
@@ -120,7 +124,8 @@ class Broadcaster:
             if event is None:
                 return
             view = event_view(event, at)
-            live = await load_live_state(session, event, staff=True)
+            live = LiveState() if EVENT_ONLY_TOPICS.issuperset(topics) else await load_live_state(
+                session, event, staff=True)
             frames = self.frames_for(event, view, live, topics)
         for audience, by_language in frames.items():
             await self.hub.publish(event.id, audience, by_language)

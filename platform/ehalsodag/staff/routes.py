@@ -91,6 +91,8 @@ async def control_panel(request: Request[Any, Any, Any], slug: str, db_session: 
 Action = Callable[[AsyncSession, Event, str], Awaitable[str]]
 #: Taking a block live may open and close its polls as well.
 LIVE_TOPICS = ("agenda", "polls")
+#: An announcement changes the banner only.
+ANNOUNCEMENT_TOPICS = ("announcement",)
 
 
 async def _run_action(request: Request[Any, Any, Any], slug: str, action: Action,
@@ -161,7 +163,7 @@ async def control_shift(request: Request[Any, Any, Any], slug: str, data: FormDa
 async def control_announcement(request: Request[Any, Any, Any], slug: str, data: FormData) -> Response[Any]:
     """Form: post the banner (the clear button sends an empty text)."""
     text = "" if data.get("clear") else data.get("text", "")
-    return _form_reply(request, slug, await _run_action(request, slug, _announce(text)))
+    return _form_reply(request, slug, await _run_action(request, slug, _announce(text), ANNOUNCEMENT_TOPICS))
 
 
 class LiveBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -203,7 +205,7 @@ async def api_announcement(
     data: Annotated[AnnouncementBody, documented("A banner", {"text": "Lunchen förlängs med tio minuter"})],
 ) -> dict[str, Any]:
     """Post or clear the announcement banner."""
-    return {"ok": True, "detail": await _run_action(request, slug, _announce(data.text))}
+    return {"ok": True, "detail": await _run_action(request, slug, _announce(data.text), ANNOUNCEMENT_TOPICS)}
 
 
 routes = [
