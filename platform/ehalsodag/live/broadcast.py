@@ -253,9 +253,9 @@ class Broadcaster:
                 if poll is None:
                     continue
                 result = await poll_service.results(session, poll)
-            pushes = [(STAFF, "-staff", True, staff_marks), (SCREEN, "-screen", poll.results_visible, staff_marks)]
-            if poll_id not in staff_dirty:
-                pushes = []
+            pushes: list[tuple[str, str, bool, dict[int, float]]] = []
+            if poll_id in staff_dirty:
+                pushes += [(STAFF, "-staff", True, staff_marks), (SCREEN, "-screen", poll.results_visible, staff_marks)]
             if poll_id in public_dirty:  # last: the few moderators' and screens' sockets must not wait for thousands
                 pushes.append((PUBLIC, "", poll.results_visible, public_marks))
             for audience, suffix, show, marks in pushes:
