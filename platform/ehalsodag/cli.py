@@ -291,8 +291,11 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bench(args: argparse.Namespace, _settings: Settings) -> int:
     """Run the load benchmark against a fresh server on loopback."""
-    from ehalsodag.bench.run import Target, run, table
+    from ehalsodag.bench.run import Target, run, run_writer, table, table_of
 
+    if args.writer:
+        print(table_of(run_writer(args.writer)))
+        return 0
     target = Target(workers=args.workers, database_url=args.database_url, redis_url=args.redis_url)
     report = run(args.profile, args.json, target=target, attendees=args.attendees)
     print(table(report))
@@ -359,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", default="smoke", choices=["tiny", "smoke", "full"])
     bench.add_argument("--json", help="write the results as JSON to this file")
     bench.add_argument("--attendees", type=int, help="override the profile's number of attendees")
+    bench.add_argument("--writer", type=int, metavar="VOTES",
+                       help="instead: time the vote writer alone (no HTTP) storing VOTES votes in a fresh SQLite")
     bench.add_argument("--workers", type=int, default=1, help="server worker processes (more than 1 needs Redis)")
     bench.add_argument("--database-url", help="a PostgreSQL server on loopback (postgresql+asyncpg://...): the "
                        "run makes a fresh database on it and drops it afterwards; default SQLite")

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ehalsodag.bench.run import Target, percentiles, require_loopback, run
+from ehalsodag.bench.run import Target, percentiles, require_loopback, run, run_writer
 
 
 def test_the_tiny_profile_runs_end_to_end_and_loses_no_vote(tmp_path):
@@ -49,3 +49,9 @@ def test_the_tiny_profile_on_two_workers_with_postgresql_and_redis_loses_nothing
     assert report.votes_accepted == 100 and report.votes_counted == 100
     # Announcements are posted to whichever worker takes the request and reach every socket, whichever holds it.
     assert report.broadcasts_missed == 0 and report.broadcast_ms["p50"] is not None
+
+
+def test_the_vote_writer_alone_stores_every_vote_once():
+    figures = run_writer(500)
+    assert figures["stored"] == 500 and figures["first_answers"] == 500
+    assert figures["batches"] >= 1 and figures["votes_per_s"] > 0

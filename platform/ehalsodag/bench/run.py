@@ -720,6 +720,67 @@ def _count_votes(base: str, staff: dict[str, str], poll_ids: list[int]) -> int:
 
 def table(report: Report) -> str:
     """The report as a readable table."""
-    rows = [(key, value) for key, value in asdict(report).items()]
-    width = max(len(k) for k, _v in rows)
-    return "\n".join(f"{key.ljust(width)}  {value}" for key, value in rows)
+    return table_of(asdict(report))
+
+
+def table_of(figures: dict[str, Any]) -> str:
+    """Figures as a readable two-column table."""
+    width = max(len(k) for k in figures)
+    return "\n".join(f"{key.ljust(width)}  {value}" for key, value in figures.items())
+
+
+# --- the vote writer alone ---------------------------------------------------------------------
+
+
+def run_writer(votes: int = 20_000) -> dict[str, Any]:
+    """How fast the vote writer alone stores votes, without HTTP: ``votes`` attendees each answer one
+    open scale poll in a fresh SQLite database (WAL, ``synchronous=FULL``), 2,000 at a time in flight.
+    Shows what the storage side can take, apart from the event loop's HTTP work."""
+    var_dir = Path(tempfile.mkdtemp(prefix="ehalsodag-writer-"))
+    env = {**os.environ, "EHALSODAG_VAR_DIR": str(var_dir),
+           "EHALSODAG_DATABASE_URL": f"sqlite+aiosqlite:///{var_dir / 'writer.sqlite3'}"}
+    _run_cli(env, "db", "upgrade")
+    _run_cli(env, "agenda", "load", str(Path(__file__).resolve().parents[3] / "agenda" / f"{SLUG}.toml"))
+    return asyncio.run(_write_votes(env["EHALSODAG_DATABASE_URL"], votes))
+
+
+async def _write_votes(database_url: str, votes: int) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+    from ehalsodag.live.service import JoinRequest, new_attendee
+    from ehalsodag.polls import service as poll_service
+    from ehalsodag.polls.batch import Vote, VoteWriter
+    from ehalsodag.settings import load_settings
+
+    db = Database(replace(load_settings(), database_url=database_url))
+    try:
+        async with db.writer() as session:
+            event = await event_by_slug(session, SLUG)
+            assert event is not None
+            poll = await poll_service.create_poll(session, event, poll_service.PollSpec(
+                kind="scale", question="Benchmark"), actor="bench")
+            await poll_service.change(session, poll, "open", "bench")
+            attendees = [new_attendee(event.id, JoinRequest())[0] for _ in range(votes)]
+            session.add_all(attendees)
+            await session.commit()
+            ids, event_id, poll_id = [a.id for a in attendees], event.id, poll.id
+        writer = VoteWriter(db)
+        writer.start()
+        gate = asyncio.Semaphore(2000)
+
+        async def vote(i: int) -> bool:
+            async with gate:
+                return await writer.write(Vote(poll_id, ids[i], event_id, {"value": 1 + i % 5}, "sv"))
+
+        started = time.perf_counter()
+        firsts = await asyncio.gather(*(vote(i) for i in range(votes)))
+        seconds = time.perf_counter() - started
+        await writer.stop()
+        async with db.reader() as session:
+            stored = (await poll_service.results(session, await poll_service.poll_by_id(session, poll_id))).responses
+    finally:
+        await db.dispose()
+    return {"votes": votes, "stored": stored, "first_answers": sum(firsts), "seconds": round(seconds, 2),
+            "votes_per_s": round(votes / seconds, 1), "batches": writer.batches}
