@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -20,6 +21,7 @@ import websockets
 from redis.asyncio import Redis
 
 from ehalsodag.db.migrate import upgrade
+from ehalsodag.settings import Settings
 from tests.conftest import load_fixture, make_settings, make_staff, start_server, stop_server
 
 DATABASE_URL = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
@@ -61,6 +63,15 @@ def postgres_url():
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def migrated_with_fixture(postgres_url: str, tmp_path, **overrides: Any) -> tuple[Settings, str]:
+    """Settings on the fresh PostgreSQL database and Redis (a channel prefix of their own), migrated, with
+    the regional fixture event loaded; returns them and the event's slug."""
+    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
+                       channel_prefix=f"test-{secrets.token_hex(4)}", **overrides)
+    upgrade(settings)
+    return settings, asyncio.run(load_fixture(settings))
+
+
 async def test_redis_is_reachable():
     assert REDIS_URL
     client = Redis.from_url(REDIS_URL)
@@ -71,10 +82,7 @@ async def test_redis_is_reachable():
 
 
 def test_an_action_on_worker_a_reaches_an_attendee_on_worker_b(postgres_url, tmp_path):
-    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
-                       channel_prefix=f"test-{secrets.token_hex(4)}")
-    upgrade(settings)
-    slug = asyncio.run(load_fixture(settings))
+    settings, slug = migrated_with_fixture(postgres_url, tmp_path)
     staff = asyncio.run(make_staff(settings, "mod@example.se", "moderator", slug))
     server_a = start_server(settings, tmp_path / "a.log")
     server_b = start_server(settings, tmp_path / "b.log")
@@ -107,10 +115,7 @@ def test_an_action_on_worker_a_reaches_an_attendee_on_worker_b(postgres_url, tmp
 
 
 def test_rate_limits_hold_across_workers_with_redis(postgres_url, tmp_path):
-    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
-                       channel_prefix=f"test-{secrets.token_hex(4)}")
-    upgrade(settings)
-    slug = asyncio.run(load_fixture(settings))
+    settings, slug = migrated_with_fixture(postgres_url, tmp_path)
     server_a = start_server(settings, tmp_path / "a.log")
     server_b = start_server(settings, tmp_path / "b.log")
     try:
@@ -128,10 +133,7 @@ def test_rate_limits_hold_across_workers_with_redis(postgres_url, tmp_path):
 
 
 def test_votes_taken_by_both_workers_are_all_counted_and_reach_sockets_on_both(postgres_url, tmp_path):
-    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
-                       channel_prefix=f"test-{secrets.token_hex(4)}", vote_limit=1000, join_limit=1000)
-    upgrade(settings)
-    slug = asyncio.run(load_fixture(settings))
+    settings, slug = migrated_with_fixture(postgres_url, tmp_path, vote_limit=1000, join_limit=1000)
     staff = {"Authorization": f"Bearer {asyncio.run(make_staff(settings, 'mod@example.se', 'organiser', slug))}"}
     servers = [start_server(settings, tmp_path / "a.log"), start_server(settings, tmp_path / "b.log")]
     attendees = 24
@@ -179,10 +181,7 @@ def test_votes_taken_by_both_workers_are_all_counted_and_reach_sockets_on_both(p
 
 
 def test_serve_with_two_worker_processes_serves_and_stops_cleanly(postgres_url, tmp_path):
-    settings = replace(make_settings(tmp_path, database_url=postgres_url, redis_url=REDIS_URL),
-                       channel_prefix=f"test-{secrets.token_hex(4)}")
-    upgrade(settings)
-    slug = asyncio.run(load_fixture(settings))
+    settings, slug = migrated_with_fixture(postgres_url, tmp_path)
     server = start_server(settings, tmp_path / "w.log", workers=2)
     try:
         joined = [httpx.post(f"{server.base_url}/api/v1/events/{slug}/join", json={}) for _ in range(10)]

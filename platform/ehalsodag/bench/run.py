@@ -227,28 +227,37 @@ def merge_spans(results: list[dict[str, Any]]) -> dict[str, tuple[int, float]]:
     return spans
 
 
-def _connect_all(urls: list[str], headers: dict[str, str] | None = None) -> Any:
+async def _connect_all(urls: list[str], headers: dict[str, str] | None = None) -> tuple[list[Any], int]:
     """Open a websocket per URL, 100 handshakes at a time; returns (sockets, failures)."""
     import websockets
 
-    async def go() -> tuple[list[Any], int]:
-        gate = asyncio.Semaphore(100)
-        failures = 0
+    gate = asyncio.Semaphore(100)
+    failures = 0
 
-        async def one(url: str) -> Any:
-            nonlocal failures
-            async with gate:
-                try:
-                    return await websockets.connect(url, compression=None, max_size=None, open_timeout=60,
-                                                    ping_interval=None, additional_headers=headers)
-                except Exception:
-                    failures += 1
-                    return None
+    async def one(url: str) -> Any:
+        nonlocal failures
+        async with gate:
+            try:
+                return await websockets.connect(url, compression=None, max_size=None, open_timeout=60,
+                                                ping_interval=None, additional_headers=headers)
+            except Exception:
+                failures += 1
+                return None
 
-        sockets = await asyncio.gather(*(one(url) for url in urls))
-        return [s for s in sockets if s is not None], failures
+    sockets = await asyncio.gather(*(one(url) for url in urls))
+    return [s for s in sockets if s is not None], failures
 
-    return go()
+
+def _wait_for(out: Any, processes: int, kind: str, results: list[dict[str, Any]], timeout: float) -> None:
+    """Wait until every generator process has said ``kind`` (or finished: its result goes to ``results``)."""
+    seen = 0
+    while seen < processes:
+        message = out.get(timeout=timeout)
+        if isinstance(message, dict):
+            results.append(message)
+            seen += 1
+        elif message[0] == kind:
+            seen += 1
 
 
 # --- baseline ---------------------------------------------------------------------------------
@@ -335,13 +344,7 @@ def run_baseline(profile: Profile, count: int, size: int) -> dict[str, Any]:
         for worker in workers:
             worker.start()
         results: list[dict[str, Any]] = []
-        ready = 0
-        while ready < len(workers):
-            message = out.get(timeout=profile.timeout_s)
-            if isinstance(message, tuple):
-                ready += 1
-            else:
-                results.append(message)
+        _wait_for(out, len(workers), "ready", results, profile.timeout_s)
         time.sleep(1)
         with websockets.sync.client.connect(url + "control") as control:
             control.send(f"go {count} {size}")
@@ -620,18 +623,7 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
         for worker in workers:
             worker.start()
         results: list[dict[str, Any]] = []
-
-        def wait_for(kind: str) -> None:
-            seen = 0
-            while seen < len(workers):
-                message = out.get(timeout=profile.timeout_s)
-                if isinstance(message, tuple) and message[0] == kind:
-                    seen += 1
-                elif isinstance(message, dict):
-                    results.append(message)
-                    seen += 1
-
-        wait_for("ready")
+        _wait_for(out, len(workers), "ready", results, profile.timeout_s)
         time.sleep(2)  # let the last snapshots go out: the sockets are idle now
         connected_rss = rss_kib(server.pid)
         staff_out: dict[str, Any] = {"vote_ms": []}
@@ -644,7 +636,8 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
             start_at = time.time() + 0.5
             for control in controls:
                 control.put(start_at)
-            await asyncio.get_running_loop().run_in_executor(None, wait_for, "voted")
+            await asyncio.get_running_loop().run_in_executor(
+                None, _wait_for, out, len(workers), "voted", results, profile.timeout_s)
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
                 for _ in range(profile.broadcasts):
                     await http.post(f"/api/v1/events/{SLUG}/announcement", json={"text": f"bench-{now_ms():.3f}"},
