@@ -19,13 +19,14 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: install lint
 	$(BIN)/python -m pytest -q -ra
 
 # Re-extract the translatable strings and merge them into the Swedish catalog.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -o platform/ehalsodag/translations/messages.pot --no-location .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy -o platform/ehalsodag/translations/messages.pot --no-location .
 	$(BIN)/pybabel update -i platform/ehalsodag/translations/messages.pot -d platform/ehalsodag/translations -l sv --no-fuzzy-matching
 
 clean:

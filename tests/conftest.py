@@ -18,6 +18,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+import ehalsodag.models  # noqa: F401
 from ehalsodag.agenda.files import load_agenda
 from ehalsodag.agenda.service import load_spec
 from ehalsodag.app import create_app
@@ -57,7 +58,7 @@ async def load_fixture(settings: Settings, name: str = "regional.toml") -> str:
         path = ROOT / "agenda" / name
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             event, _created = await load_spec(session, load_agenda(path))
             return event.slug
     finally:
@@ -70,7 +71,7 @@ async def make_staff(settings: Settings, email: str, role: str, slug: str | None
 
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             event_id = None
             if slug:
                 event = await event_by_slug(session, slug)

@@ -13,37 +13,56 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import BlockingConnectionPool, Redis
 
+import ehalsodag.models  # noqa: F401  (every domain's tables are mapped before the first query)
 from ehalsodag import __version__
+from ehalsodag.agenda.dependencies import provide_event
+from ehalsodag.agenda.fragments import AgendaFragments, clock_state
 from ehalsodag.agenda.routes import routes as agenda_routes
-from ehalsodag.agenda.service import EventIds
+from ehalsodag.agenda.service import EventIds, event_by_id
+from ehalsodag.attendees.dependencies import provide_attendee
+from ehalsodag.attendees.routes import routes as attendee_routes
+from ehalsodag.attendees.service import AttendeeTokens
+from ehalsodag.changes import ChangeFeed
+from ehalsodag.chat.fragments import ChatFragments
 from ehalsodag.chat.routes import routes as chat_routes
+from ehalsodag.control.routes import routes as control_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
+from ehalsodag.evaluation.fragments import EvaluationFragments
 from ehalsodag.evaluation.routes import routes as evaluation_routes
-from ehalsodag.live.broadcast import Broadcaster, ResultsClaims
+from ehalsodag.fragments import FragmentSource
+from ehalsodag.live.attendance import AttendanceRecorder
+from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
 from ehalsodag.live.hub import RAW_SEND_KEY, Hub
 from ehalsodag.live.routes import routes as live_routes
-from ehalsodag.live.service import AttendeeTokens
+from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
 from ehalsodag.polls.batch import VoteWriter
+from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.polls.service import PollEvents
 from ehalsodag.privacy.routes import routes as privacy_routes
+from ehalsodag.qa.fragments import QuestionFragments
 from ehalsodag.qa.routes import routes as qa_routes
-from ehalsodag.results.attendance import AttendanceRecorder
 from ehalsodag.results.routes import routes as results_routes
+from ehalsodag.screen.fragments import ScreenFragments
+from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
+from ehalsodag.staff.auth import provide_staff
 from ehalsodag.staff.routes import routes as staff_routes
+from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.responses import error_handler
@@ -118,15 +137,27 @@ def create_served_app() -> ASGIApp:
     return served
 
 
+def fragment_sources() -> list[FragmentSource]:
+    """Every domain's live view, in the order a snapshot shows them."""
+    return [AgendaFragments(), QuestionFragments(), PollFragments(), ChatFragments(), EvaluationFragments(),
+            ScreenFragments()]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
-    db = Database(settings)
+    db = Database(settings, ChangeFeed())
     channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
-    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix, bench=settings.bench)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
     claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
-    broadcaster = Broadcaster(db, hub, settings.templates_dir, bench=settings.bench, claims=claims)
-    ticker = ClockTicker(broadcaster)
+    renderer = Renderer(settings.templates_dir)
+    sources = fragment_sources()
+    broadcaster = Broadcaster(db, hub, renderer, sources, event_by_id, claims=claims)
+    db.feed.subscribe(broadcaster.on_changes)
+    # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
+    snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
+                          personal_at_once=2 if settings.is_sqlite else 4)
+    ticker = ClockTicker(broadcaster, clock_state)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)
     poll_events = PollEvents(db)
@@ -151,8 +182,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await attendance.stop()
             await db.dispose()
 
-    handlers = [*agenda_routes, *live_routes, *staff_routes, *qa_routes, *chat_routes, *poll_routes,
-                *evaluation_routes, *results_routes, *privacy_routes]
+    handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
+                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -166,6 +197,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             channels,
             SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(engine_instance=db.engine, create_all=False)),
         ],
+        dependencies={"uow": Provide(provide_unit_of_work), "event": Provide(provide_event),
+                      "attendee": Provide(provide_attendee), "staff": Provide(provide_staff)},
+        request_class=HTMXRequest,
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),
@@ -176,9 +210,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
+        after_exception=[close_abandoned_unit_of_work],
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
-        state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster,
+        state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster, "snapshots": snapshots,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
                      "attendee_tokens": attendee_tokens, "event_ids": event_ids}),

@@ -8,6 +8,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+import ehalsodag.models  # noqa: F401  (every table mapped before the first query)
 from ehalsodag.settings import Settings, load_settings
 
 
@@ -47,7 +48,7 @@ async def load_file(settings: Settings, path: str) -> tuple[str, bool, int]:
     spec = load_agenda(path)
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             event, created = await load_spec(session, spec)
             return event.slug, created, len(spec.blocks)
     finally:
@@ -138,7 +139,7 @@ async def _add_user(settings: Settings, email: str, password: str, role: str, sl
 
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             event_id = None
             if slug:
                 event = await event_by_slug(session, slug)
@@ -181,7 +182,7 @@ async def _create_token(settings: Settings, email: str) -> str | None:
 
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             user = await user_by_email(session, email)
             return None if user is None else await create_token(session, user)
     finally:
@@ -265,7 +266,7 @@ async def _purge(settings: Settings, slug: str, force: bool) -> dict[str, int] |
 
     db = Database(settings)
     try:
-        async with db.writer() as session:
+        async with db.unit_of_work() as session:
             event = await event_by_slug(session, slug)
             if event is None:
                 return None
@@ -290,16 +291,16 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, _settings: Settings) -> int:
-    """Run the load benchmark against a fresh server on loopback."""
-    from ehalsodag.bench.run import Target, run, run_writer, table, table_of
-
-    if args.writer:
-        print(table_of(run_writer(args.writer)))
-        return 0
-    target = Target(workers=args.workers, database_url=args.database_url, redis_url=args.redis_url)
-    report = run(args.profile, args.json, target=target, attendees=args.attendees)
-    print(table(report))
-    return 0
+    """Run the load benchmark (tools/ehalsodag_bench) against a fresh server on loopback."""
+    try:
+        from ehalsodag_bench import command
+    except ModuleNotFoundError as exc:
+        if exc.name != "ehalsodag_bench":
+            raise
+        print("error: the benchmark is not installed (it lives in tools/ehalsodag_bench: pip install -e .)",
+              file=sys.stderr)
+        return 1
+    return command(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_results_export)
 
     bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")
-    bench.add_argument("--profile", default="smoke", choices=["tiny", "smoke", "full"])
+    bench.add_argument("--profile", default="smoke", choices=["tiny", "smoke", "full", "qa-tiny", "qa"],
+                       help="tiny/smoke/full: votes and broadcasts; qa, qa-tiny: questions, upvotes, chat, joins")
     bench.add_argument("--json", help="write the results as JSON to this file")
     bench.add_argument("--attendees", type=int, help="override the profile's number of attendees")
     bench.add_argument("--writer", type=int, metavar="VOTES",

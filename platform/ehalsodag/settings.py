@@ -55,8 +55,6 @@ class Settings:
     join_limit: int = 600
     #: Poll answers per attendee and 10 seconds (changing one's answer counts too).
     vote_limit: int = 10
-    #: Benchmark mode: pushes carry an invisible marker of the newest action they include (ehalsodag bench).
-    bench: bool = False
     default_language: str = "sv"
     languages: tuple[str, ...] = field(default=("sv", "en"))
 
@@ -88,6 +86,5 @@ def load_settings() -> Settings:
         attendance_seconds=float(_env("ATTENDANCE_SECONDS", "60") or 60),
         join_limit=int(_env("JOIN_LIMIT", "600") or 600),
         vote_limit=int(_env("VOTE_LIMIT", "10") or 10),
-        bench=_env("BENCH", "0") == "1",
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
     )

@@ -11,46 +11,7 @@
     };
   }
 
-  /* A live update must not take the focus away: if the element being replaced holds the focus,
-     focus its counterpart in the new content afterwards (without scrolling). */
-  var refocus = null;
-  function focusKey(el) {
-    if (el.id) return "#" + CSS.escape(el.id);
-    var key = el.tagName.toLowerCase();
-    if (el.dataset.questionId) key += '[data-question-id="' + el.dataset.questionId + '"]';
-    if (el.name) key += '[name="' + CSS.escape(el.name) + '"]';
-    if (el.value && (el.type === "radio" || el.type === "checkbox" || el.type === "hidden")) {
-      key += '[value="' + CSS.escape(el.value) + '"]';
-    }
-    var form = el.closest("form[action]");
-    return form ? 'form[action="' + form.getAttribute("action") + '"] ' + key : key;
-  }
-  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var active = document.activeElement;
-    if (evt.detail.target && active && active !== document.body && evt.detail.target.contains(active)) {
-      refocus = focusKey(active);
-    }
-  });
-  document.addEventListener("htmx:oobAfterSwap", function () {
-    if (!refocus) return;
-    var again = document.querySelector(refocus);
-    refocus = null;
-    if (again) again.focus({ preventScroll: true });
-  });
-
-  /* Keep a playing stream playing: a push that carries the same embed does not replace it. */
-  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var target = evt.detail.target;
-    if (!target || target.id !== "player") return;
-    var current = target.querySelector(":scope > .player-frame");
-    var incoming = evt.detail.fragment && evt.detail.fragment.querySelector(".player-frame");
-    var sameFilm = (target.querySelector("details.film .player-frame") || {}).dataset;
-    var newFilm = evt.detail.fragment && evt.detail.fragment.querySelector("details.film .player-frame");
-    var filmUnchanged = (!sameFilm && !newFilm) || (sameFilm && newFilm && sameFilm.embed === newFilm.dataset.embed);
-    if (current && incoming && current.dataset.embed === incoming.dataset.embed && filmUnchanged) {
-      evt.detail.shouldSwap = false;
-    }
-  });
+  /* Live pushes are applied by live.js (the frame protocol): it keeps focus, typed text and open boxes. */
 
   /* Forms that clear after a successful send (the question and chat forms). No inline handlers:
      the Content-Security-Policy allows scripts from this file only. */
@@ -101,47 +62,37 @@
     el.textContent = state === "open" ? el.dataset.connectedText : el.dataset.reconnectingText;
   }
 
-  /* Q&A: sort by votes or time (the server sends most upvoted first); remember one's own upvotes. */
+  /* Q&A: most upvoted first (the server's order, data-sort) or newest first (data-time, descending). live.js keeps
+     the chosen order as items arrive, moving other items rather than the one holding the focus. */
   var sortMode = "votes";
-  function sortQuestions() {
+  function applySortMode() {
     var list = document.getElementById("question-list");
-    if (!list) return;
-    var items = Array.prototype.slice.call(list.querySelectorAll(":scope > li.question"));
-    items.sort(function (a, b) {
-      var key = sortMode === "time" ? "time" : "votes";
-      var diff = Number(b.dataset[key]) - Number(a.dataset[key]);
-      return diff !== 0 ? diff : Number(a.dataset.time) - Number(b.dataset.time);
-    });
-    items.forEach(function (li) { list.appendChild(li); });
+    if (!list || !window.ehalsodagLive) return;
+    if (sortMode === "time") {
+      list.setAttribute("data-order", "data-time");
+      list.setAttribute("data-order-dir", "desc");
+    } else {
+      list.removeAttribute("data-order");
+      list.removeAttribute("data-order-dir");
+    }
+    window.ehalsodagLive.reorder(list);
   }
   document.addEventListener("click", function (evt) {
-    var button = evt.target.closest("[data-sort]");
+    var button = evt.target.closest && evt.target.closest("[data-sort]");
     if (!button) return;
     sortMode = button.dataset.sort;
     document.querySelectorAll("[data-sort]").forEach(function (b) {
       b.setAttribute("aria-pressed", b === button ? "true" : "false");
     });
-    sortQuestions();
+    applySortMode();
   });
-  var upvoted = {};
-  /* Decide when the request leaves: a push may replace (detach) the button before the answer comes back. */
+  /* An upvote shows at once; the attendee's own push confirms it a moment later. */
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var form = evt.detail.elt;
     if (!form || !form.classList || !form.classList.contains("upvote-form")) return;
-    var button = form.querySelector("[data-question-id]");
-    upvoted[button.dataset.questionId] = button.getAttribute("aria-pressed") !== "true";
-    restoreUpvotes();
+    var button = form.querySelector("button[aria-pressed]");
+    if (button) button.setAttribute("aria-pressed", button.getAttribute("aria-pressed") === "true" ? "false" : "true");
   });
-  function restoreUpvotes() {
-    document.querySelectorAll(".upvote[data-question-id]").forEach(function (button) {
-      var id = button.dataset.questionId;
-      if (id in upvoted) button.setAttribute("aria-pressed", upvoted[id] ? "true" : "false");
-    });
-    /* A question of one's own that is now approved leaves the "waiting" list. */
-    document.querySelectorAll("#my-questions [data-question-id]").forEach(function (li) {
-      if (document.getElementById("q-" + li.dataset.questionId)) li.remove();
-    });
-  }
 
   document.addEventListener("htmx:wsOpen", function () { setConnection("open"); });
   document.addEventListener("htmx:wsClose", function (evt) {
@@ -166,8 +117,8 @@
     if (log && chatPinned) log.scrollTop = log.scrollHeight;
   }
 
-  document.addEventListener("htmx:wsAfterMessage", function () {
-    startHls(); updateCountdowns(); sortQuestions(); restoreUpvotes(); pinChat();
+  document.addEventListener("ehalsodag:applied", function () {
+    startHls(); updateCountdowns(); if (sortMode !== "votes") applySortMode(); pinChat();
   });
   document.addEventListener("DOMContentLoaded", function () {
     startHls();

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from ehalsodag.agenda.files import load_agenda
 from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.service import event_by_slug, load_spec
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.db.engine import Database
-from ehalsodag.live.models import Attendee
 
 DAY = textwrap.dedent("""
     [event]
@@ -39,7 +39,7 @@ async def test_reload_updates_blocks_in_place_and_keeps_removed_ones(settings, t
     path = tmp_path / "dag.toml"
     path.write_text(DAY, encoding="utf-8")
     db = Database(settings)
-    async with db.writer() as session:
+    async with db.unit_of_work() as session:
         event, created = await load_spec(session, load_agenda(path))
         assert created
         ids = {b.key: b.id for b in event.blocks}
@@ -49,7 +49,7 @@ async def test_reload_updates_blocks_in_place_and_keeps_removed_ones(settings, t
     edited = DAY.replace('title = "Panel"', 'title = "Panel om data"').replace(
         '[[blocks]]\nid = "a"\nkind = "opening"\nstart = "09:00"\nend = "09:05"\ntitle = "Öppning"\n', "")
     path.write_text(edited, encoding="utf-8")
-    async with db.writer() as session:
+    async with db.unit_of_work() as session:
         event, created = await load_spec(session, load_agenda(path))
         assert not created
     async with db.reader() as session:

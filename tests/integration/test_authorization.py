@@ -76,6 +76,7 @@ MATRIX = {
     ("POST", "/api/v1/events/{slug}/announcement"): "staff",
     ("POST", "/api/v1/questions/{question_id}/moderate"): "staff",
     ("POST", "/e/{slug}/control/questions/{question_id}"): "staff",
+    ("GET", "/e/{slug}/control/questions/{question_id}/edit"): "staff",
     ("DELETE", "/api/v1/chat/{message_id}"): "staff",
     ("POST", "/e/{slug}/control/chat/{message_id}/delete"): "staff",
     ("POST", "/api/v1/events/{slug}/attendees/{attendee_id}/mute"): "staff",

@@ -63,10 +63,15 @@ async def test_reconnecting_client_gets_the_current_state(served):
         assert "Paus till 10.15" in await asyncio.wait_for(ws.recv(), 2)
 
 
-async def test_moderator_socket_also_gets_the_run_of_show(served):
+async def test_the_control_panels_socket_gets_the_run_of_show_and_only_staff_may_open_one(served):
     staff = await make_staff(served.settings, "mod@example.se", "moderator", "regional")
     headers = {"Authorization": f"Bearer {staff}"}
-    async with websockets.connect(f"{served.ws_url}/e/regional/ws", additional_headers=headers) as ws:
+    token = join(served)
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:  # an attendee cannot see the control panel
+        async with websockets.connect(f"{served.ws_url}/e/regional/ws?view=control&token={token}"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with websockets.connect(f"{served.ws_url}/e/regional/ws?view=control", additional_headers=headers) as ws:
         snapshot = await asyncio.wait_for(ws.recv(), 2)
         assert 'id="run-of-show"' in snapshot
         event = httpx.get(f"{served.base_url}/api/v1/events/regional").json()

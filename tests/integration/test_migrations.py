@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-import ehalsodag.db.models  # noqa: F401
+import ehalsodag.models  # noqa: F401
 from ehalsodag.db.base import metadata
 
 

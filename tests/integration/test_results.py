@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from ehalsodag.agenda.service import event_by_slug
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation import service as evaluation_service
 from ehalsodag.evaluation.models import EvaluationAnswer
-from ehalsodag.live.models import Attendee
 from ehalsodag.results.exports import neutralise
 from ehalsodag.results.models import AttendanceSample
 from ehalsodag.results.service import wilson_interval
@@ -42,6 +42,7 @@ async def add_respondents(settings, slug, answers, *, present=None, group_size=1
         await evaluation_service.open_now(session, event, "test")
         for attendee, answer in zip(attendees, answers, strict=False):
             await evaluation_service.submit(session, event, attendee, answer)
+        await session.commit()  # services never commit: whoever holds the session does
     await db.dispose()
 
 

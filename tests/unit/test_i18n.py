@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 from ehalsodag import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": None}
 
 
 def extracted_ids() -> set[str]:

@@ -110,3 +110,65 @@ def test_empty_polls_aggregate_without_dividing_by_zero():
         result = aggregate(kind, [(1, "A"), (2, "B")], [], scale=(1, 5))
         assert result.responses == 0 and result.mean is None
         assert all(o.percent == 0.0 for o in result.options)
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    (SINGLE, "Pick an option"), (MULTIPLE, "Pick an option"), (SCALE, "Choose a value"),
+    (WORDS, "at least one word"), (TEXT, "answer is empty"), (RANKING, "exactly once")])
+def test_an_untouched_form_is_refused_with_what_to_do(shape, message):
+    with use_language("en"), pytest.raises(AnswerError, match=message):
+        validate_answer(shape, {})
+
+
+def _poll(poll_id, state, *, closed=None, opened=None, results="live", revealed=False, kind="single", options=()):
+    import datetime as dt
+
+    import ehalsodag.models  # noqa: F401  (every mapper configured)
+    from ehalsodag.polls.models import Poll, PollOption
+
+    at = dt.datetime(2021, 3, 23, 9, tzinfo=dt.UTC)
+    return Poll(id=poll_id, state=state, results=results, revealed=revealed, kind=kind, question=f"Q{poll_id}",
+                closed_at=at + dt.timedelta(minutes=closed) if closed is not None else None,
+                opened_at=at + dt.timedelta(minutes=opened) if opened is not None else None,
+                options=[PollOption(id=oid, label=label, position=i) for i, (oid, label) in enumerate(options)])
+
+
+def test_attendees_see_the_open_polls_then_the_latest_closed_poll_with_visible_results():
+    from ehalsodag.polls.service import attendee_sort_key, latest_closed, on_screen, shown_to_attendees
+
+    polls = [_poll(1, "closed", closed=5), _poll(2, "open", opened=1), _poll(3, "closed", closed=9,
+             results="on_reveal"), _poll(4, "closed", closed=7), _poll(5, "draft"), _poll(6, "open", opened=3)]
+    shown = shown_to_attendees(polls)
+    assert [p.id for p in shown] == [2, 6, 4]  # 3 closed later, but its results are hidden
+    assert sorted(shown, key=attendee_sort_key) == shown  # the pages' order is the snapshot's order
+    assert latest_closed(p for p in polls if p.id != 4).id == 1
+    assert on_screen(polls).id == 6  # the most recently opened
+    polls[2].revealed = True
+    assert [p.id for p in shown_to_attendees(polls)] == [2, 6, 3]
+
+
+def test_the_answer_forms_id_changes_only_with_what_the_form_shows():
+    from ehalsodag.polls.fragments import form_id
+
+    poll = _poll(7, "open", options=[(1, "Ja"), (2, "Nej")])
+    before = form_id(poll)
+    poll.question, poll.max_picks, poll.scale_labels = "Ändrad fråga?", 2, ["a", "b"]
+    assert form_id(poll) == before and before.startswith("poll-7-form-")
+    poll.options[1].label = "Kanske"
+    assert form_id(poll) != before
+
+
+def test_the_new_poll_form_and_the_api_share_one_struct():
+    from ehalsodag.polls.routes import CreatePollBody, ResponseBody
+    from ehalsodag.web.forms import decode_form
+
+    form = decode_form(CreatePollBody, [("kind", "scale"), ("question", "Hur långt?"), ("options", ""),
+                                        ("scale_labels", "Inte alls"), ("scale_labels", "Mycket"),
+                                        ("max_picks", ""), ("block_id", ""), ("auto_open", "1"), ("_csrf_token", "x")])
+    assert (form.options, form.scale_labels, form.auto_open, form.block_id) == ([], ["Inte alls", "Mycket"], True, None)
+    lines = decode_form(CreatePollBody, [("kind", "single"), ("question", "?"), ("options", "Ja\r\n\r\n Nej \r\n")])
+    assert lines.options == ["Ja", "Nej"]
+    assert CreatePollBody("single", "?", options=["Ja", "Nej"]).options == ["Ja", "Nej"]
+    ranking = decode_form(ResponseBody, [("ranking", "13"), ("ranking", "11"), ("ranking", "12")])
+    assert ranking == ResponseBody(ranking=[13, 11, 12])
+    assert decode_form(ResponseBody, [("ranking", ""), ("ranking", "")]) == ResponseBody(ranking=[])

@@ -1,32 +1,32 @@
-"""Agenda pages (event list, attendee page, join by code) and the event JSON."""
+"""Agenda pages (event list, attendee page with its join form, join by code) and the event JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda import interop
 from ehalsodag.agenda.models import Block, Event
-from ehalsodag.agenda.service import event_by_code, event_by_slug, list_events
+from ehalsodag.agenda.service import event_by_code, list_events, load_event
 from ehalsodag.agenda.streams import StreamError, embed_for
 from ehalsodag.agenda.view import event_view
-from ehalsodag.i18n import _
-from ehalsodag.live.state import load_live_state
-from ehalsodag.web.auth import current_attendee, current_staff
+from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, client_address, current_attendee
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.attendees.service import JoinError, JoinRequest, join
+from ehalsodag.fragments import Audience, Viewer
+from ehalsodag.i18n import _, current_language
+from ehalsodag.staff.auth import current_staff
+from ehalsodag.staff.service import permissions
+from ehalsodag.web.auth import settings_of
+from ehalsodag.web.forms import form_of
+from ehalsodag.web.responses import cookie
 from ehalsodag.web.security import content_security_policy
-from ehalsodag.web.templating import iso
-
-
-async def load_event(session: AsyncSession, slug: str) -> Event:
-    """The event or a 404 with a readable message."""
-    event = await event_by_slug(session, slug)
-    if event is None:
-        raise NotFoundException(detail=_("No event with that address."))
-    return event
+from ehalsodag.web.templating import iso, page_context
 
 
 @get("/", name="home")
@@ -36,18 +36,40 @@ async def home(db_session: AsyncSession) -> Template:
     return Template("attendee/index.html", context={"events": events})
 
 
+async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncSession, event: Event,
+                                attendee: Attendee | None = None) -> dict[str, Any]:
+    """What the attendee page shows: the snapshot's parts (the same fragments the websocket pushes)."""
+    staff = await current_staff(request, session)
+    is_staff = staff is not None and permissions(staff, event.id).moderate
+    viewer = Viewer(Audience.ATTENDEE, attendee.id if attendee else None, is_staff)
+    parts = await request.app.state.snapshots.parts(session, event, viewer, current_language(),
+                                                       page_context(request))
+    return {"event": event, "view": event_view(event), "attendee": attendee, "staff": staff, "parts": parts}
+
+
 @get("/e/{slug:str}", name="attendee_page")
 async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
     """The attendee page: join form, live block with its stream, now/next, programme, announcement."""
     event = await load_event(db_session, slug)
-    attendee = await current_attendee(request, db_session, event)
-    staff = await current_staff(request, db_session)
-    live = await load_live_state(db_session, event, attendee=attendee)
-    return Template(
-        "attendee/event.html",
-        context={"event": event, "view": event_view(event), "attendee": attendee, "staff": staff, "live": live},
-        headers={"Content-Security-Policy": event_csp(event)},
-    )
+    attendee = await current_attendee(request, db_session, event.id)
+    return Template("attendee/event.html", context=await attendee_page_context(request, db_session, event, attendee),
+                    headers={"Content-Security-Policy": event_csp(event)})
+
+
+@post("/e/{slug:str}/join", name="join_form", dependencies={"form": form_of(JoinRequest)})
+async def join_form(request: Request[Any, Any, Any], slug: str, event: Event, uow: AsyncSession,
+                    form: JoinRequest) -> Response[Any]:
+    """The join form on the attendee page (works without JavaScript)."""
+    await request.app.state.rate_limits.enforce("join", client_address(request))
+    try:
+        _attendee, token = await join(uow, event.id, form)
+    except JoinError as exc:
+        context = await attendee_page_context(request, uow, event)
+        return Template("attendee/event.html", status_code=422, context={
+            **context, "join_error": str(exc), "join_values": msgspec.structs.asdict(form)})
+    response = Redirect(f"/e/{slug}", status_code=303)
+    response.set_cookie(cookie(settings_of(request), attendee_cookie(event.id), token, ATTENDEE_COOKIE_SECONDS))
+    return response
 
 
 def event_csp(event: Event) -> str:
@@ -137,5 +159,5 @@ async def schedule_ics_export(request: Request[Any, Any, Any], slug: str, db_ses
                     headers={"Content-Disposition": f'attachment; filename="{slug}.ics"'})
 
 
-routes = [home, accessibility_statement, attendee_page, join_by_code, api_event, schedule_json_export,
+routes = [home, accessibility_statement, attendee_page, join_form, join_by_code, api_event, schedule_json_export,
           schedule_xml_export, schedule_ics_export]

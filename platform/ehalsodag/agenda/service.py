@@ -1,6 +1,7 @@
 """Agenda services: load programme files into events, and the moderator's run-of-show actions.
 
-Services write and commit; the caller (a route or the CLI) then asks the broadcaster to push.
+Services change rows in the caller's unit of work and record what changed (ehalsodag.changes); they never
+commit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
 from ehalsodag.evaluation.models import EvaluationQuestion
@@ -39,6 +41,19 @@ def utcnow() -> dt.datetime:
 async def event_by_slug(session: AsyncSession, slug: str) -> Event | None:
     """The event with ``slug``, with its stages and blocks."""
     return (await session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()
+
+
+async def load_event(session: AsyncSession, slug: str) -> Event:
+    """The event with ``slug``, or a 404 refusal with a readable message."""
+    event = await event_by_slug(session, slug)
+    if event is None:
+        raise ActionError(_("No event with that address."), status_code=404)
+    return event
+
+
+async def event_by_id(session: AsyncSession, event_id: int) -> Event | None:
+    """The event with its stages and blocks (the live layer's loader)."""
+    return await session.get(Event, event_id)
 
 
 class EventIds:
@@ -84,7 +99,7 @@ async def _new_join_code(session: AsyncSession) -> str:
 
 
 async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, bool]:
-    """Create the event or update it in place; return it and whether it was new. Commits.
+    """Create the event or update it in place; return it and whether it was new.
 
     Blocks are matched by their id in the file, so questions and votes attached to a block stay
     attached; a block gone from the file is marked removed, never deleted.
@@ -148,7 +163,12 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
         session, actor="cli", action="agenda.load" if created else "agenda.reload", event_id=None,
         slug=spec.slug, blocks=len(spec.blocks), file=spec.source_file,
     )
-    await session.commit()
+    await session.flush()
+    if not created:  # open pages follow a reloaded programme (a new event has no pages yet)
+        poll_ids = (await session.execute(select(Poll.id).where(Poll.event_id == event.id))).scalars().all()
+        for topic in (Topic.AGENDA, Topic.STAGE, Topic.EVALUATION):
+            changed(session, topic, event.id)
+        changed(session, Topic.POLL, event.id, *poll_ids)
     return event, created
 
 
@@ -217,24 +237,26 @@ def _block_of(event: Event, block_id: int) -> Block:
 
 
 async def go_live(session: AsyncSession, event: Event, block_id: int, actor: str) -> Block:
-    """Take a block live now. Commits."""
+    """Take a block live now."""
     block = _block_of(event, block_id)
     event.live_block_id = block.id
     block.went_live_at = utcnow()
     audit.record(session, actor=actor, action="block.live", event_id=event.id, block=block.key)
-    await session.commit()
+    changed(session, Topic.AGENDA, event.id, block.id)
+    changed(session, Topic.STAGE, event.id)
     return block
 
 
 async def end_live(session: AsyncSession, event: Event, actor: str) -> None:
-    """Go back to following the clock (no block chosen by a moderator). Commits."""
+    """Go back to following the clock (no block chosen by a moderator)."""
     event.live_block_id = None
     audit.record(session, actor=actor, action="block.clear_live", event_id=event.id)
-    await session.commit()
+    changed(session, Topic.AGENDA, event.id)
+    changed(session, Topic.STAGE, event.id)
 
 
 async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, actor: str) -> list[Block]:
-    """Move every block after the live one (or every block not yet started) by ``minutes``. Commits."""
+    """Move every block after the live one (or every block not yet started) by ``minutes``."""
     if not isinstance(minutes, int) or isinstance(minutes, bool):
         raise ActionError(_("Minutes must be a whole number."), status_code=422)
     if minutes == 0 or abs(minutes) > MAX_SHIFT_MINUTES:
@@ -249,12 +271,13 @@ async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, 
         session, actor=actor, action="blocks.shift", event_id=event.id, minutes=minutes,
         blocks=[b.key for b in moved if isinstance(b, Block)],
     )
-    await session.commit()
+    changed(session, Topic.AGENDA, event.id)
+    changed(session, Topic.EVALUATION, event.id)  # the evaluation opens when the last block ends
     return [b for b in moved if isinstance(b, Block)]
 
 
 async def set_announcement(session: AsyncSession, event: Event, text: str | None, actor: str) -> None:
-    """Post (or with empty text, clear) the banner shown to every attendee. Commits."""
+    """Post (or with empty text, clear) the banner shown to every attendee."""
     cleaned = (text or "").strip()
     if len(cleaned) > MAX_ANNOUNCEMENT:
         raise ActionError(_("An announcement is at most %(max)d characters.", max=MAX_ANNOUNCEMENT), status_code=422)
@@ -266,4 +289,4 @@ async def set_announcement(session: AsyncSession, event: Event, text: str | None
         session, actor=actor, action="announcement.post" if cleaned else "announcement.clear",
         event_id=event.id, text=cleaned,
     )
-    await session.commit()
+    changed(session, Topic.ANNOUNCEMENT, event.id)

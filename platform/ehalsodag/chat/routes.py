@@ -1,4 +1,5 @@
-"""Chat over HTTP: post, scroll back, and the moderators' delete, mute and on/off switches."""
+"""Chat over HTTP: post, scroll back, and the moderators' delete, mute and on/off switches — each action one
+Struct for the JSON API and the form alike. What changed reaches the pages through the change feed."""
 
 from __future__ import annotations
 
@@ -6,150 +7,161 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, delete, get, post
-from litestar.exceptions import ClientException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import Parameter
 from litestar.response import Response, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
-from ehalsodag.agenda.routes import load_event
+from ehalsodag.agenda.service import load_event
+from ehalsodag.attendees.auth import current_attendee
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat import service as chat_service
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
-from ehalsodag.web.actions import Id, documented, first, form_fields, reply, require_attendee
-from ehalsodag.web.auth import current_attendee, require_staff
+from ehalsodag.staff.auth import has_staff_credentials, is_staff_of, moderator_guard
+from ehalsodag.staff.models import StaffUser
+from ehalsodag.web.actions import Id, documented, reply
+from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import is_htmx
 
 HISTORY_PAGE = 50
+#: The largest id a row can have (a bigger one in a path cannot name a message).
+MAX_ID = 2**63 - 1
 
 
 class ChatBody(msgspec.Struct, forbid_unknown_fields=True):
-    """POST /api/v1/events/{slug}/chat"""
+    """POST /api/v1/events/{slug}/chat and the chat form."""
 
     text: str
 
 
 class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
-    """POST /api/v1/events/{slug}/settings"""
+    """POST /api/v1/events/{slug}/settings and the switches on the control panel (a form sends 1 or 0)."""
 
     chat_enabled: bool | None = None
     premoderation: bool | None = None
 
 
+async def message_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The event of the path's chat message (for the staff guard)."""
+    message_id = connection.path_params["message_id"]
+    if not 1 <= message_id <= MAX_ID:
+        return None
+    async with connection.app.state.db.reader() as session:
+        return (await session.execute(select(ChatMessage.event_id).where(ChatMessage.id == message_id))).scalar()
+
+
+async def _chat_post(request: Request[Any, Any, Any], event: Event, attendee: Attendee, body: ChatBody,
+                     uow: AsyncSession) -> Response[Any]:
+    if event.chat_enabled and attendee.muted_at is None:  # refusals first, so they never count
+        await request.app.state.rate_limits.enforce("chat", attendee.id)
+    message = await chat_service.post(uow, event, attendee, body.text)
+    return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{event.slug}#chat",
+                 status_code=201)
+
 
 @post("/api/v1/events/{slug:str}/chat", name="api_chat_post", status_code=201)
 async def api_chat_post(
-    request: Request[Any, Any, Any], slug: str,
+    request: Request[Any, Any, Any], event: Event, attendee: Attendee, uow: AsyncSession,
     data: Annotated[ChatBody, documented("A chat message", {"text": "Hej från vårdcentralen i Motala!"})],
 ) -> Response[Any]:
     """Write in the chat (5 messages per 10 s and 1000 characters per attendee)."""
-    return await _chat_post(request, slug, data.text)
+    return await _chat_post(request, event, attendee, data, uow)
 
 
-@post("/e/{slug:str}/chat", name="form_chat_post", include_in_schema=False)
-async def form_chat_post(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+@post("/e/{slug:str}/chat", name="form_chat_post", dependencies={"form": form_of(ChatBody)})
+async def form_chat_post(request: Request[Any, Any, Any], event: Event, attendee: Attendee, uow: AsyncSession,
+                         form: ChatBody) -> Response[Any]:
     """The chat form on the attendee page."""
-    return await _chat_post(request, slug, first(await form_fields(request), "text"))
+    return await _chat_post(request, event, attendee, form, uow)
 
 
-async def _chat_post(request: Request[Any, Any, Any], slug: str, text: str) -> Response[Any]:
-    state = request.app.state
-    async with state.db.writer() as session:
-        event = await load_event(session, slug)
-        attendee = await require_attendee(request, session, event)
-        if event.chat_enabled and attendee.muted_at is None:  # refusals first, so they never count
-            await state.rate_limits.enforce("chat", attendee.id)
-        message = await chat_service.post(session, event, attendee, text)
-    await state.broadcaster.push_chat_message(event, message)
-    return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{slug}#chat", status_code=201)
-
-
-@get("/e/{slug:str}/chat", name="chat_history", include_in_schema=False)
+@get("/e/{slug:str}/chat", name="chat_history")
 async def chat_history(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
-                       before: int | None = None) -> Template:
-    """Older messages, for scrolling back (htmx puts them above the ones shown)."""
+                       before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None) -> Template:
+    """Older messages, for scrolling back (htmx puts them in place of the "show older" link)."""
     event = await load_event(db_session, slug)
     await require_attendee_or_staff(request, db_session, event)
     messages = await chat_service.recent(db_session, event.id, before_id=before, limit=HISTORY_PAGE)
-    template = "partials/chat_history.html" if is_htmx(request) else "attendee/chat_history.html"
+    template = "chat/history.html" if is_htmx(request) else "chat/history_page.html"
     return Template(template, context={"event": event, "messages": messages, "more": len(messages) == HISTORY_PAGE})
 
 
 async def require_attendee_or_staff(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> None:
-    """Chat history is for people in the event: attendees or its staff."""
-    if await current_attendee(request, session, event) is None:
-        await require_staff(request, session, event)
+    """Chat history is for people in the event: its attendees or its staff."""
+    if await current_attendee(request, session, event.id) is not None or await is_staff_of(request, session, event.id):
+        return
+    if has_staff_credentials(request):
+        raise PermissionDeniedException(detail=_("You are not staff of this event."))
+    raise NotAuthorizedException(detail=_("Join the event first."))
 
 
-async def _delete(request: Request[Any, Any, Any], message_id: Id) -> None:
-    state = request.app.state
-    async with state.db.writer() as session:
-        message = await session.get(ChatMessage, message_id)
-        if message is None:
-            raise ClientException(detail=_("No such message."), status_code=404)
-        event = await session.get(Event, message.event_id)
-        assert event is not None
-        user = await require_staff(request, session, event)
-        await chat_service.delete_message(session, message_id, event, user.email)
-    await state.broadcaster.push_chat_removed(event, message_id)
+async def _delete(uow: AsyncSession, staff: StaffUser, message_id: int) -> None:
+    message = await uow.get(ChatMessage, message_id)
+    event = await uow.get(Event, message.event_id) if message is not None else None
+    if message is None or event is None:
+        raise chat_service.ChatError(_("No such message."), 404)
+    await chat_service.delete_message(uow, message_id, event, staff.email)
 
 
-@delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200)
-async def api_chat_delete(request: Request[Any, Any, Any], message_id: Id) -> dict[str, Any]:
+@delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200, guards=[moderator_guard],
+        opt={"event_of": message_event})
+async def api_chat_delete(message_id: Id, uow: AsyncSession, staff: StaffUser) -> dict[str, Any]:
     """Remove a message from the chat."""
-    await _delete(request, message_id)
+    await _delete(uow, staff, message_id)
     return {"id": message_id, "deleted": True}
 
 
-@post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", include_in_schema=False)
-async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: Id) -> Response[Any]:
+@post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", guards=[moderator_guard],
+      opt={"event_of": message_event})
+async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: Id, uow: AsyncSession,
+                           staff: StaffUser) -> Response[Any]:
     """The delete button on the control panel."""
-    await _delete(request, message_id)
-    return reply(request, data={}, message=_("Message deleted."), back=f"/e/{slug}/control#mod-chat")
+    await _delete(uow, staff, message_id)
+    return reply(request, data={"id": message_id, "deleted": True}, message=_("Message deleted."),
+                 back=f"/e/{slug}/control#mod-chat")
 
 
 @post(["/api/v1/events/{slug:str}/attendees/{attendee_id:int}/mute",
-       "/e/{slug:str}/control/attendees/{attendee_id:int}/mute"], name="mute", status_code=200)
-async def mute(request: Request[Any, Any, Any], slug: str, attendee_id: Id) -> Response[Any]:
-    """Mute an attendee for the rest of the day."""
-    state = request.app.state
-    async with state.db.writer() as session:
-        event = await load_event(session, slug)
-        user = await require_staff(request, session, event)
-        await chat_service.mute(session, attendee_id, event, user.email)
+       "/e/{slug:str}/control/attendees/{attendee_id:int}/mute"], name="mute", status_code=200,
+      guards=[moderator_guard])
+async def mute(request: Request[Any, Any, Any], event: Event, attendee_id: Id, uow: AsyncSession,
+               staff: StaffUser) -> Response[Any]:
+    """Mute an attendee for the rest of the day: no more chat messages or questions."""
+    await chat_service.mute(uow, attendee_id, event, staff.email)
     return reply(request, data={"attendee_id": attendee_id, "muted": True},
-                 message=_("The attendee is muted for the rest of the day."), back=f"/e/{slug}/control#mod-chat")
+                 message=_("The attendee is muted for the rest of the day."), back=f"/e/{event.slug}/control#mod-chat")
 
 
-@post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200)
+async def _event_settings(request: Request[Any, Any, Any], event: Event, body: SettingsBody, uow: AsyncSession,
+                          staff: StaffUser) -> Response[Any]:
+    if body.chat_enabled is not None:
+        await chat_service.set_chat_enabled(uow, event, body.chat_enabled, staff.email)
+    if body.premoderation is not None:
+        await set_premoderation(uow, event, body.premoderation, staff.email)
+    settings = {"chat_enabled": event.chat_enabled, "premoderation": event.premoderation}
+    return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{event.slug}/control")
+
+
+@post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200, guards=[moderator_guard])
 async def api_event_settings(
-    request: Request[Any, Any, Any], slug: str,
+    request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
     data: Annotated[SettingsBody, documented("Pre-moderate questions", {"premoderation": True})],
 ) -> Response[Any]:
     """Switch the chat and the pre-moderation of questions on or off (staff)."""
-    return await _event_settings(request, slug, data)
+    return await _event_settings(request, event, data, uow, staff)
 
 
-@post("/e/{slug:str}/control/settings", name="form_event_settings", include_in_schema=False)
-async def form_event_settings(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+@post("/e/{slug:str}/control/settings", name="form_event_settings", guards=[moderator_guard],
+      dependencies={"form": form_of(SettingsBody)})
+async def form_event_settings(request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
+                              form: SettingsBody) -> Response[Any]:
     """The switches on the control panel."""
-    fields = await form_fields(request)
-    flags = {k: first(fields, k) == "1" for k in ("chat_enabled", "premoderation") if k in fields}
-    return await _event_settings(request, slug, SettingsBody(**flags))
-
-
-async def _event_settings(request: Request[Any, Any, Any], slug: str, body: SettingsBody) -> Response[Any]:
-    state = request.app.state
-    async with state.db.writer() as session:
-        event = await load_event(session, slug)
-        user = await require_staff(request, session, event)
-        if body.chat_enabled is not None:
-            await chat_service.set_chat_enabled(session, event, body.chat_enabled, user.email)
-        if body.premoderation is not None:
-            await set_premoderation(session, event, body.premoderation, user.email)
-        settings = {"chat_enabled": event.chat_enabled, "premoderation": event.premoderation}
-    await state.broadcaster.push(slug, "settings", "questions")
-    return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{slug}/control")
+    return await _event_settings(request, event, form, uow, staff)
 
 
 routes = [api_chat_post, form_chat_post, chat_history, api_chat_delete, form_chat_delete, mute, api_event_settings,

@@ -1,26 +1,48 @@
-"""Chat services: post (rate-limited), delete, mute, switch the chat on or off."""
+"""Chat services: post, delete, mute, switch the chat on or off; and the queries the chat's views need.
+
+They change rows in the caller's unit of work and record what changed (:func:`ehalsodag.changes.changed`);
+they never commit. The per-attendee rate limit is the route's (it must not count refusals).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
-from ehalsodag.live.models import Attendee
 from ehalsodag.staff import audit
 from ehalsodag.text import TextError, clean_text
 
 MAX_MESSAGE = 1000
+#: Messages on the attendee page (the newest; older ones are loaded on demand).
 HISTORY = 100
+#: Messages on the moderators' list (the newest, newest first).
+MODERATED = 50
+
+
+class Setting(enum.IntEnum):
+    """Which switch a ``Topic.SETTINGS`` change concerns (its ids). A change without ids (pre-moderation,
+    a reloaded programme) leaves the attendees' chat form alone: only the chat switch changes it."""
+
+    CHAT = 1
 
 
 class ChatError(RefusedError):
     """A chat action that cannot be done; ``status_code`` is the HTTP answer."""
+
+
+def newest_first(message_id: int) -> str:
+    """A message's place in the moderators' list, as a string that sorts ascending: newest first."""
+    return f"{9_999_999_999_999_999_999 - message_id:019d}"
 
 
 async def post(session: AsyncSession, event: Event, attendee: Attendee, text: str) -> ChatMessage:
@@ -36,7 +58,8 @@ async def post(session: AsyncSession, event: Event, attendee: Attendee, text: st
     message = ChatMessage(event_id=event.id, attendee_id=attendee.id, author_name=attendee.display_name,
                           text=cleaned, deleted=False)
     session.add(message)
-    await session.commit()
+    await session.flush()
+    changed(session, Topic.CHAT, event.id, message.id)
     return message
 
 
@@ -50,6 +73,50 @@ async def recent(session: AsyncSession, event_id: int, before_id: int | None = N
     return list(reversed(rows))
 
 
+async def has_older(session: AsyncSession, event_id: int, message_id: int) -> bool:
+    """Whether a visible message older than ``message_id`` exists (the "show older" link)."""
+    row = (await session.execute(select(ChatMessage.id).where(
+        ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False), ChatMessage.id < message_id
+    ).limit(1))).first()
+    return row is not None
+
+
+async def newest_ids(session: AsyncSession, event_id: int, limit: int) -> list[int]:
+    """The ids of the newest ``limit`` visible messages, newest first."""
+    return list((await session.execute(
+        select(ChatMessage.id).where(ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False))
+        .order_by(ChatMessage.id.desc()).limit(limit))).scalars())
+
+
+async def messages_by_id(session: AsyncSession, ids: Iterable[int]) -> list[ChatMessage]:
+    """The messages with these ids (deleted ones too), oldest first."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list((await session.execute(
+        select(ChatMessage).where(ChatMessage.id.in_(wanted)).order_by(ChatMessage.id))).scalars())
+
+
+async def muted_among(session: AsyncSession, attendee_ids: Iterable[int | None]) -> frozenset[int]:
+    """Which of ``attendee_ids`` a moderator has muted."""
+    wanted = [a for a in set(attendee_ids) if a is not None]
+    if not wanted:
+        return frozenset()
+    return frozenset((await session.execute(
+        select(Attendee.id).where(Attendee.id.in_(wanted), Attendee.muted_at.is_not(None)))).scalars())
+
+
+async def muted_attendees(session: AsyncSession, event_id: int) -> frozenset[int]:
+    """Every muted attendee of the event (few: moderators mute one at a time)."""
+    return frozenset((await session.execute(
+        select(Attendee.id).where(Attendee.event_id == event_id, Attendee.muted_at.is_not(None)))).scalars())
+
+
+async def is_muted(session: AsyncSession, attendee_id: int) -> bool:
+    """Whether a moderator has muted this attendee."""
+    return bool(await muted_among(session, [attendee_id]))
+
+
 async def delete_message(session: AsyncSession, message_id: int, event: Event, actor: str) -> ChatMessage:
     """Remove a message from the chat (kept, marked deleted, for the audit trail)."""
     message = await session.get(ChatMessage, message_id)
@@ -58,7 +125,7 @@ async def delete_message(session: AsyncSession, message_id: int, event: Event, a
     message.deleted = True
     audit.record(session, actor=actor, action="chat.delete", event_id=event.id, message=message.id,
                  text=message.text)
-    await session.commit()
+    changed(session, Topic.CHAT, event.id, message.id)
     return message
 
 
@@ -67,9 +134,9 @@ async def mute(session: AsyncSession, attendee_id: int, event: Event, actor: str
     attendee = await session.get(Attendee, attendee_id)
     if attendee is None or attendee.event_id != event.id:
         raise ChatError(_("No such attendee."), 404)
-    attendee.muted_at = dt.datetime.now(dt.UTC)
+    attendee.muted_at = attendee.muted_at or dt.datetime.now(dt.UTC)
     audit.record(session, actor=actor, action="attendee.mute", event_id=event.id, attendee=attendee.id)
-    await session.commit()
+    changed(session, Topic.ATTENDEE, event.id, attendees=[attendee.id])
     return attendee
 
 
@@ -77,4 +144,4 @@ async def set_chat_enabled(session: AsyncSession, event: Event, enabled: bool, a
     """Switch the event's chat on or off."""
     event.chat_enabled = enabled
     audit.record(session, actor=actor, action="chat.on" if enabled else "chat.off", event_id=event.id)
-    await session.commit()
+    changed(session, Topic.SETTINGS, event.id, Setting.CHAT)

@@ -1,4 +1,8 @@
-"""Engine and session makers.
+"""Engine, session makers and the unit of work.
+
+A request that writes runs in one :meth:`Database.unit_of_work`: the services change rows and record
+what changed (:func:`ehalsodag.changes.changed`); the unit of work commits once and only then
+publishes the recorded changes on the database's change feed. A failed commit publishes nothing.
 
 SQLite is tuned for a server: WAL, a busy timeout, foreign keys on, ``synchronous=FULL`` by default,
 and write transactions opened with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a
@@ -14,7 +18,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-import ehalsodag.db.models  # noqa: F401  (every table must be mapped before the first flush)
+from ehalsodag.changes import ChangeFeed, forget_changes, take_changes
 from ehalsodag.settings import Settings
 
 _WRITE_OPTION = "ehalsodag_write"
@@ -55,8 +59,10 @@ def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:
 class Database:
     """Owns the engine and hands out read and write sessions."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, feed: ChangeFeed | None = None) -> None:
         self.settings = settings
+        #: Where committed changes go (the live layer subscribes).
+        self.feed = feed or ChangeFeed()
         self.engine = create_engine(settings)
         self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
@@ -77,6 +83,23 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A write session that commits once at the end and then publishes what the services recorded.
+
+        An exception inside rolls back and publishes nothing; so does a commit that fails.
+        """
+        async with self.write_sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                forget_changes(session)
+                await session.rollback()
+                raise
+            changes = take_changes(session)
+        await self.feed.publish(changes)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,4 +1,8 @@
-"""Evaluation services: when the form is open, taking answers once per attendee, anonymously."""
+"""Evaluation services: when the form is open, taking answers once per attendee, anonymously.
+
+They change rows in the caller's unit of work and record what changed (:func:`ehalsodag.changes.changed`);
+they never commit.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.errors import RefusedError
 from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.i18n import N_, _
-from ehalsodag.live.models import Attendee
 from ehalsodag.staff import audit
 from ehalsodag.text import TextError, clean_text
 
@@ -23,6 +28,9 @@ MAX_COMMENT = 2000
 #: Attendees seen this long before the evaluation opened count as present when it opened.
 PRESENT_WINDOW = dt.timedelta(minutes=3)
 YESNO_LABELS = {"yes": N_("Yes"), "no": N_("No"), "dont_know": N_("Don't know")}
+#: The id of a ``Topic.EVALUATION`` change made by a moderator opening (or extending) the evaluation just now:
+#: attendees are told. Other changes of the window (the clock, a shift, a reloaded programme) carry no ids.
+OPENED_NOW = 1
 
 
 class EvaluationError(RefusedError):
@@ -73,7 +81,8 @@ async def present_count(session: AsyncSession, event_id: int, at: dt.datetime) -
 
 
 async def open_now(session: AsyncSession, event: Event, actor: str, minutes: int | None = None) -> None:
-    """A moderator opens the evaluation now (for ``minutes``, default the programme's). Commits."""
+    """A moderator opens the evaluation now (for ``minutes``, default the programme's); opening it again while
+    open extends it from now."""
     now = dt.datetime.now(dt.UTC)
     if minutes is not None:
         if not 5 <= minutes <= 7 * 24 * 60:
@@ -83,16 +92,16 @@ async def open_now(session: AsyncSession, event: Event, actor: str, minutes: int
     event.evaluation_present = await present_count(session, event.id, now)
     audit.record(session, actor=actor, action="evaluation.open", event_id=event.id,
                  minutes=event.evaluation_minutes, present=event.evaluation_present)
-    await session.commit()
+    changed(session, Topic.EVALUATION, event.id, OPENED_NOW)
 
 
 async def note_automatic_opening(session: AsyncSession, event: Event) -> bool:
-    """Record who was present when the evaluation opened by itself after the last block. Commits."""
+    """Record who was present when the evaluation opened by itself after the last block (the base of the
+    response rate). Nothing shown changes: the clock ticker pushes the opening itself."""
     state = window(event)
     if event.evaluation_present is not None or state.opens_at is None or not state.open:
         return False
     event.evaluation_present = await present_count(session, event.id, state.opens_at)
-    await session.commit()
     return True
 
 
@@ -132,7 +141,7 @@ def _value(question: EvaluationQuestion, raw: Any) -> tuple[int | None, str | No
 
 
 async def submit(session: AsyncSession, event: Event, attendee: Attendee, answers: dict[str, Any]) -> int:
-    """Store one attendee's answers (once) without linking them to the attendee; return how many. Commits."""
+    """Store one attendee's answers (once) without linking them to the attendee; return how many."""
     if not window(event).open:
         raise EvaluationError(_("The evaluation is not open."), 409)
     form = await questions(session, event.id)
@@ -152,13 +161,24 @@ async def submit(session: AsyncSession, event: Event, attendee: Attendee, answer
         raise EvaluationError(_("You have already answered the evaluation. Thank you!"), 409)
     response = secrets.token_hex(16)
     try:
-        session.add(EvaluationSubmission(event_id=event.id, attendee_id=attendee.id))
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
+        async with session.begin_nested():
+            session.add(EvaluationSubmission(event_id=event.id, attendee_id=attendee.id))
+    except IntegrityError as exc:  # a concurrent second answer: the constraint kept it to one
         raise EvaluationError(_("You have already answered the evaluation. Thank you!"), 409) from exc
     for question, number, text in rows:
         session.add(EvaluationAnswer(event_id=event.id, question_id=question.id, response=response, number=number,
                                      text=text))
-    await session.commit()
+    changed(session, Topic.EVALUATION_ANSWER, event.id, attendees=[attendee.id])
     return len(rows)
+
+
+async def respondents(session: AsyncSession, event_id: int) -> int:
+    """How many attendees have answered."""
+    return (await session.execute(
+        select(func.count()).where(EvaluationSubmission.event_id == event_id))).scalar_one()
+
+
+async def answered_by(session: AsyncSession, event_id: int) -> frozenset[int]:
+    """The attendees who have answered (their page shows "thank you" instead of the form)."""
+    return frozenset((await session.execute(
+        select(EvaluationSubmission.attendee_id).where(EvaluationSubmission.event_id == event_id))).scalars())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -85,3 +86,23 @@ def N_(message: str) -> str:  # noqa: N802  (the conventional marker for Babel's
 
 
 _ = gettext
+
+
+class LazyText:
+    """A message translated only when it is shown: a pushed fragment is built once and rendered once per
+    language, so text made in code (an announcement) must wait for the language. ``gettext`` marks it."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = message
+        self.values = values
+
+    def __str__(self) -> str:
+        return gettext(self.message, **self.values)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy(message: str, **values: object) -> LazyText:
+    """``message`` (with ``values``), translated when rendered. Babel extracts it like ``_``."""
+    return LazyText(message, **values)

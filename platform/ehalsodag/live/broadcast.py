@@ -1,228 +1,159 @@
-"""Render an event's live fragments once per language and push them through the hub.
+"""From committed changes to frames on the hub.
 
-The same templates render the first page, the snapshot a (re)connecting socket receives and the
-live pushes, so all three always agree. A push names the topics that changed ("agenda",
-"questions", "polls", "chat"); each audience (attendees, staff, presenter screens) gets the
-fragments of those topics that it shows, rendered once and sent as the same bytes to every socket.
+The broadcaster subscribes to the change feed (:mod:`ehalsodag.changes`). For each committed change
+it asks the domains' fragment sources for the smallest fragments that show it (one question's
+``<li>``, one chat message, one poll), renders each once per language and publishes identical bytes
+for every socket of an audience, or for the few attendees a personal fragment is for.
+
+Poll results are the exception that keeps a vote burst cheap: a vote only marks its poll; a ticker
+pushes each marked poll's results at most every 250 ms to moderators and screens, and to attendees
+paced by how long a fan-out to them takes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterable
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda.models import Event
-from ehalsodag.agenda.service import event_by_slug
-from ehalsodag.agenda.view import EventView, event_view
-from ehalsodag.chat.models import ChatMessage
+from ehalsodag.changes import Change, Topic
 from ehalsodag.db.engine import Database
+from ehalsodag.fragments import Audience, Fragment, FragmentSource
 from ehalsodag.i18n import LANGUAGES, use_language
-from ehalsodag.live.hub import PUBLIC, SCREEN, STAFF, Hub
-from ehalsodag.live.models import Attendee
-from ehalsodag.live.state import LiveState, has_personal_state, load_live_state
-from ehalsodag.polls import service as poll_service
-from ehalsodag.polls.models import Poll
+from ehalsodag.live.hub import Hub
 from ehalsodag.web.templating import render
 
 log = logging.getLogger(__name__)
 
-#: Which templates show which topic to which audience.
-FRAGMENTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "agenda": {PUBLIC: ("partials/event_state.html",), STAFF: ("partials/control_state.html",),
-               SCREEN: ("partials/screen_main.html",)},
-    "questions": {PUBLIC: ("partials/question_list.html",), STAFF: ("partials/control_qa.html",),
-                  SCREEN: ("partials/screen_main.html",)},
-    "polls": {PUBLIC: ("partials/polls.html",), STAFF: ("partials/control_polls.html",),
-              SCREEN: ("partials/screen_main.html",)},
-    "chat": {STAFF: ("partials/control_chat.html",)},
-    "settings": {PUBLIC: ("partials/chat_form.html",), STAFF: ("partials/control_chat.html",)},
-    "evaluation": {PUBLIC: ("partials/evaluation.html",), STAFF: ("partials/control_evaluation.html",)},
-    # The banner alone (staff get it as attendees do, plus their own line), not the whole programme.
-    "announcement": {PUBLIC: ("partials/announcement.html",), STAFF: ("partials/control_state.html",)},
-}
-#: Topics whose fragments show nothing but the event itself: no questions, polls or chat to load.
-EVENT_ONLY_TOPICS = frozenset({"announcement"})
-TOPICS = tuple(FRAGMENTS)
-#: What a (re)connecting socket gets first, per audience: the whole state.
-SNAPSHOT: dict[str, tuple[str, ...]] = {
-    PUBLIC: ("partials/event_state.html", "partials/question_list.html", "partials/my_questions.html",
-             "partials/polls.html", "partials/chat_log.html", "partials/chat_form.html", "partials/evaluation.html"),
-    STAFF: ("partials/event_state.html", "partials/control_state.html", "partials/control_qa.html",
-            "partials/control_polls.html", "partials/control_chat.html", "partials/control_evaluation.html"),
-    SCREEN: ("partials/screen_main.html",),
-}
+#: Loads an event with its stages and blocks (given by the app, so that live/ imports no domain).
+EventLoader = Callable[[AsyncSession, int], Awaitable[Any]]
+
 RESULTS_INTERVAL = 0.25
-#: How long a shared snapshot may be handed out (it shows the time left in the block, so not forever).
-SNAPSHOT_SECONDS = 2.0
+#: Who gets results on the fast 250 ms beat: the few moderators' and presenter screens' sockets.
+FAST_AUDIENCES = frozenset({Audience.STAFF, Audience.SCREEN, Audience.OVERLAY})
 
 
 class ResultsClaims:
     """Which worker pushes a poll's results next: with several workers, each would otherwise push the
     results of the votes it took to every socket on every worker, once per worker and interval.
 
-    A worker claims (poll, audience) for one interval with Redis ``SET NX PX``; a worker that loses
-    keeps the poll marked and tries again at its next tick. The push reads the committed answers,
-    so it shows the votes of every worker, and each vote is pushed at most about one interval later.
-    One process (no Redis) always wins.
+    A worker claims (poll, beat) for one interval with Redis ``SET NX PX``; a worker that loses keeps
+    the poll marked and tries again at its next tick. The push reads the committed answers, so it
+    shows the votes of every worker. One process (no Redis) always wins.
     """
 
     def __init__(self, redis: Redis | None = None, prefix: str = "ehalsodag") -> None:
         self.redis = redis
         self.prefix = prefix
 
-    async def claim(self, poll_id: int, audience: str, seconds: float) -> bool:
+    async def claim(self, poll_id: int, beat: str, seconds: float) -> bool:
         """True if this worker is to push now."""
         if self.redis is None:
             return True
-        key = f"{self.prefix}:results:{poll_id}:{audience}"
+        key = f"{self.prefix}:results:{poll_id}:{beat}"
         return bool(await self.redis.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
 
 
-class Broadcaster:
-    """Turns "this part of the event changed" into rendered fragments on the hub."""
+class Renderer:
+    """Renders fragments in every language (shared by pushes and snapshots)."""
 
-    def __init__(self, db: Database, hub: Hub, templates_dir: Path, bench: bool = False,
-                 claims: ResultsClaims | None = None) -> None:
-        self.db = db
-        self.claims = claims or ResultsClaims()
-        self.hub = hub
+    def __init__(self, templates_dir: Path) -> None:
         self.templates_dir = templates_dir
-        self.bench = bench
-        #: Benchmark mode: the newest action time (client clock, ms) each pending results push includes.
-        self._bench_marks: dict[int, float] = {}
-        self._bench_marks_public: dict[int, float] = {}
-        #: Polls answered since the last push to moderators and screens, and to attendees.
-        self._dirty_polls: set[int] = set()
-        self._dirty_public: set[int] = set()
-        self._results_task: asyncio.Task[None] | None = None
-        #: Shared snapshots per (event, audience, language): (good until, html), and the renders under way.
-        self._snapshots: dict[tuple[int, str, str], tuple[float, str]] = {}
-        self._rendering: dict[tuple[int, str, str], asyncio.Future[str]] = {}
-        self._generation: dict[int, int] = {}
-        hub.on_deliver = self.forget_snapshots
 
-    def render(self, templates: tuple[str, ...], language: str, **context: Any) -> str:
-        """Render ``templates`` one after the other in ``language``."""
+    def one(self, fragment: Fragment, language: str) -> str:
+        """``fragment`` in ``language``."""
         with use_language(language):
-            return "".join(render(self.templates_dir, name, oob=True, **context) for name in dict.fromkeys(templates))
+            return render(self.templates_dir, fragment.template, **fragment.context)
 
-    def by_language(self, templates: tuple[str, ...], **context: Any) -> dict[str, str]:
-        """``templates`` rendered once in each language."""
-        return {language: self.render(templates, language, **context) for language in LANGUAGES}
+    def joined(self, fragments: Iterable[Fragment], language: str) -> str:
+        """Several fragments in ``language``, one after the other."""
+        with use_language(language):
+            return "".join(render(self.templates_dir, f.template, **f.context) for f in fragments)
 
-    async def push(self, slug: str, *topics: str, at: dt.datetime | None = None) -> None:
-        """Read the committed state and push the fragments of ``topics`` to every audience."""
+    def by_language(self, fragments: list[Fragment]) -> dict[str, str]:
+        """``fragments`` rendered once in each language."""
+        return {language: self.joined(fragments, language) for language in LANGUAGES}
+
+
+def _recipients(fragment: Fragment) -> tuple[Audience, frozenset[int] | None, frozenset[int]]:
+    return fragment.audience, fragment.to, fragment.exclude
+
+
+class Broadcaster:
+    """Turns committed changes into published fragments."""
+
+    def __init__(self, db: Database, hub: Hub, renderer: Renderer, sources: list[FragmentSource],
+                 load_event: EventLoader, claims: ResultsClaims | None = None) -> None:
+        self.db = db
+        self.hub = hub
+        self.renderer = renderer
+        self.load_event = load_event
+        self.claims = claims or ResultsClaims()
+        self.by_topic: dict[Topic, list[FragmentSource]] = {}
+        for source in sources:
+            for topic in source.topics:
+                self.by_topic.setdefault(topic, []).append(source)
+        #: Polls answered since their last results push: poll id → event id, per beat.
+        self._dirty_fast: dict[int, int] = {}
+        self._dirty_public: dict[int, int] = {}
+        self._results_task: asyncio.Task[None] | None = None
+        #: Bytes published per topic (the benchmark reports cost per action).
+        self.published_bytes: dict[str, int] = {}
+
+    async def on_changes(self, changes: list[Change]) -> None:
+        """The change feed's subscriber: push what changed (poll results: mark for the ticker)."""
+        immediate: dict[int, list[Change]] = {}
+        for change in changes:
+            if change.topic is Topic.POLL_RESULTS:
+                for poll_id in change.ids:
+                    self._dirty_fast[poll_id] = change.event_id
+                    self._dirty_public[poll_id] = change.event_id
+            else:
+                immediate.setdefault(change.event_id, []).append(change)
+        for event_id, event_changes in immediate.items():
+            await self.push(event_id, event_changes)
+
+    async def fragments_for(self, event_id: int, changes: list[Change]) -> list[Fragment]:
+        """What the sources make of ``changes`` (one read session, the event loaded once)."""
+        fragments: list[Fragment] = []
         async with self.db.reader() as session:
-            event = await event_by_slug(session, slug)
+            event = await self.load_event(session, event_id)
             if event is None:
-                return
-            view = event_view(event, at)
-            live = LiveState() if EVENT_ONLY_TOPICS.issuperset(topics) else await load_live_state(
-                session, event, staff=True)
-            frames = self.frames_for(event, view, live, topics)
-        for audience, by_language in frames.items():
-            await self.hub.publish(event.id, audience, by_language)
+                return []
+            for change in changes:
+                for source in self.by_topic.get(change.topic, ()):
+                    fragments += await source.for_change(session, event, change)
+        return fragments
 
-    def frames_for(
-        self, event: Event, view: EventView, live: LiveState, topics: tuple[str, ...]
-    ) -> dict[str, dict[str, str]]:
-        """The rendered frames per audience for ``topics``."""
-        frames: dict[str, dict[str, str]] = {}
-        for audience in (PUBLIC, STAFF, SCREEN):
-            templates = tuple(t for topic in topics for t in FRAGMENTS[topic].get(audience, ()))
-            if templates:
-                frames[audience] = self.by_language(templates, event=event, view=view, live=live)
-        return frames
+    async def push(self, event_id: int, changes: list[Change]) -> None:
+        """Read the committed state and publish the fragments that show ``changes``."""
+        fragments = await self.fragments_for(event_id, changes)
+        await self.publish(event_id, fragments, topic=",".join(c.topic.value for c in changes))
 
-    async def push_chat_message(self, event: Event, message: ChatMessage) -> None:
-        """Append one new message to every chat log; refresh the moderators' list."""
-        fragment = self.by_language(("partials/chat_append.html",), event=event, message=message)
-        await self.hub.publish(event.id, PUBLIC, fragment)
-        await self.push(event.slug, "chat")
+    async def publish(self, event_id: int, fragments: list[Fragment], topic: str = "") -> None:
+        """Render and publish ``fragments``; neighbours for the same recipients go out as one frame."""
+        for (audience, to, exclude), group in groupby(fragments, key=_recipients):
+            if to is not None and not to:
+                continue
+            by_language = self.renderer.by_language(list(group))
+            if topic:
+                self.published_bytes[topic] = self.published_bytes.get(topic, 0) + len(by_language["sv"])
+            await self.hub.publish(event_id, audience, by_language, to=to, exclude=exclude)
 
-    async def push_chat_log(self, slug: str) -> None:
-        """Re-send the whole chat log (after messages were deleted in bulk)."""
-        async with self.db.reader() as session:
-            event = await event_by_slug(session, slug)
-            if event is None:
-                return
-            live = await load_live_state(session, event)
-            view = event_view(event)
-        await self.hub.publish(event.id, PUBLIC, self.by_language(("partials/chat_log.html",), event=event,
-                                                                  view=view, live=live))
-
-    async def push_chat_removed(self, event: Event, message_id: int) -> None:
-        """Take a deleted message out of every chat log."""
-        removal = f'<li id="chat-{message_id}" hx-swap-oob="delete"></li>'
-        await self.hub.publish(event.id, PUBLIC, dict.fromkeys(LANGUAGES, removal))
-        await self.push(event.slug, "chat")
-
-    async def snapshot(self, event: Event, audience: str, language: str, attendee: Attendee | None = None) -> str:
-        """What a socket gets first on (re)connecting: the whole current state, with what is the attendee's."""
-        async with self.db.reader() as session:
-            live = await load_live_state(session, event, attendee=attendee, staff=audience == STAFF)
-        return self.render(SNAPSHOT[audience], language, event=event, view=event_view(event), live=live)
-
-    async def snapshot_for(self, event_id: int, audience: str, language: str, attendee_id: int | None = None) -> str:
-        """The snapshot for a connecting socket. Everyone without anything of their own (staff, screens,
-        attendees who have not asked, upvoted or answered) shares one render per audience and language,
-        made once however many sockets connect at the same moment."""
-        if attendee_id is not None:
-            async with self.db.reader() as session:
-                if await has_personal_state(session, event_id, attendee_id):
-                    event = await session.get(Event, event_id)
-                    attendee = await session.get(Attendee, attendee_id)
-                    if event is not None and attendee is not None:
-                        return await self.snapshot(event, audience, language, attendee)
-        key = (event_id, audience, language)
-        cached = self._snapshots.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        under_way = self._rendering.get(key)
-        if under_way is not None:
-            return await asyncio.shield(under_way)
-        rendering: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._rendering[key] = rendering
-        generation = self._generation.get(event_id, 0)
-        try:
-            async with self.db.reader() as session:
-                event = await session.get(Event, event_id)
-            if event is None:
-                raise LookupError(f"no event {event_id}")
-            html = await self.snapshot(event, audience, language)
-            if self._generation.get(event_id, 0) == generation:  # nothing was pushed meanwhile
-                self._snapshots[key] = (time.monotonic() + SNAPSHOT_SECONDS, html)
-            rendering.set_result(html)
-            return html
-        except BaseException as exc:
-            rendering.set_exception(exc)
-            rendering.exception()  # retrieved: waiters get it raised, nobody else needs to
-            raise
-        finally:
-            del self._rendering[key]
-
-    def forget_snapshots(self, event_id: int) -> None:
-        """Something of the event was pushed: its shared snapshots are out of date."""
-        self._generation[event_id] = self._generation.get(event_id, 0) + 1
-        for key in [k for k in self._snapshots if k[0] == event_id]:
-            del self._snapshots[key]
+    def deliver_local(self, event_id: int, fragments: list[Fragment]) -> None:
+        """Render ``fragments`` and deliver them to this worker's sockets only (the clock ticker)."""
+        for (audience, to, exclude), group in groupby(fragments, key=_recipients):
+            self.hub.deliver_local(event_id, audience, self.renderer.by_language(list(group)), to, exclude)
 
     # --- poll results: coalesced; moderators and screens every 250 ms, attendees paced by load -----
-
-    def poll_dirty(self, poll_id: int, bench_mark: float | None = None) -> None:
-        """Note that a poll got an answer; the results ticker pushes it soon, once."""
-        self._dirty_polls.add(poll_id)
-        self._dirty_public.add(poll_id)
-        if self.bench and bench_mark is not None:
-            for marks in (self._bench_marks, self._bench_marks_public):
-                marks[poll_id] = max(bench_mark, marks.get(poll_id, 0.0))
 
     def start(self) -> None:
         """Start the results ticker."""
@@ -236,36 +167,29 @@ class Broadcaster:
                 await self._results_task
 
     async def flush_results(self, public: bool = True) -> int:
-        """Push the results of every poll answered since the last flush to moderators and screens and,
-        with ``public``, to attendees (of the polls answered since their last push); return how many.
+        """Push the results of the polls answered since their last push: to moderators and screens and,
+        with ``public``, to attendees. Returns how many polls were pushed. With several workers, a poll
+        another worker is pushing right now stays marked for the next tick."""
+        fast = await self._claimed(self._dirty_fast, "fast", RESULTS_INTERVAL)
+        slow = await self._claimed(self._dirty_public, "public", self.results_interval()) if public else {}
+        for poll_id in fast:
+            del self._dirty_fast[poll_id]
+        for poll_id in slow:
+            del self._dirty_public[poll_id]
+        # the few moderators' and screens' sockets first: they must not wait behind thousands
+        for dirty, audiences in ((fast, FAST_AUDIENCES), (slow, frozenset({Audience.ATTENDEE}))):
+            by_event: dict[int, set[int]] = {}
+            for poll_id, event_id in dirty.items():
+                by_event.setdefault(event_id, set()).add(poll_id)
+            for event_id, poll_ids in by_event.items():
+                change = Change(Topic.POLL_RESULTS, event_id, frozenset(poll_ids))
+                fragments = [f for f in await self.fragments_for(event_id, [change]) if f.audience in audiences]
+                await self.publish(event_id, fragments, topic=Topic.POLL_RESULTS.value)
+        return len(fast.keys() | slow.keys())
 
-        With several workers, a poll another worker is pushing right now stays marked for the next tick.
-        """
-        staff_dirty = await self._claimed(self._dirty_polls, STAFF, RESULTS_INTERVAL)
-        public_dirty = await self._claimed(self._dirty_public, PUBLIC, self.results_interval()) if public else set()
-        self._dirty_polls -= staff_dirty
-        self._dirty_public -= public_dirty
-        staff_marks = {p: self._bench_marks.pop(p) for p in staff_dirty if p in self._bench_marks}
-        public_marks = {p: self._bench_marks_public.pop(p) for p in public_dirty if p in self._bench_marks_public}
-        for poll_id in sorted(staff_dirty | public_dirty):
-            async with self.db.reader() as session:
-                poll = await session.get(Poll, poll_id)
-                if poll is None:
-                    continue
-                result = await poll_service.results(session, poll)
-            pushes: list[tuple[str, str, bool, dict[int, float]]] = []
-            if poll_id in staff_dirty:
-                pushes += [(STAFF, "-staff", True, staff_marks), (SCREEN, "-screen", poll.results_visible, staff_marks)]
-            if poll_id in public_dirty:  # last: the few moderators' and screens' sockets must not wait for thousands
-                pushes.append((PUBLIC, "", poll.results_visible, public_marks))
-            for audience, suffix, show, marks in pushes:
-                frame = self.by_language(("partials/poll_results.html",), poll=poll, result=result, show=show,
-                                         suffix=suffix, bench_marker=marks.get(poll_id))
-                await self.hub.publish(poll.event_id, audience, frame)
-        return len(staff_dirty | public_dirty)
-
-    async def _claimed(self, dirty: set[int], audience: str, seconds: float) -> set[int]:
-        return {poll_id for poll_id in list(dirty) if await self.claims.claim(poll_id, audience, seconds)}
+    async def _claimed(self, dirty: dict[int, int], beat: str, seconds: float) -> dict[int, int]:
+        return {poll_id: event_id for poll_id, event_id in list(dirty.items())
+                if await self.claims.claim(poll_id, beat, seconds)}
 
     def results_interval(self) -> float:
         """Seconds between results pushes to attendees: 250 ms, or longer when a fan-out takes long
@@ -278,7 +202,7 @@ class Broadcaster:
         while True:
             await asyncio.sleep(RESULTS_INTERVAL)
             public = time.monotonic() - last_public >= self.results_interval()
-            if not self._dirty_polls and not (public and self._dirty_public):
+            if not self._dirty_fast and not (public and self._dirty_public):
                 continue
             if public:
                 last_public = time.monotonic()

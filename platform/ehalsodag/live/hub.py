@@ -1,7 +1,8 @@
 """The realtime hub: one subscription per event and worker, fanned out to that worker's sockets.
 
-Services publish a rendered fragment once per language on the event's one channel
-(``<prefix>:event:<id>``), marked for everyone or for staff only. Litestar channels carries it to every worker,
+The live layer publishes a rendered fragment once per language on the event's one channel
+(``<prefix>:event:<id>``), marked with its audience (attendee page, control panel, presenter screen,
+overlay) and, for personal state, the attendees it is for. Litestar channels carries it to every worker,
 in-process by default or over Redis pub/sub. Each worker's hub sends the same bytes to each of its
 sockets, written at once when the socket can take them (see :class:`Connection`), else queued behind
 the send under way; a socket with too many frames waiting is too slow and is dropped
@@ -16,7 +17,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +26,9 @@ from litestar.channels import ChannelsPlugin
 
 log = logging.getLogger(__name__)
 
-PUBLIC = "public"
-STAFF = "staff"
-SCREEN = "screen"
-#: Who receives what: attendees the public fragments, staff those and their own, screens their own.
-AUDIENCES = {"attendee": frozenset({PUBLIC}), "staff": frozenset({PUBLIC, STAFF}), "screen": frozenset({SCREEN})}
+#: Called with (event id, audience, frames by language) for every publish, before it is sent (the benchmark
+#: stamps frames here); returns the frames to send.
+Observer = Callable[[int, str, dict[str, str]], dict[str, str]]
 
 #: Where a websocket scope carries the server's own ASGI send (set by ``app.create_served_app``).
 RAW_SEND_KEY = "ehalsodag.raw_send"
@@ -57,7 +56,8 @@ class Connection:
     send: Callable[[str], Coroutine[Any, Any, Any]]
     close: Callable[[int, str], Awaitable[Any]]
     language: str
-    audiences: frozenset[str]
+    #: Which page this socket serves (an :class:`ehalsodag.fragments.Audience` value).
+    audience: str
     queue_limit: int
     #: Set for attendee sockets: who, and how many people watch on that screen (attendance).
     attendee_id: int | None = None
@@ -66,9 +66,31 @@ class Connection:
     backlog: deque[str] | None = None
     sender: asyncio.Task[None] | None = None
     dropped: bool = False
+    #: While the first snapshot is being made, pushes wait here (see :meth:`release`).
+    held: list[str] | None = None
+    #: The event's delivery count when this socket was attached: a snapshot rendered from an older
+    #: state could miss a push that reached the other sockets before this one was attached.
+    attached_at: int = 0
+
+    def hold(self) -> None:
+        """Keep pushes back until :meth:`release` (the snapshot has to go first)."""
+        self.held = []
+
+    def release(self, snapshot: str) -> bool:
+        """Send the snapshot, then every push held meanwhile (pushes are idempotent, so one that the
+        snapshot already shows does no harm); False if too many were held."""
+        held, self.held = self.held or [], None
+        if not self.offer(snapshot):
+            return False
+        return all(self.offer(frame) for frame in held)
 
     def offer(self, frame: str) -> bool:
         """Send ``frame`` now, or queue it behind a send under way; False if too many are waiting."""
+        if self.held is not None:
+            if len(self.held) >= self.queue_limit:
+                return False
+            self.held.append(frame)
+            return True
         if self.backlog is not None:
             if len(self.backlog) >= self.queue_limit:
                 return False
@@ -126,6 +148,8 @@ class _EventRoom:
     connections: set[Connection] = field(default_factory=set)
     #: The same connections by audience, so that a staff-only frame does not walk every attendee's socket.
     by_audience: dict[str, set[Connection]] = field(default_factory=dict)
+    #: Attendee sockets by attendee, for personal frames.
+    by_attendee: dict[int, set[Connection]] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
     #: Presence, kept up to date on attach and detach (thousands of sockets: never recounted).
     attendee_sockets: int = 0
@@ -140,11 +164,11 @@ class _EventRoom:
 
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
-        for audience in connection.audiences:
-            self.by_audience.setdefault(audience, set()).add(connection)
+        self.by_audience.setdefault(connection.audience, set()).add(connection)
         attendee = connection.attendee_id
         if attendee is None:
             return
+        self.by_attendee.setdefault(attendee, set()).add(connection)
         self.seen.add(attendee)
         self.attendee_sockets += 1
         sockets, size = self.present.get(attendee, (0, connection.group_size))
@@ -158,10 +182,16 @@ class _EventRoom:
         if connection not in self.connections:
             return
         self.connections.discard(connection)
-        for audience in connection.audiences:
-            self.by_audience.get(audience, set()).discard(connection)
+        self.by_audience.get(connection.audience, set()).discard(connection)
         attendee = connection.attendee_id
-        if attendee is None or attendee not in self.present:
+        if attendee is None:
+            return
+        sockets_of = self.by_attendee.get(attendee)
+        if sockets_of is not None:
+            sockets_of.discard(connection)
+            if not sockets_of:
+                del self.by_attendee[attendee]
+        if attendee not in self.present:
             return
         self.attendee_sockets -= 1
         sockets, size = self.present[attendee]
@@ -203,11 +233,10 @@ async def close_all_sockets(reason: str = "server shutting down") -> int:
 class Hub:
     """Per-worker fan-out of published fragments to local sockets."""
 
-    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag",
-                 bench: bool = False) -> None:
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag") -> None:
         _HUBS.add(self)
-        #: Benchmark mode: every published frame carries the time it was published (see ehalsodag.bench).
-        self.bench = bench
+        #: See :data:`Observer` (the benchmark installs one; nothing else does).
+        self.observers: list[Observer] = []
         self.channels = channels
         self.prefix = prefix
         self.queue_limit = queue_limit
@@ -217,16 +246,26 @@ class Hub:
         self.dropped_sockets = 0
         #: Seconds a fan-out to this worker's sockets recently took (smoothed).
         self.fanout_seconds = 0.0
-        #: Called with the event id whenever a frame of that event is delivered (snapshot caches listen).
-        self.on_deliver: Callable[[int], None] | None = None
+        #: Frames of each event delivered on this worker so far (see :attr:`Connection.attached_at`).
+        self._deliveries: dict[int, int] = {}
 
-    async def publish(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
-        """Send one rendered fragment (one string per language) to every socket of the audience."""
-        if self.bench:
-            stamp = f"<!--bench-push:{time.time() * 1000:.3f}-->"
-            by_language = {language: frame + stamp for language, frame in by_language.items()}
-        payload = msgspec.json.encode({"a": audience, "f": by_language})
+    async def publish(self, event_id: int, audience: str, by_language: dict[str, str], *,
+                      to: frozenset[int] | None = None, exclude: frozenset[int] = frozenset()) -> None:
+        """Send one rendered fragment (one string per language) to every socket of the audience, or, with
+        ``to``, only to those attendees' sockets; never to the attendees in ``exclude``."""
+        for observe in self.observers:
+            by_language = observe(event_id, audience, by_language)
+        message: dict[str, Any] = {"a": audience, "f": by_language}
+        if to is not None:
+            message["t"] = sorted(to)
+        if exclude:
+            message["x"] = sorted(exclude)
+        payload = msgspec.json.encode(message)
         await self.channels.wait_published(payload, channels=[channel_name(self.prefix, event_id)])
+
+    def deliveries(self, event_id: int) -> int:
+        """How many frames of the event this worker has delivered (grows with every push)."""
+        return self._deliveries.get(event_id, 0)
 
     def local_connections(self, event_id: int) -> int:
         """How many sockets of the event this worker holds."""
@@ -238,7 +277,8 @@ class Hub:
         return [event_id for event_id, room in self._rooms.items() if room.connections]
 
     async def attach(self, event_id: int, connection: Connection) -> None:
-        """Start delivering the event's pushes to ``connection``."""
+        """Start delivering the event's pushes to ``connection`` (subscribed once this returns)."""
+        connection.attached_at = self.deliveries(event_id)
         async with self._lock:
             room = self._rooms.setdefault(event_id, _EventRoom())
             room.add(connection)
@@ -273,17 +313,23 @@ class Hub:
                 del self._rooms[event_id]
         return report
 
-    def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str]) -> None:
+    def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str],
+                      to: Iterable[int] | None = None, exclude: Iterable[int] = ()) -> None:
         """Queue a fragment for this worker's sockets only (used by the clock ticker)."""
-        if self.on_deliver is not None:
-            self.on_deliver(event_id)
+        self._deliveries[event_id] = self._deliveries.get(event_id, 0) + 1
         room = self._rooms.get(event_id)
         if room is None:
             return
         started = time.perf_counter()
         fallback = next(iter(by_language.values()))
-        receivers = list(room.by_audience.get(audience, ()))
+        if to is None:
+            receivers = list(room.by_audience.get(audience, ()))
+        else:
+            receivers = [c for attendee in to for c in room.by_attendee.get(attendee, ()) if c.audience == audience]
+        skip = frozenset(exclude)
         for connection in receivers:
+            if skip and connection.attendee_id in skip:
+                continue
             self._offer(connection, by_language.get(connection.language) or fallback)
         if len(receivers) > 100:  # how long a fan-out to many takes, smoothed (the results ticker paces by it)
             self.fanout_seconds = 0.8 * self.fanout_seconds + 0.2 * (time.perf_counter() - started)
@@ -306,7 +352,7 @@ class Hub:
             async for raw in subscriber.iter_events():
                 try:
                     message = msgspec.json.decode(raw)
-                    self.deliver_local(event_id, message["a"], message["f"])
+                    self.deliver_local(event_id, message["a"], message["f"], message.get("t"), message.get("x", ()))
                 except Exception:  # a bad message must not end the subscription
                     log.exception("could not deliver a message on event %s", event_id)
         finally:

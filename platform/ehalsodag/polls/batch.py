@@ -4,22 +4,33 @@ The one-vote rule (the unique constraint, through an upsert) and "committed befo
 both still hold; each caller learns whether the answer was the attendee's first. Each answer is
 checked against the poll as it is in the transaction that stores it (open, of the attendee's event,
 an answer that fits its kind and options), so a vote that races a close is refused, never stored.
+
+The hot path of a vote burst has no unit of work: once a batch is committed, the writer publishes what
+it changed on the change feed itself (new results of each poll; the voters' own answers). A batch that
+fails publishes nothing. Publishing runs beside the writer, in commit order, so that the next batch
+never waits for the pushes of the previous one; batches committed meanwhile are published together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
+from ehalsodag.changes import Change, Topic
 from ehalsodag.db.batch import GroupCommit
+from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _, use_language
 from ehalsodag.polls import logic
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.polls.service import PollError, shape
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,18 @@ class _Checked:
 
 class VoteWriter(GroupCommit[Vote]):
     """Checks and writes poll answers in batches; :meth:`write` returns once the answer is committed."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        #: Committed changes not yet published, in commit order.
+        self._outbox: list[Change] = []
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        """Write what is queued, publish what is committed, then stop."""
+        await super().stop()
+        if self._publisher is not None:
+            await self._publisher
 
     async def write(self, vote: Vote) -> bool:
         """Store (or replace) one answer; True when it is the attendee's first. Raises PollError if refused."""
@@ -79,6 +102,7 @@ class VoteWriter(GroupCommit[Vote]):
             )
             await session.execute(statement, rows)
             await session.commit()
+        await self._committed(_changes(list(latest.values())))
         results: list[bool | PollError] = []
         seen: set[tuple[int, int]] = set()
         for outcome in checked:
@@ -89,6 +113,48 @@ class VoteWriter(GroupCommit[Vote]):
             results.append(key not in existing and key not in seen)
             seen.add(key)
         return results
+
+    async def _committed(self, changes: list[Change]) -> None:
+        """Hand a committed batch's changes to the publisher (and wait for it when no writer task runs:
+        scripts, tests and the last batch of :meth:`stop`)."""
+        self._outbox += changes
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish(), name="vote-changes")
+        if self._task is None:
+            await asyncio.shield(self._publisher)
+
+    async def _publish(self) -> None:
+        """Publish the outbox until it is empty: the results of every poll answered, per event, in one go;
+        each poll's voters separately (their personal fragments are of that poll alone)."""
+        while self._outbox:
+            changes, self._outbox = self._outbox, []
+            results = [c for c in changes if c.topic is Topic.POLL_RESULTS]
+            voters: dict[tuple[int, int], set[int]] = {}
+            for change in changes:
+                if change.topic is Topic.POLL_ANSWER:
+                    for poll_id in change.ids:
+                        voters.setdefault((change.event_id, poll_id), set()).update(change.attendees)
+            try:
+                await self.db.feed.publish(results)
+                for (event_id, poll_id), attendees in voters.items():
+                    await self.db.feed.publish(
+                        [Change(Topic.POLL_ANSWER, event_id, frozenset({poll_id}), frozenset(attendees))])
+            except Exception:  # the votes are committed; a failed push must not stop the next ones
+                log.exception("publishing committed votes failed")
+
+
+def _changes(stored: list[_Checked]) -> list[Change]:
+    """What a committed batch changed: the results of each poll answered (one change per event), and each
+    poll's voters' own answer."""
+    polls_of_event: dict[int, set[int]] = {}
+    voters: dict[tuple[int, int], set[int]] = {}
+    for checked in stored:
+        vote = checked.vote
+        polls_of_event.setdefault(vote.event_id, set()).add(vote.poll_id)
+        voters.setdefault((vote.event_id, vote.poll_id), set()).add(vote.attendee_id)
+    return [*(Change(Topic.POLL_RESULTS, event_id, frozenset(polls)) for event_id, polls in polls_of_event.items()),
+            *(Change(Topic.POLL_ANSWER, event_id, frozenset({poll_id}), frozenset(attendees))
+              for (event_id, poll_id), attendees in voters.items())]
 
 
 def _check(vote: Vote, poll: Poll | None) -> _Checked | PollError:

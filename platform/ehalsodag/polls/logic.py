@@ -71,8 +71,23 @@ def validate_answer(poll: PollShape, raw: dict[str, Any]) -> dict[str, Any]:
         raise AnswerError(str(exc)) from exc
 
 
+def _nothing_given(kind: str) -> str:
+    """What to say to an answer with nothing in it (a form sent untouched)."""
+    if kind in ("single", "multiple"):
+        return _("Pick an option.")
+    if kind == "scale":
+        return _("Choose a value on the scale.")
+    if kind == "wordcloud":
+        return _("Give at least one word.")
+    if kind == "ranking":
+        return _("Rank every option exactly once.")
+    return _("%(what)s is empty.", what=_("The answer"))
+
+
 def _validate(poll: PollShape, raw: dict[str, Any]) -> dict[str, Any]:
     kind = poll.kind
+    if not raw:
+        raise AnswerError(_nothing_given(kind))
     if kind in ("single", "multiple"):
         picks = _int_list(raw.get("option_ids"), _("option_ids"))
         if len(set(picks)) != len(picks):

@@ -1,20 +1,27 @@
-"""Poll services: create, open/close/reveal/reset, respond (one answer per attendee), results."""
+"""Poll services: create, open/close/reveal/reset, moderate the open-text wall, results.
+
+They change rows in the caller's unit of work and record what changed (:mod:`ehalsodag.changes`); they
+never commit. Answers themselves are stored by the vote writer (:mod:`ehalsodag.polls.batch`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.polls import logic
 from ehalsodag.polls.models import POLL_KINDS, Poll, PollOption, PollResponse
 from ehalsodag.staff import audit
+from ehalsodag.staff.models import AuditEntry
 from ehalsodag.text import TextError, clean_text
 
 POLL_ACTIONS = ("open", "close", "reveal", "hide_results", "reset")
@@ -75,7 +82,7 @@ def check_spec(spec: PollSpec) -> PollSpec:
 
 
 async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor: str) -> Poll:
-    """Create a draft poll. Commits."""
+    """Create a draft poll (only moderators see it until it opens)."""
     check_spec(spec)
     if spec.block_id is not None and not any(b.id == spec.block_id for b in event.active_blocks()):
         raise PollError(_("No such block in this event."), 404)
@@ -90,7 +97,7 @@ async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor
     session.add(poll)
     await session.flush()
     audit.record(session, actor=actor, action="poll.create", event_id=event.id, poll=poll.id, kind=spec.kind)
-    await session.commit()
+    changed(session, Topic.POLL, event.id, poll.id)
     return poll
 
 
@@ -149,36 +156,58 @@ def _apply(poll: Poll, action: str) -> None:
         poll.revealed = False
 
 
+async def answerers(session: AsyncSession, poll_id: int) -> list[int]:
+    """Who has answered the poll (attendee ids)."""
+    return list((await session.execute(
+        select(PollResponse.attendee_id).where(PollResponse.poll_id == poll_id))).scalars())
+
+
+async def _record(session: AsyncSession, poll: Poll, action: str, *, was_open: bool) -> None:
+    """Record what ``action`` changed: the poll; the personal state of those who answered it, when it
+    (re)opens (their own answer is back in its form); the presenter screen, when the poll is or was on it."""
+    personal = await answerers(session, poll.id) if action == "open" else []
+    changed(session, Topic.POLL, poll.event_id, poll.id, attendees=personal)
+    if action in ("open", "close", "reset") or was_open:
+        changed(session, Topic.STAGE, poll.event_id)
+
+
 async def change(session: AsyncSession, poll: Poll, action: str, actor: str) -> Poll:
-    """open, close, reveal, hide_results or reset (erases every answer, back to draft). Commits."""
+    """open, close, reveal, hide_results or reset (erases every answer, back to draft)."""
     if action not in POLL_ACTIONS:
         raise PollError(_("Unknown action. Use one of: %(actions)s.", actions=", ".join(POLL_ACTIONS)))
+    was_open = poll.state == "open"
     if action == "reset":
         await session.execute(delete(PollResponse).where(PollResponse.poll_id == poll.id))
         poll.state, poll.revealed, poll.opened_at, poll.closed_at = "draft", False, None, None
     else:
         _apply(poll, action)
     audit.record(session, actor=actor, action=f"poll.{action}", event_id=poll.event_id, poll=poll.id)
-    await session.commit()
+    await session.flush()
+    await _record(session, poll, action, was_open=was_open)
     return poll
 
 
 async def follow_block(session: AsyncSession, event: Event, live_block_id: int, previous_block_id: int | None,
                        actor: str) -> list[Poll]:
-    """Auto-open the new live block's polls and auto-close the previous block's (no commit)."""
-    changed = []
+    """Auto-open the new live block's polls and auto-close the previous block's; record the changes like
+    :func:`change` does."""
+    moved = []
     for poll in await event_polls(session, event.id):
         if poll.auto_open and poll.block_id == live_block_id and poll.state == "draft":
             _apply(poll, "open")
-            changed.append(poll)
+            moved.append(poll)
         elif (poll.auto_close and poll.block_id == previous_block_id and poll.block_id != live_block_id
               and poll.state == "open"):
             _apply(poll, "close")
-            changed.append(poll)
-    for poll in changed:
+            moved.append(poll)
+    for poll in moved:
         audit.record(session, actor=actor, action=f"poll.auto_{'open' if poll.state == 'open' else 'close'}",
                      event_id=event.id, poll=poll.id)
-    return changed
+    if moved:
+        await session.flush()
+    for poll in moved:
+        await _record(session, poll, "open" if poll.state == "open" else "close", was_open=poll.state != "open")
+    return moved
 
 
 def shape(poll: Poll) -> logic.PollShape:
@@ -204,21 +233,104 @@ async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:
     )
 
 
-async def wall_queue(session: AsyncSession, poll: Poll) -> list[PollResponse]:
-    """Open-text answers waiting for a moderator."""
+async def wall_queue(session: AsyncSession, poll: Poll, limit: int | None = None) -> list[PollResponse]:
+    """Open-text answers waiting for a moderator, oldest first (the first ``limit`` of them)."""
     result = await session.execute(
         select(PollResponse).where(PollResponse.poll_id == poll.id, PollResponse.wall_status == "pending")
-        .order_by(PollResponse.id)
+        .order_by(PollResponse.id).limit(limit)
     )
     return list(result.scalars())
 
 
+async def wall_waiting(session: AsyncSession, poll_id: int) -> int:
+    """How many open-text answers wait for a moderator."""
+    return (await session.execute(select(func.count()).where(
+        PollResponse.poll_id == poll_id, PollResponse.wall_status == "pending"))).scalar_one()
+
+
 async def moderate_wall(session: AsyncSession, poll: Poll, response_id: int, approve: bool, actor: str) -> None:
-    """Put an open-text answer on the wall, or keep it off. Commits."""
+    """Put an open-text answer on the wall, or keep it off."""
     response = await session.get(PollResponse, response_id)
     if response is None or response.poll_id != poll.id or poll.kind != "open_text":
         raise PollError(_("No such answer."), 404)
     response.wall_status = "approved" if approve else "hidden"
     audit.record(session, actor=actor, action="poll.wall_approve" if approve else "poll.wall_hide",
                  event_id=poll.event_id, poll=poll.id, response=response.id)
-    await session.commit()
+    changed(session, Topic.POLL_RESULTS, poll.event_id, poll.id)
+
+
+async def polls_by_id(session: AsyncSession, poll_ids: Iterable[int]) -> list[Poll]:
+    """The polls with these ids (their options loaded), in id order."""
+    return list((await session.execute(
+        select(Poll).where(Poll.id.in_(list(poll_ids))).order_by(Poll.id))).scalars())
+
+
+async def answers_of(session: AsyncSession, poll_ids: Iterable[int],
+                     attendee_ids: Iterable[int] | None = None) -> dict[tuple[int, int], dict[str, Any]]:
+    """The stored answers to these polls, by (poll id, attendee id); only those of ``attendee_ids`` if given."""
+    polls = list(poll_ids)
+    if not polls:
+        return {}
+    statement = select(PollResponse.poll_id, PollResponse.attendee_id, PollResponse.answer).where(
+        PollResponse.poll_id.in_(polls))
+    if attendee_ids is None:
+        rows = (await session.execute(statement)).tuples()
+        return {(poll_id, attendee_id): answer for poll_id, attendee_id, answer in rows}
+    wanted = sorted(set(attendee_ids))
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):  # a batch of voters can be thousands: bounded IN lists
+        rows = (await session.execute(
+            statement.where(PollResponse.attendee_id.in_(wanted[start:start + 500])))).tuples()
+        found.update({(poll_id, attendee_id): answer for poll_id, attendee_id, answer in rows})
+    return found
+
+
+def shown_to_attendees(polls: Sequence[Poll]) -> list[Poll]:
+    """What attendees see: the open polls, then the most recently closed poll whose results are visible."""
+    shown = [p for p in polls if p.state == "open"]
+    latest = latest_closed(polls)
+    return [*shown, latest] if latest is not None else shown
+
+
+def latest_closed(polls: Iterable[Poll]) -> Poll | None:
+    """The most recently closed poll whose results attendees may see (ties: the later poll)."""
+    closed = [p for p in polls if p.state == "closed" and p.results_visible and p.closed_at is not None]
+    return max(closed, key=lambda p: (p.closed_at, p.id)) if closed else None
+
+
+def on_screen(polls: Iterable[Poll]) -> Poll | None:
+    """The poll the presenter screen shows: the most recently opened open poll."""
+    open_polls = [p for p in polls if p.state == "open" and p.opened_at is not None]
+    return max(open_polls, key=lambda p: (p.opened_at, p.id)) if open_polls else None
+
+
+def attendee_sort_key(poll: Poll) -> str:
+    """Where a poll stands on the attendee page, as a string that sorts ascending: open polls in the order
+    they were made, then the closed one (the order of :func:`shown_to_attendees`)."""
+    return f"{int(poll.state != 'open')}{poll.id:019d}"
+
+
+def staff_sort_key(poll: Poll) -> str:
+    """Where a poll stands on the control panel: in the order the polls were made."""
+    return f"{poll.id:019d}"
+
+
+#: How far back an action counts as "just now" for :func:`just_done` (pushes follow their commit at once).
+RECENT_SECONDS = 30
+
+
+async def just_done(session: AsyncSession, event_id: int, poll_ids: Iterable[int]) -> dict[int, str]:
+    """The last action (``open``, ``auto_open``, ``reveal``...) each of these polls had in the last moments,
+    from the audit log that the action wrote in its own transaction: what a push may announce."""
+    wanted = set(poll_ids)
+    since = _now() - dt.timedelta(seconds=RECENT_SECONDS)
+    rows = await session.execute(
+        select(AuditEntry.action, AuditEntry.detail)
+        .where(AuditEntry.event_id == event_id, AuditEntry.action.like("poll.%"), AuditEntry.created_at >= since)
+        .order_by(AuditEntry.id.desc()).limit(200))
+    last: dict[int, str] = {}
+    for action, detail in rows.tuples():
+        poll_id = detail.get("poll") if isinstance(detail, dict) else None
+        if poll_id in wanted and poll_id not in last and not action.startswith("poll.wall_"):
+            last[poll_id] = action.removeprefix("poll.")
+    return last

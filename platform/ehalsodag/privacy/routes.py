@@ -12,12 +12,13 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda.routes import load_event
+from ehalsodag.agenda.service import load_event
+from ehalsodag.attendees.auth import require_attendee
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.privacy import service as privacy_service
 from ehalsodag.results.exports import neutralise
-from ehalsodag.staff.models import AuditEntry
-from ehalsodag.web.actions import require_attendee
-from ehalsodag.web.auth import current_staff, require_staff
+from ehalsodag.staff.auth import organiser_guard
+from ehalsodag.staff.models import AuditEntry, StaffUser
 from ehalsodag.web.templating import iso
 
 
@@ -31,21 +32,15 @@ async def privacy_notice() -> Template:
 async def own_data(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
     """What this attendee has posted and told us, with a button to delete it."""
     event = await load_event(db_session, slug)
-    attendee = await require_attendee(request, db_session, event)
+    attendee = await require_attendee(request, db_session, event.id)
     data = await privacy_service.own_data(db_session, attendee)
     return Template("attendee/me.html", context={"event": event, "data": data, "deleted": None})
 
 
 @post("/e/{slug:str}/me/delete", name="delete_own_data")
-async def delete_own_data(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+async def delete_own_data(slug: str, uow: AsyncSession, attendee: Attendee) -> Response[Any]:
     """Delete everything this attendee posted (questions, chat, upvotes, poll answers) and their name."""
-    state = request.app.state
-    async with state.db.writer() as session:
-        event = await load_event(session, slug)
-        attendee = await require_attendee(request, session, event)
-        await privacy_service.delete_own_data(session, attendee)
-    await state.broadcaster.push(slug, "questions", "polls", "chat")
-    await state.broadcaster.push_chat_log(slug)
+    await privacy_service.delete_own_data(uow, attendee)
     return Redirect(f"/e/{slug}/me?deleted=1", status_code=303)
 
 
@@ -55,21 +50,18 @@ async def _audit_rows(session: AsyncSession, event_id: int) -> list[AuditEntry]:
     return list(result.scalars())
 
 
-@get("/e/{slug:str}/audit", name="audit_log")
-async def audit_log(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+@get("/e/{slug:str}/audit", name="audit_log", guards=[organiser_guard])
+async def audit_log(slug: str, db_session: AsyncSession, staff: StaffUser) -> Template:
     """Every moderator and organiser action on the event, newest first (organisers and admins)."""
     event = await load_event(db_session, slug)
-    await require_staff(request, db_session, event, organise=True)
     return Template("results/audit.html", context={
-        "event": event, "entries": await _audit_rows(db_session, event.id),
-        "staff": await current_staff(request, db_session)})
+        "event": event, "entries": await _audit_rows(db_session, event.id), "staff": staff})
 
 
-@get("/e/{slug:str}/audit.csv", name="audit_csv")
-async def audit_csv(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Response[bytes]:
+@get("/e/{slug:str}/audit.csv", name="audit_csv", guards=[organiser_guard])
+async def audit_csv(slug: str, db_session: AsyncSession) -> Response[bytes]:
     """The audit log as CSV."""
     event = await load_event(db_session, slug)
-    await require_staff(request, db_session, event, organise=True)
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(["time_utc", "actor", "action", "detail"])

@@ -14,9 +14,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion
-from ehalsodag.live.models import Attendee
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.staff import audit
@@ -50,8 +51,17 @@ async def own_data(session: AsyncSession, attendee: Attendee) -> OwnData:
 
 
 async def delete_own_data(session: AsyncSession, attendee: Attendee) -> dict[str, int]:
-    """Delete the attendee's questions, chat messages, upvotes and poll answers, and forget their name. Commits."""
+    """Delete the attendee's questions, chat messages, upvotes and poll answers, and forget their name."""
     counts = {}
+    event_id = attendee.event_id
+    own_questions = (await session.execute(select(Question.id).where(Question.attendee_id == attendee.id))).scalars()
+    upvoted = (await session.execute(
+        select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee.id))).scalars()
+    touched_questions = {*own_questions, *upvoted}
+    own_messages = (await session.execute(select(ChatMessage.id).where(
+        ChatMessage.attendee_id == attendee.id, ChatMessage.deleted.is_(False)))).scalars().all()
+    answered = (await session.execute(
+        select(PollResponse.poll_id).where(PollResponse.attendee_id == attendee.id))).scalars().all()
     question_ids = select(Question.id).where(Question.attendee_id == attendee.id)
     await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id.in_(question_ids)))
     counts["questions"] = (await session.execute(delete(Question).where(Question.attendee_id == attendee.id))).rowcount
@@ -68,7 +78,11 @@ async def delete_own_data(session: AsyncSession, attendee: Attendee) -> dict[str
     attendee.organisation = None
     audit.record(session, actor=f"attendee:{attendee.id}", action="attendee.delete_own_data",
                  event_id=attendee.event_id, **counts)
-    await session.commit()
+    changed(session, Topic.QUESTION, event_id, *touched_questions, attendees=[attendee.id])
+    changed(session, Topic.STAGE, event_id)
+    changed(session, Topic.CHAT, event_id, *own_messages)
+    changed(session, Topic.POLL_RESULTS, event_id, *answered)
+    changed(session, Topic.POLL_ANSWER, event_id, *answered, attendees=[attendee.id])
     return counts
 
 
@@ -78,7 +92,7 @@ def retention_over(event: Event, today: dt.date | None = None) -> bool:
 
 
 async def purge(session: AsyncSession, event: Event, *, actor: str = "cli", force: bool = False) -> dict[str, int]:
-    """Erase names and free text of ``event`` (if its retention period is over, or ``force``). Commits."""
+    """Erase names and free text of ``event`` (if its retention period is over, or ``force``)."""
     if not force and not retention_over(event):
         return {}
     counts = {
@@ -100,5 +114,4 @@ async def purge(session: AsyncSession, event: Event, *, actor: str = "cli", forc
     event.announcement = None
     event.purged_at = dt.datetime.now(dt.UTC)
     audit.record(session, actor=actor, action="event.purge", event_id=event.id, **counts)
-    await session.commit()
     return counts

@@ -1,25 +1,32 @@
-"""Q&A over HTTP: ask, upvote, moderate — each one handler for the JSON API and the forms."""
+"""Q&A over HTTP: ask, upvote, moderate — each action one Struct for the JSON API and the form alike."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, delete, post
-from litestar.response import Response
+from litestar import Request, delete, get, post
+from litestar.connection import ASGIConnection
+from litestar.response import Response, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
-from ehalsodag.agenda.routes import load_event
+from ehalsodag.agenda.service import load_event
+from ehalsodag.attendees.auth import require_attendee
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.i18n import _
 from ehalsodag.qa import service as qa_service
 from ehalsodag.qa.models import Question
-from ehalsodag.web.actions import BodyId, Id, documented, first, form_fields, reply, require_attendee
-from ehalsodag.web.auth import require_staff
-from ehalsodag.web.templating import render
+from ehalsodag.staff.auth import moderator_guard
+from ehalsodag.staff.models import StaffUser
+from ehalsodag.web.actions import BodyId, Id, documented, reply
+from ehalsodag.web.forms import form_of
+from ehalsodag.web.responses import is_htmx
 
 
 class AskBody(msgspec.Struct, forbid_unknown_fields=True):
-    """POST /api/v1/events/{slug}/questions"""
+    """POST /api/v1/events/{slug}/questions and the question form."""
 
     text: str
     anonymous: bool = True
@@ -28,126 +35,117 @@ class AskBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ModerateBody(msgspec.Struct, forbid_unknown_fields=True):
-    """POST /api/v1/questions/{id}/moderate"""
+    """POST /api/v1/questions/{id}/moderate and the moderation buttons."""
 
     action: str
     text: str | None = None
     into_id: BodyId | None = None
 
 
+async def question_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The event of the path's question (for the staff guard)."""
+    async with connection.app.state.db.reader() as session:
+        return (await session.execute(
+            select(Question.event_id).where(Question.id == connection.path_params["question_id"]))).scalar()
+
+
+async def _ask(request: Request[Any, Any, Any], event: Event, attendee: Attendee, body: AskBody,
+               uow: AsyncSession) -> Response[Any]:
+    await request.app.state.rate_limits.enforce("question", attendee.id)
+    question = await qa_service.ask(uow, event, attendee, body.text, anonymous=body.anonymous,
+                                    block_id=body.block_id, name=body.name)
+    message = _("Thank you! A moderator will look at your question first.") if question.status == "pending" else _(
+        "Thank you! Your question is on the list.")
+    return reply(request, data={"id": question.id, "status": question.status}, message=message,
+                 back=f"/e/{event.slug}#qa", status_code=201)
+
 
 @post("/api/v1/events/{slug:str}/questions", name="api_ask", status_code=201)
 async def api_ask(
-    request: Request[Any, Any, Any], slug: str,
+    request: Request[Any, Any, Any], event: Event, attendee: Attendee, uow: AsyncSession,
     data: Annotated[AskBody, documented("An anonymous question", {"text": "Hur når vi dem som inte är digitala?"})],
 ) -> Response[Any]:
     """Ask the panel a question as the attendee of the bearer token (anonymous unless ``anonymous`` is false)."""
-    return await _ask(request, slug, data)
+    return await _ask(request, event, attendee, data, uow)
 
 
-@post("/e/{slug:str}/questions", name="form_ask", include_in_schema=False)
-async def form_ask(request: Request[Any, Any, Any], slug: str) -> Response[Any]:
+@post("/e/{slug:str}/questions", name="form_ask", dependencies={"form": form_of(AskBody)})
+async def form_ask(request: Request[Any, Any, Any], event: Event, attendee: Attendee, uow: AsyncSession,
+                   form: AskBody) -> Response[Any]:
     """The question form on the attendee page."""
-    fields = await form_fields(request)
-    block = first(fields, "block_id")
-    body = AskBody(text=first(fields, "text"), anonymous=first(fields, "with_name") != "1",
-                   block_id=int(block) if block.isdigit() else None, name=first(fields, "name") or None)
-    return await _ask(request, slug, body)
+    return await _ask(request, event, attendee, form, uow)
 
 
-async def _ask(request: Request[Any, Any, Any], slug: str, body: AskBody) -> Response[Any]:
-    state = request.app.state
-    async with state.db.writer() as session:
-        event = await load_event(session, slug)
-        attendee = await require_attendee(request, session, event)
-        await state.rate_limits.enforce("question", attendee.id)
-        question = await qa_service.ask(session, event, attendee, body.text, anonymous=body.anonymous,
-                                        block_id=body.block_id, name=body.name)
-        own = await qa_service.own_pending(session, attendee)
-    await state.broadcaster.push(slug, "questions")
-    pending = question.status == "pending"
-    message = _("Thank you! A moderator will look at your question first.") if pending else _(
-        "Thank you! Your question is on the list.")
-    extra = render(state.settings.templates_dir, "partials/my_questions.html", live={"own_pending": own}, oob=True)
-    return reply(request, data={"id": question.id, "status": question.status}, message=message,
-                 back=f"/e/{slug}#qa", status_code=201, fragments=extra)
-
-
-async def _question_and_event(session: Any, question_id: int) -> tuple[Question, Event]:
-    """The question and its event, or a 404."""
-    question = await qa_service.question_for(session, question_id)
-    event = await session.get(Event, question.event_id)
-    assert event is not None  # the foreign key guarantees it
-    return question, event
-
-
-async def _upvote(request: Request[Any, Any, Any], question_id: Id, undo: bool | None) -> tuple[Event, int, bool]:
-    state = request.app.state
-    async with state.db.writer() as session:
-        question, event = await _question_and_event(session, question_id)
-        attendee = await require_attendee(request, session, event)
-        await state.rate_limits.enforce("upvote", attendee.id)
-        if undo is None:  # the form button toggles
-            undo = question.id in await qa_service.upvoted_by(session, attendee)
-        count = await qa_service.upvote(session, question, attendee, undo=undo)
-    await state.broadcaster.push(event.slug, "questions")
-    return event, count, not undo
+async def _upvote(request: Request[Any, Any, Any], uow: AsyncSession, question_id: int,
+                  undo: bool | None) -> tuple[Question, int, bool]:
+    question = await qa_service.question_for(uow, question_id)
+    attendee = await require_attendee(request, uow, question.event_id)
+    await request.app.state.rate_limits.enforce("upvote", attendee.id)
+    if undo is None:  # the form's button toggles
+        undo = question.id in await qa_service.upvoted_by(uow, attendee.id)
+    count = await qa_service.upvote(uow, question, attendee, undo=undo)
+    return question, count, not undo
 
 
 @post("/api/v1/questions/{question_id:int}/upvote", name="api_upvote", status_code=200)
-async def api_upvote(request: Request[Any, Any, Any], question_id: Id) -> dict[str, int]:
+async def api_upvote(request: Request[Any, Any, Any], question_id: Id, uow: AsyncSession) -> dict[str, int]:
     """Upvote (idempotent: a second upvote by the same attendee changes nothing)."""
-    _event, count, _on = await _upvote(request, question_id, undo=False)
+    _question, count, _on = await _upvote(request, uow, question_id, undo=False)
     return {"upvotes": count}
 
 
 @delete("/api/v1/questions/{question_id:int}/upvote", name="api_unvote", status_code=200)
-async def api_unvote(request: Request[Any, Any, Any], question_id: Id) -> dict[str, int]:
+async def api_unvote(request: Request[Any, Any, Any], question_id: Id, uow: AsyncSession) -> dict[str, int]:
     """Take one's upvote back."""
-    _event, count, _on = await _upvote(request, question_id, undo=True)
+    _question, count, _on = await _upvote(request, uow, question_id, undo=True)
     return {"upvotes": count}
 
 
-@post("/e/{slug:str}/questions/{question_id:int}/upvote", name="form_upvote", include_in_schema=False)
-async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: Id) -> Response[Any]:
+@post("/e/{slug:str}/questions/{question_id:int}/upvote", name="form_upvote")
+async def form_upvote(request: Request[Any, Any, Any], slug: str, question_id: Id,
+                      uow: AsyncSession) -> Response[Any]:
     """The upvote button: toggles the attendee's upvote."""
-    _event, count, on = await _upvote(request, question_id, undo=None)
-    message = _("Upvoted.") if on else _("Upvote removed.")
-    return reply(request, data={"upvotes": count}, message=message, back=f"/e/{slug}#q-{question_id}")
+    _question, count, on = await _upvote(request, uow, question_id, undo=None)
+    return reply(request, data={"upvotes": count}, message=_("Upvoted.") if on else _("Upvote removed."),
+                 back=f"/e/{slug}#q-{question_id}")
 
 
-async def _moderate(request: Request[Any, Any, Any], question_id: Id, body: ModerateBody) -> tuple[str, str]:
-    state = request.app.state
-    async with state.db.writer() as session:
-        question, event = await _question_and_event(session, question_id)
-        user = await require_staff(request, session, event)
-        question = await qa_service.moderate(session, question, body.action, user.email, text=body.text,
-                                             into_id=body.into_id)
-        slug, status = event.slug, question.status
-    await state.broadcaster.push(slug, "questions")
-    return slug, status
+async def _moderate(uow: AsyncSession, staff: StaffUser, question_id: int, body: ModerateBody) -> Question:
+    question = await qa_service.question_for(uow, question_id)
+    return await qa_service.moderate(uow, question, body.action, staff.email, text=body.text, into_id=body.into_id)
 
 
-@post("/api/v1/questions/{question_id:int}/moderate", name="api_moderate", status_code=200)
+@post("/api/v1/questions/{question_id:int}/moderate", name="api_moderate", status_code=200,
+      guards=[moderator_guard], opt={"event_of": question_event})
 async def api_moderate(
-    request: Request[Any, Any, Any], question_id: Id,
+    question_id: Id, uow: AsyncSession, staff: StaffUser,
     data: Annotated[ModerateBody, documented("Put a question on stage", {"action": "highlight"})],
 ) -> dict[str, Any]:
     """approve | hide | answer | highlight | unhighlight | edit (with text) | merge (with into_id)."""
-    _slug, status = await _moderate(request, question_id, data)
-    return {"id": question_id, "status": status}
+    question = await _moderate(uow, staff, question_id, data)
+    return {"id": question_id, "status": question.status}
 
 
-@post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate", include_in_schema=False)
-async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: Id) -> Response[Any]:
+@post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate", guards=[moderator_guard],
+      opt={"event_of": question_event}, dependencies={"form": form_of(ModerateBody)})
+async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: Id, uow: AsyncSession,
+                        staff: StaffUser, form: ModerateBody) -> Response[Any]:
     """The moderation buttons on the control panel."""
-    fields = await form_fields(request)
-    into = first(fields, "into_id")
-    body = ModerateBody(action=first(fields, "action"), text=first(fields, "text") or None,
-                        into_id=int(into) if into.isdigit() else None)
-    _slug, status = await _moderate(request, question_id, body)
-    return reply(request, data={"id": question_id, "status": status}, message=_("Done."),
+    question = await _moderate(uow, staff, question_id, form)
+    return reply(request, data={"id": question_id, "status": question.status}, message=_("Done."),
                  back=f"/e/{slug}/control#mod-questions")
 
 
-routes = [api_ask, form_ask, api_upvote, api_unvote, form_upvote, api_moderate, form_moderate]
+@get("/e/{slug:str}/control/questions/{question_id:int}/edit", name="question_edit", guards=[moderator_guard],
+     opt={"event_of": question_event})
+async def question_edit(request: Request[Any, Any, Any], slug: str, question_id: Id,
+                        db_session: AsyncSession) -> Template:
+    """The edit-or-merge forms of one question: loaded when a moderator opens its box (a page without JS)."""
+    event = await load_event(db_session, slug)
+    question = await qa_service.question_for(db_session, question_id)
+    others = [q for q in await qa_service.visible_questions(db_session, event.id) if q.id != question.id]
+    template = "qa/mod_edit.html" if is_htmx(request) else "qa/edit_page.html"
+    return Template(template, context={"event": event, "q": question, "others": others})
+
+
+routes = [api_ask, form_ask, api_upvote, api_unvote, form_upvote, api_moderate, form_moderate, question_edit]

@@ -1,17 +1,21 @@
-"""Q&A services: asking, upvoting and moderating questions. Every write commits before returning."""
+"""Q&A services: asking, upvoting and moderating questions.
+
+They change rows in the caller's unit of work and record what changed; they never commit."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
-from ehalsodag.live.models import Attendee
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.staff import audit
 from ehalsodag.text import TextError, clean_text
@@ -52,7 +56,8 @@ async def ask(
         status=status, approved_at=None if event.premoderation else _now(), upvotes=0, highlighted=False,
     )
     session.add(question)
-    await session.commit()
+    await session.flush()
+    changed(session, Topic.QUESTION, event.id, question.id, attendees=[attendee.id])
     return question
 
 
@@ -99,7 +104,9 @@ async def upvote(session: AsyncSession, question: Question, attendee: Attendee, 
             except IntegrityError:
                 pass  # a concurrent duplicate: the constraint kept it to one
     count = await _recount(session, question)
-    await session.commit()
+    changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[attendee.id])
+    if question.highlighted:
+        changed(session, Topic.STAGE, question.event_id)
     return count
 
 
@@ -111,6 +118,10 @@ async def moderate(
     if action not in MODERATION_ACTIONS:
         raise QuestionError(_("Unknown action. Use one of: %(actions)s.", actions=", ".join(MODERATION_ACTIONS)))
     detail: dict[str, object] = {"question": question.id}
+    touched: list[int] = [question.id]
+    #: Whose personal fragments change: the author's waiting list; upvoters moved by a merge.
+    personal: list[int | None] = [question.attendee_id]
+    on_stage_before = question.highlighted
     if action == "approve":
         question.status = "approved"
         question.approved_at = question.approved_at or _now()
@@ -124,10 +135,12 @@ async def moderate(
     elif action == "highlight":
         if question.status in ("hidden", "merged"):
             raise QuestionError(_("Approve the question before highlighting it."), 409)
-        await session.execute(
-            update(Question).where(Question.event_id == question.event_id, Question.id != question.id)
-            .values(highlighted=False)
+        previous = await session.execute(
+            update(Question).where(Question.event_id == question.event_id, Question.id != question.id,
+                                   Question.highlighted.is_(True))
+            .values(highlighted=False).returning(Question.id)
         )
+        touched += previous.scalars().all()
         question.highlighted = True
         if question.status == "pending":
             question.status = "approved"
@@ -148,11 +161,13 @@ async def moderate(
         if target is None or target.event_id != question.event_id:
             raise QuestionError(_("No such question."), 404)
         voters = select(QuestionUpvote.attendee_id).where(QuestionUpvote.question_id == target.id)
-        await session.execute(
+        moved = await session.execute(
             update(QuestionUpvote)
             .where(QuestionUpvote.question_id == question.id, QuestionUpvote.attendee_id.not_in(voters))
-            .values(question_id=target.id)
+            .values(question_id=target.id).returning(QuestionUpvote.attendee_id)
         )
+        personal += moved.scalars().all()
+        touched.append(target.id)
         await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id == question.id))
         question.status = "merged"
         question.merged_into_id = target.id
@@ -162,7 +177,10 @@ async def moderate(
         await _recount(session, target)
         detail["into"] = target.id
     audit.record(session, actor=actor, action=f"question.{action}", event_id=question.event_id, **detail)
-    await session.commit()
+    await session.flush()
+    changed(session, Topic.QUESTION, question.event_id, *touched, attendees=personal)
+    if on_stage_before or question.highlighted:
+        changed(session, Topic.STAGE, question.event_id)
     return question
 
 
@@ -192,27 +210,54 @@ async def all_questions(session: AsyncSession, event_id: int) -> list[Question]:
     return list(result.scalars())
 
 
-async def own_pending(session: AsyncSession, attendee: Attendee) -> list[Question]:
+async def own_pending(session: AsyncSession, attendee_id: int) -> list[Question]:
     """The attendee's own questions still waiting for a moderator."""
     result = await session.execute(
         select(Question)
-        .where(Question.attendee_id == attendee.id, Question.status == "pending")
+        .where(Question.attendee_id == attendee_id, Question.status == "pending")
         .order_by(Question.id)
     )
     return list(result.scalars())
 
 
-async def upvoted_by(session: AsyncSession, attendee: Attendee) -> set[int]:
+async def upvoted_by(session: AsyncSession, attendee_id: int) -> set[int]:
     """Ids of the questions this attendee has upvoted."""
     result = await session.execute(
-        select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee.id)
+        select(QuestionUpvote.question_id).where(QuestionUpvote.attendee_id == attendee_id)
     )
     return set(result.scalars())
 
 
 async def set_premoderation(session: AsyncSession, event: Event, enabled: bool, actor: str) -> None:
-    """Make new questions wait for approval (or show at once). Commits."""
+    """Make new questions wait for approval (or show at once)."""
     event.premoderation = enabled
     audit.record(session, actor=actor, action="qa.premoderation_on" if enabled else "qa.premoderation_off",
                  event_id=event.id)
-    await session.commit()
+    changed(session, Topic.SETTINGS, event.id)
+
+
+def sort_key(question: Question) -> str:
+    """Where a question stands in the lists, as a string that sorts ascending: unanswered before answered,
+    most upvoted first, then oldest first (the order of :func:`visible_questions`)."""
+    answered = int(question.status == "answered")
+    return f"{answered}{999_999_999 - min(question.upvotes, 999_999_999):09d}{question.id:019d}"
+
+
+async def pending_count(session: AsyncSession, event_id: int) -> int:
+    """How many questions wait for a moderator."""
+    return (await session.execute(
+        select(func.count()).where(Question.event_id == event_id, Question.status == "pending"))).scalar_one()
+
+
+async def questions_by_id(session: AsyncSession, ids: Iterable[int]) -> list[Question]:
+    """The questions with these ids, in id order."""
+    return list((await session.execute(
+        select(Question).where(Question.id.in_(list(ids))).order_by(Question.id))).scalars())
+
+
+async def upvoters(session: AsyncSession, question_ids: Iterable[int],
+                   attendee_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """Which of ``attendee_ids`` upvoted which of ``question_ids``: (question id, attendee id) pairs."""
+    rows = await session.execute(select(QuestionUpvote.question_id, QuestionUpvote.attendee_id).where(
+        QuestionUpvote.question_id.in_(list(question_ids)), QuestionUpvote.attendee_id.in_(list(attendee_ids))))
+    return set(rows.tuples())

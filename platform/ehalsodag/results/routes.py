@@ -5,28 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
-from ehalsodag.agenda.routes import load_event
-from ehalsodag.agenda.service import list_events
+from ehalsodag.agenda.service import list_events, load_event
 from ehalsodag.i18n import _
 from ehalsodag.results import exports
 from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
 from ehalsodag.staff import audit
+from ehalsodag.staff.auth import organiser_guard
+from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import permissions
-from ehalsodag.web.auth import current_staff, require_staff
 from ehalsodag.web.templating import decimal1
 
 
 async def _organiser_report(
-    request: Request[Any, Any, Any], session: AsyncSession, slug: str
+    request: Request[Any, Any, Any], session: AsyncSession, slug: str, staff: StaffUser
 ) -> tuple[Event, dict[str, Any]]:
+    """The report of ``slug`` (the guard has checked the path's event; another event is checked here)."""
     event = await load_event(session, slug)
-    await require_staff(request, session, event, organise=True)
+    if not permissions(staff, event.id).organise:
+        raise PermissionDeniedException(detail=_("You are not staff of this event."))
     include_names = request.query_params.get("names") == "1"
     return event, await build_report(session, event, include_names=include_names)
 
@@ -61,42 +63,41 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
     return charts
 
 
-@get("/api/v1/events/{slug:str}/results", name="api_results")
-async def api_results(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> dict[str, Any]:
+@get("/api/v1/events/{slug:str}/results", name="api_results", guards=[organiser_guard])
+async def api_results(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                      staff: StaffUser) -> dict[str, Any]:
     """The results JSON (v1); ``?names=1`` adds the Q&A with names."""
-    _event, report = await _organiser_report(request, db_session, slug)
+    _event, report = await _organiser_report(request, db_session, slug, staff)
     return report
 
 
-@get("/e/{slug:str}/results", name="results_page")
-async def results_page(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+@get("/e/{slug:str}/results", name="results_page", guards=[organiser_guard])
+async def results_page(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                       staff: StaffUser) -> Template:
     """The organiser's results page."""
-    event, report = await _organiser_report(request, db_session, slug)
+    event, report = await _organiser_report(request, db_session, slug, staff)
     return Template("results/results.html", context={
-        "event": event, "report": report, "charts": charts_for(report), "staff": await current_staff(
-            request, db_session), "printable": False})
+        "event": event, "report": report, "charts": charts_for(report), "staff": staff, "printable": False})
 
 
-@get("/e/{slug:str}/results/report", name="results_report")
-async def results_report(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+@get("/e/{slug:str}/results/report", name="results_report", guards=[organiser_guard])
+async def results_report(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                         staff: StaffUser) -> Template:
     """The printable report with the headline figures."""
-    event, report = await _organiser_report(request, db_session, slug)
+    event, report = await _organiser_report(request, db_session, slug, staff)
     return Template("results/report.html", context={
         "event": event, "report": report, "charts": charts_for(report), "staff": None, "printable": True})
 
 
-@get("/e/{slug:str}/results/export/{fmt:str}", name="results_export")
-async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str,
-                         db_session: AsyncSession) -> Response[Any]:
+@get("/e/{slug:str}/results/export/{fmt:str}", name="results_export", guards=[organiser_guard])
+async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str, db_session: AsyncSession,
+                         uow: AsyncSession, staff: StaffUser) -> Response[Any]:
     """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names."""
-    event, report = await _organiser_report(request, db_session, slug)
+    event, report = await _organiser_report(request, db_session, slug, staff)
     names = "-with-names" if request.query_params.get("names") == "1" else ""
     if fmt in ("json", "csv", "xlsx"):  # data leaving the platform is an organiser action worth auditing
-        user = await current_staff(request, db_session)
-        async with request.app.state.db.writer() as session:
-            audit.record(session, actor=user.email if user else "?", action="results.export", event_id=event.id,
-                         format=fmt, with_names=bool(names))
-            await session.commit()
+        audit.record(uow, actor=staff.email, action="results.export", event_id=event.id,
+                     format=fmt, with_names=bool(names))
     if fmt == "json":
         return Response(report, headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.json"'})
     if fmt == "csv":
@@ -109,21 +110,21 @@ async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str,
     raise NotFoundException(detail=_("Export as json, csv or xlsx."))
 
 
-@get("/e/{slug:str}/results/compare", name="results_compare")
-async def results_compare(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Template:
+@get("/e/{slug:str}/results/compare", name="results_compare", guards=[organiser_guard])
+async def results_compare(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                          staff: StaffUser) -> Template:
     """Two events side by side for the evaluation questions they share (e.g. two regional days)."""
-    event, report = await _organiser_report(request, db_session, slug)
+    event, report = await _organiser_report(request, db_session, slug, staff)
     other_slug = request.query_params.get("with", "")
-    other_event, other = await _organiser_report(request, db_session, other_slug) if other_slug else (None, None)
+    other_event, other = await _organiser_report(request, db_session, other_slug, staff) if other_slug else (None, None)
     rows = []
     if other is not None:
         theirs = {q["key"]: q for q in other["evaluation"]["questions"]}
         for question in report["evaluation"]["questions"]:
             if question["key"] in theirs:
                 rows.append((question, theirs[question["key"]]))
-    staff = await current_staff(request, db_session)
     choices = [e for e in await list_events(db_session)
-               if e.id != event.id and staff is not None and permissions(staff, e.id).organise]
+               if e.id != event.id and permissions(staff, e.id).organise]
     return Template("results/compare.html", context={
         "event": event, "report": report, "other_event": other_event, "other": other, "rows": rows,
         "choices": choices, "staff": staff})

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation import service as evaluation_service
 from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.i18n import gettext
-from ehalsodag.live.models import Attendee
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import percent, round_half_up
 from ehalsodag.qa.models import Question

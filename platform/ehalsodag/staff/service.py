@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.staff import audit
 from ehalsodag.staff.models import ROLES, ApiToken, StaffRole, StaffUser
+from ehalsodag.tokens import token_hash
 
 SESSION_SECONDS = 12 * 3600
 _hasher = PasswordHasher()
@@ -27,11 +28,6 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 class StaffError(ValueError):
     """Bad input for a staff command."""
-
-
-def token_hash(token: str) -> str:
-    """How tokens (staff and attendee) are stored: never in the clear."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
@@ -60,7 +56,7 @@ async def add_user(
     if not any(r.role == role and r.event_id == event_id for r in user.roles):
         user.roles.append(StaffRole(role=role, event_id=None if role == "admin" else event_id))
     audit.record(session, actor="cli", action="user.add", event_id=event_id, email=email, role=role)
-    await session.commit()
+    await session.flush()
     return user
 
 
@@ -75,11 +71,11 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Staf
 
 
 async def create_token(session: AsyncSession, user: StaffUser) -> str:
-    """A new bearer token for scripts; only its hash is kept. Commits."""
+    """A new bearer token for scripts; only its hash is kept."""
     token = "ehs_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=token_hash(token)))
     audit.record(session, actor=user.email, action="token.create", event_id=None)
-    await session.commit()
+    await session.flush()
     return token
 
 

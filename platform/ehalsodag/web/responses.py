@@ -18,8 +18,8 @@ API_PREFIX = "/api/"
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    """True for requests sent by htmx (they want a fragment, not a page)."""
-    return request.headers.get("hx-request") == "true"
+    """True for requests sent by htmx (they want a fragment, not a page): the htmx plugin's request."""
+    return bool(getattr(request, "htmx", False))
 
 
 def cookie(settings: Settings, key: str, value: str, max_age: int | None = None) -> Cookie:
@@ -54,6 +54,6 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         return Response(body, status_code=status, headers=headers)
     if is_htmx(request):
         return Template(
-            "partials/message.html", context={"message": detail, "error": True}, status_code=status, headers=headers
+            "layout/message.html", context={"message": detail, "error": True}, status_code=status, headers=headers
         )
     return Template("error.html", context={"status": status, "detail": detail}, status_code=status, headers=headers)

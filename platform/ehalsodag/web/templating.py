@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 
 from ehalsodag import i18n
 from ehalsodag.i18n import N_
@@ -124,6 +128,13 @@ def environment(templates_dir: Path) -> Environment:
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock, decimal1=decimal1, decimal2=decimal2)
     return env
+
+
+def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What a page's parts need besides their fragment's context: the CSRF field of its forms (as Litestar gives
+    full pages), so that they post without JavaScript."""
+    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    return {"csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />')}
 
 
 def render(templates_dir: Path, name: str, **context: Any) -> str:

@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import ehalsodag.db.models  # noqa: F401  (registers every table)
+import ehalsodag.models  # noqa: F401  (registers every table)
 from ehalsodag.db.base import metadata
 
 config = context.config

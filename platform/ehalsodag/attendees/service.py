@@ -1,0 +1,117 @@
+"""Attendee services: joining an event and finding an attendee by token."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.db.engine import Database
+from ehalsodag.i18n import _
+from ehalsodag.text import TextError, clean_optional
+from ehalsodag.tokens import token_hash
+
+MAX_NAME = 80
+MAX_ORGANISATION = 120
+MAX_GROUP_SIZE = 500
+
+
+class JoinError(TextError):
+    """Bad join input; the message is shown to the attendee."""
+
+
+class JoinRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """What an attendee may tell us when joining (POST /api/v1/events/{slug}/join and the join form).
+    Everything is optional."""
+
+    display_name: str | None = None
+    organisation: str | None = None
+    group_size: int | None = None
+
+
+def new_attendee(event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
+    """A checked, not yet stored attendee (or a room of them) and its secret token."""
+    try:
+        name = clean_optional(request.display_name, MAX_NAME, what=_("Name"))
+        organisation = clean_optional(request.organisation, MAX_ORGANISATION, what=_("Organisation"))
+    except TextError as exc:
+        raise JoinError(str(exc)) from exc
+    group_size = 1 if request.group_size is None else request.group_size
+    if not isinstance(group_size, int) or isinstance(group_size, bool) or not 1 <= group_size <= MAX_GROUP_SIZE:
+        raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=MAX_GROUP_SIZE))
+    token = "eha_" + secrets.token_urlsafe(24)
+    attendee = Attendee(
+        event_id=event_id, token_hash=token_hash(token), display_name=name,
+        organisation=organisation, group_size=group_size,
+    )
+    return attendee, token
+
+
+async def join(session: AsyncSession, event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
+    """Register an attendee in the request's unit of work; return it with its secret token."""
+    attendee, token = new_attendee(event_id, request)
+    session.add(attendee)
+    await session.flush()
+    return attendee, token
+
+
+async def attendee_by_token(session: AsyncSession, event_id: int, token: str) -> Attendee | None:
+    """The attendee of ``event_id`` holding ``token``."""
+    result = await session.execute(
+        select(Attendee).where(Attendee.token_hash == token_hash(token), Attendee.event_id == event_id)
+    )
+    return result.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AttendeeRef:
+    """What the hot paths (votes, websocket connects) need to know about an attendee."""
+
+    id: int
+    event_id: int
+    group_size: int
+
+
+class AttendeeTokens:
+    """Attendee tokens → who holds them, remembered in memory so that a vote or a websocket connect
+    needs no query to know who is asking.
+
+    An entry never goes stale: a token never changes owner, and attendee rows are never deleted
+    (deleting one's data erases what the attendee wrote and their name, not the row).
+    """
+
+    def __init__(self, db: Database, size: int = 200_000) -> None:
+        self.db = db
+        self.size = size
+        self._by_hash: OrderedDict[str, AttendeeRef] = OrderedDict()
+
+    def remember(self, token: str, attendee: Attendee) -> AttendeeRef:
+        """Remember a (just stored) attendee's token."""
+        ref = AttendeeRef(attendee.id, attendee.event_id, attendee.group_size)
+        self._store(token_hash(token), ref)
+        return ref
+
+    async def lookup(self, event_id: int, token: str) -> AttendeeRef | None:
+        """The attendee of ``event_id`` holding ``token``, from memory or the database."""
+        key = token_hash(token)
+        ref = self._by_hash.get(key)
+        if ref is None:
+            async with self.db.reader() as session:
+                attendee = (await session.execute(
+                    select(Attendee.id, Attendee.event_id, Attendee.group_size).where(Attendee.token_hash == key)
+                )).one_or_none()
+            if attendee is None:
+                return None  # unknown tokens are not remembered: guessing must not fill the memory
+            ref = AttendeeRef(*attendee)
+            self._store(key, ref)
+        return ref if ref.event_id == event_id else None
+
+    def _store(self, key: str, ref: AttendeeRef) -> None:
+        self._by_hash[key] = ref
+        if len(self._by_hash) > self.size:
+            self._by_hash.popitem(last=False)

@@ -1,0 +1,122 @@
+"""What each audience sees of the chat, and how to load just that.
+
+Attendees: the chat log (``#chat-log``, the newest :data:`~ehalsodag.chat.service.HISTORY` messages, oldest
+first; a posted message is appended alone, a deleted one removed) and the chat form area
+(``#chat-form-area``: the form, "switched off", or — personal — "you are muted"). The form area is pushed
+only when the chat is switched on or off, or to an attendee who was just muted; its form is kept by the
+page (``data-keep``) with what the person typed.
+
+Moderators: the switches (``#mod-settings``: chat on/off, pre-moderation of questions) and the newest
+:data:`~ehalsodag.chat.service.MODERATED` messages, newest first (``#mod-chat-list``), one item at a time:
+a posted message is inserted in order and the one it pushes out of the list removed; a deleted one is
+removed and the next older one inserted at the end, so the list agrees with a fresh snapshot at any length.
+
+Beyond 100 messages the attendee log is kept at the newest 100 by the page (``data-max``): a page kept
+current by pushes then drops its "show older" link (a fresh page or reconnect brings it back), and a deleted
+message is not replaced by the one before the window. Up to 100 messages, pushes and snapshot agree exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Change, Topic
+from ehalsodag.chat import service
+from ehalsodag.fragments import Audience, Fragment, Viewer
+from ehalsodag.i18n import lazy
+
+
+class ChatFragments:
+    """The chat's fragment source (chat messages, the event's switches, muted attendees)."""
+
+    topics = frozenset({Topic.CHAT, Topic.SETTINGS, Topic.ATTENDEE})
+
+    async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
+        if change.topic is Topic.CHAT:
+            return await self._messages(session, event, change.ids)
+        if change.topic is Topic.SETTINGS:
+            return await self._settings(session, event, change)
+        if change.topic is Topic.ATTENDEE:
+            return await self._muted(session, event, change.attendees)
+        return []
+
+    async def _messages(self, session: AsyncSession, event: Any, ids: frozenset[int]) -> list[Fragment]:
+        """Attendees: posted messages appended, deleted ones removed. Moderators: the list's items that changed,
+        and the messages that fall out of (or move up into) the newest :data:`service.MODERATED`."""
+        if not ids:
+            return []
+        messages = await service.messages_by_id(session, ids)
+        shown = [m for m in messages if not m.deleted and m.event_id == event.id]
+        gone = ids - {m.id for m in shown}
+        base = {"event": event, "newest_first": service.newest_first}
+        fragments: list[Fragment] = []
+        if gone:
+            fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
+                                      {"ids": [f"chat-{i}" for i in sorted(gone)]}))
+        fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}) for m in shown]
+        # the moderators' list after the change, and a little beyond: what left it, what moved up into it
+        newest = await service.newest_ids(session, event.id, service.MODERATED + len(ids))
+        listed = set(newest[:service.MODERATED])
+        before = sorted((set(newest) | gone) - {m.id for m in shown}, reverse=True)[:service.MODERATED]
+        out = sorted(gone | (set(before) - listed))
+        if out:
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": [f"mc-{i}" for i in out]}))
+        moved_up = [i for i in listed if i not in before and i not in ids]
+        items = [m for m in shown if m.id in listed] + await service.messages_by_id(session, moved_up)
+        muted = await service.muted_among(session, [m.attendee_id for m in items])
+        fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {**base, "message": m, "muted": muted})
+                      for m in items]
+        return fragments
+
+    async def _settings(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
+        """The moderators' switches; the attendees' chat form area only when the chat itself was switched."""
+        fragments = [Fragment(Audience.STAFF, "chat/mod_settings.html", {"event": event})]
+        if service.Setting.CHAT not in change.ids:
+            return fragments  # pre-moderation: nothing of the chat changed (a half-typed message stays)
+        muted = await service.muted_attendees(session, event.id)  # their area says "muted" either way
+        text = lazy("The chat is switched on.") if event.chat_enabled else lazy("The chat is switched off.")
+        return [*fragments,
+                Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": False}, exclude=muted),
+                Fragment(Audience.ATTENDEE, "layout/announce.html", {"text": text}, exclude=muted)]
+
+    async def _muted(self, session: AsyncSession, event: Any, attendees: frozenset[int]) -> list[Fragment]:
+        """A muted attendee's own form area (and a word for their screen reader); the moderators see "muted"
+        on that attendee's messages in their list."""
+        muted = await service.muted_among(session, attendees)
+        if not muted:
+            return []
+        fragments = [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True}, to=muted),
+                     Fragment(Audience.ATTENDEE, "layout/announce.html",
+                              {"text": lazy("A moderator has muted you for the rest of the day.")}, to=muted)]
+        listed = await service.newest_ids(session, event.id, service.MODERATED)
+        theirs = [m for m in await service.messages_by_id(session, listed) if m.attendee_id in muted]
+        fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {
+            "event": event, "newest_first": service.newest_first, "message": m, "muted": muted}) for m in theirs]
+        return fragments
+
+    async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        if viewer.audience is Audience.ATTENDEE:
+            messages = await service.recent(session, event.id)
+            more = bool(messages) and await service.has_older(session, event.id, messages[0].id)
+            muted = viewer.attendee_id is not None and await service.is_muted(session, viewer.attendee_id)
+            return [Fragment(Audience.ATTENDEE, "chat/chat_log.html",
+                             {"event": event, "messages": messages, "more": more}, slot="chat_log"),
+                    Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": muted},
+                             slot="chat_form")]
+        if viewer.audience is Audience.STAFF:
+            messages = list(reversed(await service.recent(session, event.id, limit=service.MODERATED)))
+            muted = await service.muted_among(session, [m.attendee_id for m in messages])
+            return [Fragment(Audience.STAFF, "chat/mod_chat.html", {
+                "event": event, "newest_first": service.newest_first, "messages": messages, "muted": muted},
+                slot="mod_chat")]
+        return []
+
+    def personal_state(self) -> ColumnElement[bool]:
+        """A muted attendee's chat form says so."""
+        return select(Attendee.id).where(Attendee.id == bindparam("attendee_id"),
+                                         Attendee.muted_at.is_not(None)).exists()
+

@@ -1,0 +1,84 @@
+"""What a live fragment is: the contract between the domains and the live layer.
+
+Each domain's ``fragments`` module says, for the topics it owns, which fragments show a change to
+each audience (:meth:`FragmentSource.for_change`) and which make up a page's whole state
+(:meth:`FragmentSource.snapshot`). The live layer renders every :class:`Fragment` once per language
+and sends the same bytes to every socket of its audience (or to the attendees it names), so a push
+and a snapshot come from the same templates and can never disagree.
+
+How a browser applies a fragment is the frame protocol of ``static/js/live.js`` (``data-swap``:
+replace, inner, upsert into a sorted list, append, prepend, remove; ``data-keep`` for what a person
+is using). Like :mod:`ehalsodag.changes`, this module sits below every domain.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.changes import Change, Topic
+
+
+class Audience(enum.StrEnum):
+    """Who a socket is: which page it serves (not who is logged in)."""
+
+    #: The attendee page (an attendee, or staff looking at the attendee page).
+    ATTENDEE = "attendee"
+    #: The moderators' control panel.
+    STAFF = "staff"
+    #: The presenter screen in the studio or a meeting room.
+    SCREEN = "screen"
+    #: The stream overlay (a browser source in the streaming software).
+    OVERLAY = "overlay"
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One template to render for one audience.
+
+    ``to`` limits it to those attendees (personal state: my upvote, my waiting questions, my
+    answer); ``exclude`` keeps it from those (they get a personal version instead). ``slot`` names
+    it for the page that places it (``parts.<slot>`` in the page template).
+    """
+
+    audience: Audience
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    to: frozenset[int] | None = None
+    exclude: frozenset[int] = frozenset()
+    slot: str | None = None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose snapshot is wanted: the audience and, on the attendee page, the attendee (if any)."""
+
+    audience: Audience
+    attendee_id: int | None = None
+    #: Staff looking at the attendee page see what attendees see, without anything personal.
+    is_staff: bool = False
+
+
+class FragmentSource(Protocol):
+    """A domain's live view. ``event`` is the event row with its blocks and stages loaded."""
+
+    #: The topics this source shows.
+    topics: frozenset[Topic]
+
+    async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
+        """The smallest fragments that show ``change`` to each audience (and to the attendees it names)."""
+        ...
+
+    async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        """The fragments that make up this domain's part of ``viewer``'s page, personal state included."""
+        ...
+
+    def personal_state(self) -> ColumnElement[bool] | None:
+        """A SQL condition, with bind parameters ``attendee_id`` and ``event_id``, that is true when the
+        attendee has something of their own in this domain (their snapshot cannot be shared); None if never."""
+        ...

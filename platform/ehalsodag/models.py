@@ -1,0 +1,16 @@
+"""Imports every domain's models so that the metadata (and Alembic) sees all tables."""
+
+from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.attendees.models import Attendee
+from ehalsodag.chat.models import ChatMessage
+from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
+from ehalsodag.polls.models import Poll, PollOption, PollResponse
+from ehalsodag.qa.models import Question, QuestionUpvote
+from ehalsodag.results.models import AttendanceSample
+from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
+
+__all__ = [
+    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
+    "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
+    "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
+]

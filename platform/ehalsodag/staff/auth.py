@@ -1,0 +1,96 @@
+"""Who the staff user of a request is (bearer token or signed session cookie), and the guards that let
+moderators and organisers act on their own events only.
+
+A guarded handler finds its event from the path: ``{slug}``, or an object id resolved by the
+function in the handler's ``opt["event_of"]`` (a question, a poll, a chat message). The guard leaves
+the user in ``connection.state.staff`` for the ``staff`` dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ehalsodag.i18n import _
+from ehalsodag.staff import service as staff_service
+from ehalsodag.staff.models import StaffUser
+from ehalsodag.web.auth import bearer, cookie_auth_allowed
+
+STAFF_COOKIE = "ehd_staff"
+
+#: Finds the event id of the object a path names (None: no such object).
+EventOf = Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[int | None]]
+
+
+def has_staff_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the request carries a staff token or session cookie at all (no query needed to know)."""
+    token = bearer(connection)
+    return bool(token and token.startswith("ehs_")) or STAFF_COOKIE in connection.cookies
+
+
+async def current_staff(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession) -> StaffUser | None:
+    """The staff user behind a bearer token or a valid session cookie."""
+    token = bearer(connection)
+    if token and token.startswith("ehs_"):
+        return await staff_service.user_by_token(session, token)
+    cookie = connection.cookies.get(STAFF_COOKIE)
+    if not cookie or not cookie_auth_allowed(connection):
+        return None
+    secret = connection.app.state.settings.secret_key
+    parsed = staff_service.parse_session_cookie(secret, cookie)
+    if parsed is None:
+        return None
+    user_id, expires, signature = parsed
+    user = await staff_service.user_by_id(session, user_id)
+    if user is None or not staff_service.session_matches(secret, user, expires, signature):
+        return None
+    return user
+
+
+async def event_of_slug(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The event id of the path's ``{slug}``."""
+    return await connection.app.state.event_ids.id_of(connection.path_params["slug"])
+
+
+async def _guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, *, organise: bool) -> None:
+    event_of: EventOf = handler.opt.get("event_of", event_of_slug)
+    async with connection.app.state.db.reader() as session:
+        user = await current_staff(connection, session)
+    if user is None:
+        raise NotAuthorizedException(detail=_("Log in as staff first."))
+    event_id = await event_of(connection)
+    if event_id is None:
+        raise NotFoundException(detail=_("Not found."))
+    allowed = staff_service.permissions(user, event_id)
+    if not (allowed.organise if organise else allowed.moderate):
+        raise PermissionDeniedException(detail=_("You are not staff of this event."))
+    connection.state.staff = user
+    connection.state.event_id = event_id
+
+
+async def moderator_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Only the event's moderators, organisers and admins pass."""
+    await _guard(connection, handler, organise=False)
+
+
+async def organiser_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Only the event's organisers and admins pass."""
+    await _guard(connection, handler, organise=True)
+
+
+async def provide_staff(request: Any) -> StaffUser:
+    """The ``staff`` dependency: the user a staff guard let through."""
+    return request.state.staff
+
+
+async def is_staff_of(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, event_id: int) -> bool:
+    """Whether the request comes from a moderator (or more) of ``event_id``; no query without credentials."""
+    if not has_staff_credentials(connection):
+        return False
+    user = await current_staff(connection, session)
+    return user is not None and staff_service.permissions(user, event_id).moderate
