@@ -78,10 +78,10 @@
     window.ehalsodagLive.reorder(list);
   }
   document.addEventListener("click", function (evt) {
-    var button = evt.target.closest && evt.target.closest("[data-sort]");
+    var button = evt.target.closest && evt.target.closest("[data-sort-questions]");
     if (!button) return;
-    sortMode = button.dataset.sort;
-    document.querySelectorAll("[data-sort]").forEach(function (b) {
+    sortMode = button.dataset.sortQuestions;
+    document.querySelectorAll("[data-sort-questions]").forEach(function (b) {
       b.setAttribute("aria-pressed", b === button ? "true" : "false");
     });
     applySortMode();

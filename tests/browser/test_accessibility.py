@@ -177,7 +177,7 @@ def test_the_day_works_with_the_keyboard_alone(browser: Browser, day):
     expect(page.locator("#question-list")).to_contain_text("Vem ansvarar för säkerheten?", timeout=3000)
     tab_to("#question-list .upvote")
     page.keyboard.press("Enter")
-    expect(page.locator("#question-list .upvote-count").first).to_have_text("1", timeout=3000)
+    expect(page.locator("#question-list .upvote-count").first).to_have_text("1 röst", timeout=3000)
 
     tab_to("#chat-text")
     page.keyboard.type("Hej!")

@@ -66,16 +66,17 @@ async def test_every_poll_kind_can_be_answered_with_a_plain_form(client, setting
             data = {"option_ids": str(poll["options"][1]["id"])}
             expected[poll["id"]] = {"option_ids": [poll["options"][1]["id"]]}
         elif poll["kind"] == "ranking":
-            places = [2, 1, 4, 3]
-            data = {f"rank_{o['id']}": str(p) for o, p in zip(poll["options"], places, strict=True)}
+            places = [2, 1, 4, 3]  # one select per place, best first, each naming an option
             order = sorted(poll["options"], key=lambda o: places[poll["options"].index(o)])
+            data = {"ranking": [str(o["id"]) for o in order]}
             expected[poll["id"]] = {"ranking": [o["id"] for o in order]}
         sent = await client.post(f"/e/{SLUG}/polls/{poll['id']}/respond", data={**data, "_csrf_token": token},
                                  follow_redirects=False)
         assert sent.status_code == 303, (poll["kind"], sent.text)
     bad_rank = next(p for p in polls if p["kind"] == "ranking")
     refused = await client.post(f"/e/{SLUG}/polls/{bad_rank['id']}/respond",
-                                data={**{f"rank_{o['id']}": "1" for o in bad_rank["options"]}, "_csrf_token": token},
+                                data={"ranking": [str(bad_rank["options"][0]["id"])] * len(bad_rank["options"]),
+                                      "_csrf_token": token},
                                 follow_redirects=False)
     assert refused.status_code == 422 and "exakt en gång" in refused.text
     db = Database(settings)

@@ -179,8 +179,8 @@ async def moderate(
     audit.record(session, actor=actor, action=f"question.{action}", event_id=question.event_id, **detail)
     await session.flush()
     changed(session, Topic.QUESTION, question.event_id, *touched, attendees=personal)
-    if on_stage_before or question.highlighted:
-        changed(session, Topic.STAGE, question.event_id)
+    if on_stage_before or question.highlighted:  # the id says "this one went on stage": it is announced
+        changed(session, Topic.STAGE, question.event_id, question.id if action == "highlight" else None)
     return question
 
 

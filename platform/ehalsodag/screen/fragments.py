@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda.view import event_view
 from ehalsodag.changes import Change, Topic
 from ehalsodag.fragments import Audience, Fragment, Viewer
+from ehalsodag.i18n import lazy
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import PollResult
 from ehalsodag.polls.models import Poll
@@ -49,6 +50,13 @@ async def highlighted(session: AsyncSession, event_id: int) -> Question | None:
         Question.event_id == event_id, Question.highlighted.is_(True)).limit(1))).scalar_one_or_none()
 
 
+def truncate(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters at a word, with an ellipsis (an announcement stays short)."""
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
 class ScreenFragments:
     """The presenter screen's and the overlay's fragment source."""
 
@@ -69,7 +77,13 @@ class ScreenFragments:
     async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
         if change.topic is Topic.AGENDA:  # the block's title, when nothing else is on screen
             return await self._fragments(session, event, (Audience.SCREEN,))
-        return await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY))
+        fragments = await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY))
+        on_stage = await highlighted(session, event.id)
+        if on_stage is not None and on_stage.id in change.ids:  # a question just went on stage: say so, once
+            text = lazy("On stage now: %(question)s", question=truncate(on_stage.text, 100))
+            fragments += [Fragment(audience, "layout/announce.html", {"text": text})
+                          for audience in (Audience.ATTENDEE, Audience.STAFF)]
+        return fragments
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         if viewer.audience in (Audience.SCREEN, Audience.OVERLAY):
