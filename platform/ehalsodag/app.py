@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db.feed.subscribe(broadcaster.on_changes)
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
-                          personal_at_once=2 if settings.is_sqlite else 4)
+                          personal_at_once=6)
     ticker = ClockTicker(broadcaster, clock_state)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)

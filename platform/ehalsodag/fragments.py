@@ -78,6 +78,12 @@ class FragmentSource(Protocol):
         """The fragments that make up this domain's part of ``viewer``'s page, personal state included."""
         ...
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        """What turns the shared attendee snapshot into this attendee's own: fragments applied after it, each
+        replacing an element by id (my upvotes, my waiting questions, my answers). ``snapshot()`` with the
+        attendee and the shared snapshot followed by these must give the same page."""
+        ...
+
     def personal_state(self) -> ColumnElement[bool] | None:
         """A SQL condition, with bind parameters ``attendee_id`` and ``event_id``, that is true when the
         attendee has something of their own in this domain (their snapshot cannot be shared); None if never."""

@@ -20,12 +20,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import lxml.html
 import pytest
 import websockets
 
 from ehalsodag.db.migrate import upgrade
 from tests.conftest import ServedApp, load_fixture, make_settings, make_staff, start_server, stop_server
+from tests.support.livedom import LiveDocument
 
 DATABASE_URL = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
 VOTERS = 400
@@ -48,8 +48,9 @@ class Storm:
 
 
 def _chosen(snapshot: str, poll_id: int) -> list[str]:
-    """The options checked in the poll's answer form of a snapshot."""
-    root = lxml.html.document_fromstring(f"<html><body>{snapshot}</body></html>")
+    """The options checked in the poll's answer form of a snapshot (as the page shows it: the shared snapshot with
+    the attendee's own fragments applied)."""
+    root = LiveDocument(snapshot).root
     return [el.get("value") for el in root.xpath(f'//*[@id="poll-{poll_id}"]//input[@name="option_ids"]')
             if el.get("checked") is not None]
 

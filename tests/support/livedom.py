@@ -222,12 +222,16 @@ def _trim(container: HtmlElement, from_start: bool) -> None:
 
 class LiveDocument:
     """A page as a client sees it: built from a snapshot frame (whose top-level elements become the body's
-    children), then changed by frames with apply()."""
+    children; one whose id is already there, such as an attendee's own fragments that follow the shared
+    snapshot, is applied to it), then changed by frames with apply()."""
 
     def __init__(self, snapshot_html: str) -> None:
         self.root: HtmlElement = lxml.html.document_fromstring("<html><head></head><body></body></html>")
         self.body: HtmlElement = self.root.body
         for el in _parse(snapshot_html):
+            if el.get("id") and self.element(el.get("id")) is not None:
+                self._run(el)  # an attendee's own fragments after the shared snapshot: applied, as on the page
+                continue
             el.tail = None
             self.body.append(el)
 

@@ -115,6 +115,11 @@ class ChatFragments:
                 slot="mod_chat")]
         return []
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        if await service.is_muted(session, attendee_id):
+            return [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True})]
+        return []
+
     def personal_state(self) -> ColumnElement[bool]:
         """A muted attendee's chat form says so."""
         return select(Attendee.id).where(Attendee.id == bindparam("attendee_id"),

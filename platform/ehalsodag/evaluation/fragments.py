@@ -106,6 +106,12 @@ class EvaluationFragments:
                              await self._status(session, event, window), slot="mod_evaluation")]
         return []
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        window = service.window(event)
+        if window.open and await service.has_answered(session, event.id, attendee_id):
+            return [Fragment(Audience.ATTENDEE, "evaluation/body.html", {"event": event, "answered": True})]
+        return []
+
     def personal_state(self) -> ColumnElement[bool]:
         """An attendee who answered sees thanks instead of the form."""
         return select(EvaluationSubmission.id).where(

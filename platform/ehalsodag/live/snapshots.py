@@ -3,11 +3,12 @@
 Both come from the domains' :meth:`~ehalsodag.fragments.FragmentSource.snapshot`, rendered with the
 same templates as the pushes, so a page, a snapshot and a page kept current by pushes agree.
 
-A reconnect storm (a restart, a worker lost) brings thousands of sockets at once. Those without
-anything of their own share one render per event, audience and language; a shared render is handed
-only to sockets attached before it started reading, so none can miss a push that went out meanwhile.
-Personal snapshots use one session each and only a few at a time, so they queue rather than take
-every pooled connection.
+A reconnect storm (a restart, a worker lost) brings thousands of sockets at once. Every socket of a
+page shares one render per event, audience and language; a shared render is handed only to sockets
+attached before it started reading, so none can miss a push that went out meanwhile. An attendee with
+something of their own (an upvote, an answer) gets the shared render followed by their own fragments
+(:meth:`~ehalsodag.fragments.FragmentSource.personal`): a few small queries, one session, only a few
+at a time, so a storm queues rather than takes every pooled connection.
 """
 
 from __future__ import annotations
@@ -82,11 +83,17 @@ class Snapshots:
 
     async def for_socket(self, event_id: int, viewer: Viewer, language: str, attached_at: int) -> str:
         """The snapshot for a socket attached to the hub when the event's delivery count was ``attached_at``."""
-        if viewer.attendee_id is not None:
-            async with self._personal, self.db.reader() as session:
-                if await self.has_personal_state(session, event_id, viewer.attendee_id):
-                    return await self._render(session, event_id, viewer, language)
-        return await self._shared_render(event_id, Viewer(viewer.audience), language, attached_at)
+        shared = await self._shared_render(event_id, Viewer(viewer.audience), language, attached_at)
+        if viewer.attendee_id is None:
+            return shared
+        async with self._personal, self.db.reader() as session:
+            if not await self.has_personal_state(session, event_id, viewer.attendee_id):
+                return shared
+            event = await self.load_event(session, event_id)
+            own: list[Fragment] = []
+            for source in self.sources:
+                own += await source.personal(session, event, viewer.attendee_id)
+        return shared + self.renderer.joined(own, language)
 
     async def _render(self, session: AsyncSession, event_id: int, viewer: Viewer, language: str) -> str:
         event = await self.load_event(session, event_id)

@@ -238,5 +238,20 @@ class PollFragments:
                 "queues": queues}, slot="mod_polls")]
         return []
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        """Of every poll shown, whether this attendee has answered it, and the open ones' forms with their answer
+        (the page keeps forms and these lines while it is pushed to, so a reconnect states them outright)."""
+        polls = service.shown_to_attendees(await service.event_polls(session, event.id))
+        answers = await service.answers_of(session, [p.id for p in polls], [attendee_id]) if polls else {}
+        base = self._base(event)
+        fragments = []
+        for poll in polls:
+            answer = answers.get((poll.id, attendee_id))
+            context = {**base, "poll": poll, "mine": answer, "answered": answer is not None}
+            if answer is not None and poll.state == "open":
+                fragments.append(Fragment(Audience.ATTENDEE, "polls/form.html", context))
+            fragments.append(Fragment(Audience.ATTENDEE, "polls/mine.html", context))
+        return fragments
+
     def personal_state(self) -> ColumnElement[bool]:
         return select(PollResponse.id).where(PollResponse.attendee_id == bindparam("attendee_id")).exists()

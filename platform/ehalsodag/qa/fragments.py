@@ -88,6 +88,15 @@ class QuestionFragments:
                 "pending": await service.pending_questions(session, event.id)}, slot="mod_questions")]
         return []
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        base = {"event": event, "sort_key": service.sort_key}
+        upvoted = await service.upvoted_by(session, attendee_id)
+        pressed = [q for q in await service.questions_by_id(session, upvoted) if q.status == "approved"]
+        return [*(Fragment(Audience.ATTENDEE, "qa/upvote_form.html", {**base, "q": q, "pressed": True})
+                  for q in pressed),
+                Fragment(Audience.ATTENDEE, "qa/my_questions.html",
+                         {"own_pending": await service.own_pending(session, attendee_id)})]
+
     def personal_state(self) -> ColumnElement[bool]:
         attendee = bindparam("attendee_id")
         asked = select(Question.id).where(Question.attendee_id == attendee, Question.status == "pending").exists()

@@ -90,5 +90,8 @@ class ScreenFragments:
             return await self._fragments(session, event, (viewer.audience,))
         return []
 
+    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+        return []
+
     def personal_state(self) -> ColumnElement[bool] | None:
         return None
