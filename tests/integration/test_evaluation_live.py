@@ -7,7 +7,8 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import load_fixture, make_staff
-from tests.integration.test_chat_live import LiveClient, People, assert_like_fresh, clients_for, settle
+from tests.integration.test_chat_live import People, assert_like_fresh, clients_for
+from tests.support.liveclient import LiveClient, settle
 from tests.support.livedom import LiveDocument
 
 SLUG = "ostergotland-2021-03-23"

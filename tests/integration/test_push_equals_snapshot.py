@@ -8,21 +8,15 @@ state must equal the snapshot a fresh socket of the same person, page and langua
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import websockets
 
 from tests.conftest import make_staff
+from tests.support.liveclient import LiveClient, settle
 from tests.support.livedom import LiveDocument, assert_same_dom
-
-#: No frame for this long on any socket: the pushes of an action have settled (results go out every 250 ms).
-QUIET_SECONDS = 0.7
 
 
 def _without_clock(document: LiveDocument) -> LiveDocument:
@@ -31,58 +25,6 @@ def _without_clock(document: LiveDocument) -> LiveDocument:
         if "countdown-n" in (element.get("class") or "").split():
             element.text = ""
     return document
-
-
-@dataclass
-class Client:
-    """One socket of one person on one page in one language, with the page state it has built."""
-
-    name: str
-    url: str
-    headers: dict[str, str]
-    document: LiveDocument | None = None
-    frames: int = 0
-    last_frame: float = 0.0
-    socket: Any = None
-    reader: asyncio.Task[None] | None = None
-    failures: list[str] = field(default_factory=list)
-
-    async def start(self) -> None:
-        self.socket = await websockets.connect(self.url, additional_headers=self.headers, max_size=None)
-        self.document = LiveDocument(await asyncio.wait_for(self.socket.recv(), 10))
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for frame in self.socket:
-                self.last_frame = time.monotonic()
-                self.frames += 1
-                try:
-                    self.document.apply(frame)
-                except Exception as exc:  # noqa: BLE001 (reported by the test, with the frame)
-                    self.failures.append(f"{exc!r} applying {frame[:300]}")
-
-    async def fresh(self) -> LiveDocument:
-        async with websockets.connect(self.url, additional_headers=self.headers, max_size=None) as socket:
-            return LiveDocument(await asyncio.wait_for(socket.recv(), 10))
-
-    async def stop(self) -> None:
-        if self.reader:
-            self.reader.cancel()
-        if self.socket:
-            await self.socket.close()
-
-
-async def settle(clients: list[Client], timeout: float = 10.0) -> None:
-    """Wait until no client has received a frame for QUIET_SECONDS."""
-    deadline = time.monotonic() + timeout
-    await asyncio.sleep(QUIET_SECONDS)
-    while time.monotonic() < deadline:
-        latest = max(c.last_frame for c in clients)
-        if time.monotonic() - latest >= QUIET_SECONDS:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("pushes did not settle")
 
 
 @dataclass
@@ -238,19 +180,19 @@ async def _evaluate(day: Day, who: str) -> None:
     await day.ok("POST", "/api/v1/events/regional/evaluation", who=who, json={"answers": answers})
 
 
-def _clients(day: Day, ws: str) -> list[Client]:
+def _clients(day: Day, ws: str) -> list[LiveClient]:
     clients = []
     for language in ("sv", "en"):
         for who in ("A", "B"):
-            clients.append(Client(f"attendee {who} ({language})",
+            clients.append(LiveClient(f"attendee {who} ({language})",
                                   f"{ws}/e/regional/ws?token={day.tokens[who]}&lang={language}", {}))
-        clients.append(Client(f"control panel ({language})", f"{ws}/e/regional/ws?view=control&lang={language}",
+        clients.append(LiveClient(f"control panel ({language})", f"{ws}/e/regional/ws?view=control&lang={language}",
                               day.staff))
-        clients.append(Client(f"attendee page of staff ({language})", f"{ws}/e/regional/ws?lang={language}",
+        clients.append(LiveClient(f"attendee page of staff ({language})", f"{ws}/e/regional/ws?lang={language}",
                               day.staff))
-        clients.append(Client(f"presenter screen ({language})", f"{ws}/e/regional/ws?view=screen&lang={language}",
+        clients.append(LiveClient(f"presenter screen ({language})", f"{ws}/e/regional/ws?view=screen&lang={language}",
                               {}))
-        clients.append(Client(f"overlay ({language})", f"{ws}/e/regional/ws?view=overlay&lang={language}", {}))
+        clients.append(LiveClient(f"overlay ({language})", f"{ws}/e/regional/ws?view=overlay&lang={language}", {}))
     return clients
 
 
