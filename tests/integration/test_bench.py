@@ -44,6 +44,8 @@ def test_the_tiny_qa_profile_delivers_every_action_to_every_attendee(tmp_path):
     # an upvote pushes its item, not the list: about the same bytes with 10 and with 30 questions listed
     short, long = report.upvote_bytes_per_attendee["10_questions"], report.upvote_bytes_per_attendee["30_questions"]
     assert short and long and 0.8 < long / short < 1.25, report.upvote_bytes_per_attendee
+    short, long = report.upvote_frame_bytes["10_questions"], report.upvote_frame_bytes["30_questions"]
+    assert short and long and 0.8 < long / short < 1.25, report.upvote_frame_bytes
     staff_short, staff_long = report.staff_upvote_bytes["10_questions"], report.staff_upvote_bytes["30_questions"]
     assert staff_short and staff_long and 0.8 < staff_long / staff_short < 1.25, report.staff_upvote_bytes
     assert report.snapshot_bytes["in_storm"] > report.snapshot_bytes["at_start"] > 0

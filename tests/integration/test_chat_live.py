@@ -5,6 +5,7 @@ muted is told to the muted attendee only."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +173,7 @@ async def test_being_muted_is_told_to_the_muted_attendee_alone(served):
         for who in "AB":
             await people.join(who)
         await people.chat("B", "Reklam!")
+        await asyncio.sleep(0.5)  # the message's own push goes out (after the answer) before the pages open
         clients = [await c.start() for c in clients_for(people, served.ws_url, ("A", "B"))]
         by_name = {c.name: c for c in clients}
         try:
