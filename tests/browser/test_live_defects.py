@@ -12,6 +12,7 @@ Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=requir
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -751,6 +752,9 @@ async def _frames_after(url: str, action: Any, quiet: float = 0.6) -> list[str]:
     """The frames a socket receives after its snapshot while ``action()`` runs, until quiet."""
     async with websockets.connect(url, max_size=None, compression=None) as socket:
         await asyncio.wait_for(socket.recv(), 10)
+        with contextlib.suppress(TimeoutError):  # pushes of earlier actions, still going out (coalesced), first
+            while True:
+                await asyncio.wait_for(socket.recv(), quiet)
         await asyncio.to_thread(action)
         frames = []
         while True:
