@@ -44,8 +44,8 @@ def test_the_tiny_qa_profile_delivers_every_action_to_every_attendee(tmp_path):
     # an upvote pushes its item, not the list: about the same bytes with 10 and with 30 questions listed
     short, long = report.upvote_bytes_per_attendee["10_questions"], report.upvote_bytes_per_attendee["30_questions"]
     assert short and long and 0.8 < long / short < 1.25, report.upvote_bytes_per_attendee
-    short, long = report.upvote_frame_bytes["10_questions"], report.upvote_frame_bytes["30_questions"]
-    assert short and long and 0.8 < long / short < 1.25, report.upvote_frame_bytes
+    short, long = report.upvote_item_bytes["10_questions"], report.upvote_item_bytes["30_questions"]
+    assert short and long and 0.8 < long / short < 1.25, report.upvote_item_bytes
     staff_short, staff_long = report.staff_upvote_bytes["10_questions"], report.staff_upvote_bytes["30_questions"]
     assert staff_short and staff_long and 0.8 < staff_long / staff_short < 1.25, report.staff_upvote_bytes
     assert report.snapshot_bytes["in_storm"] > report.snapshot_bytes["at_start"] > 0
@@ -67,7 +67,7 @@ def test_frames_are_attributed_to_the_actions_they_show():
     item = '<li id="q-{id}" data-swap="upsert"><span id="q-{id}-count" class="upvote-count">{n} upvotes</span></li>'
     snapshot = '<ol id="question-list">' + item.format(id=7, n=2) + "</ol>"
     assert recorder.frame(state, snapshot.encode(), 1000.0) == "snapshot"
-    assert recorder.frame(state, item.format(id=7, n=4).encode(), 1100.0) == "upvote"  # two upvotes in one frame
+    assert recorder.frame(state, item.format(id=7, n=4).encode(), 1100.0) == "upvote"  # two upvotes in one item
     assert recorder.frame(state, item.format(id=8, n=0).encode(), 1200.0) == "question"
     assert recorder.frame(state, b'<form id="q-7-upvote" data-keep></form>', 1250.0) == "own_upvote"
     assert recorder.frame(state, b'<li id="chat-3" data-swap="append">Hej</li>', 1300.0) == "chat"
@@ -75,10 +75,20 @@ def test_frames_are_attributed_to_the_actions_they_show():
     assert recorder.frame(state, results, 1400.0) == "results"
     announcement = b'<div id="announcement" data-swap="inner">bench-900.000</div><!--bench-push:1450.000-->'
     assert recorder.frame(state, announcement, 1500.0) == "announcement"
+    # one frame carrying several changes: an upvote, the same count again, a chat message, results
+    coalesced = (item.format(id=8, n=1) + item.format(id=7, n=4) + '<li id="chat-4">Hallå</li>').encode()
+    assert recorder.frame(state, b'<div id="poll-5-results"><p class="poll-count">3 svar</p></div>' + coalesced,
+                          2100.0) == "mixed"
+    assert recorder.frame(state, item.format(id=8, n=0).encode(), 2200.0) == "upvote_stale"
     assert {key: list(times) for key, times in recorder.arrivals.items()} == {
         ("u", 7, 3): [1100.0], ("u", 7, 4): [1100.0], ("q", 8, 0): [1200.0], ("c", 3, 0): [1300.0],
-        ("s", 5, 12): [1400.0]}
+        ("s", 5, 12): [1400.0], ("r", 5, 3): [2100.0], ("u", 8, 1): [2100.0], ("c", 4, 0): [2100.0]}
     assert (recorder.broadcast_ms, recorder.announcement_ms) == ([50.0], [600.0])
+    # bytes go to the pieces they belong to; the stamp is not counted
+    assert recorder.bytes["upvote", 2] == len(item.format(id=8, n=1))
+    assert recorder.bytes["upvote_repeat", 2] == len(item.format(id=7, n=4))
+    assert recorder.bytes["announcement", 1] == len(announcement) - len(b"<!--bench-push:1450.000-->")
+    assert recorder.pieces["frame", 1] == 7 and recorder.pieces["frame", 2] == 2
 
 
 def test_a_results_frame_is_timed_from_the_newest_vote_it_shows():
