@@ -75,7 +75,7 @@ class Snapshots:
         return parts
 
     async def has_personal_state(self, session: AsyncSession, event_id: int, attendee_id: int) -> bool:
-        """Whether the attendee has anything of their own to see (then their own fragments follow the shared snapshot)."""
+        """Whether the attendee has anything of their own to see (their own fragments follow the shared snapshot)."""
         if self._personal_query is None:
             return False
         result = await session.execute(self._personal_query, {"attendee_id": attendee_id, "event_id": event_id})
