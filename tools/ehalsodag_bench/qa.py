@@ -13,14 +13,14 @@ Everything runs on this machine's loopback interface and stops by itself. Phases
    (``POST /api/v1/events/{slug}/join`` on a new connection, timed to its answer), opens its websocket
    (timed to its snapshot) and leaves, with 0.2 s between newcomers.
 
-Every websocket client counts the bytes of each frame it receives and attributes each item in it to the
-action it shows (:mod:`ehalsodag_bench.frames`; one frame may carry several). Actions are timed from when their
-request started (the click) to the arrival of the frame that shows them on each socket: an upvote's answer
-says the count K it made, and the first frame on a socket whose count for that question reaches K shows it; a
-question or a
-chat message is shown by the first frame with its id. Bytes per upvote are compared between the short
-and the long list (item pushes: they should not depend on the list's length). A phase ends once one more
-attendee socket held by the actors (the probe) has seen every action of it, plus a few seconds.
+Every websocket client counts the bytes of each frame it receives and attributes each item in it to
+the action it shows (:mod:`ehalsodag_bench.frames`; one frame may carry several). Actions are timed
+from when their request started (the click) to the arrival of the frame that shows them on each
+socket: an upvote's answer says the count K it made, and the first frame on a socket whose count for
+that question reaches K shows it; a question or a chat message is shown by the first frame with its
+id. Bytes per upvote are compared between the short and the long list (item pushes: they should not
+depend on the list's length). A phase ends once one more attendee socket held by the actors (the
+probe) has seen every action of it, plus a few seconds.
 """
 
 from __future__ import annotations
