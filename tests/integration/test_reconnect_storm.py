@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -26,6 +24,7 @@ import websockets
 from ehalsodag.db.migrate import upgrade
 from tests.conftest import ServedApp, load_fixture, make_settings, make_staff, start_server, stop_server
 from tests.support.livedom import LiveDocument
+from tests.support.postgres import fresh_database
 
 DATABASE_URL = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
 VOTERS = 400
@@ -139,9 +138,6 @@ def test_a_reconnect_storm_of_400_voters_on_sqlite(settings, tmp_path):
         stop_server(server)
 
 
-def _plain_dsn(url: str, database: str | None = None) -> str:
-    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://"))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}" if database else parts.path, parts.query, ""))
 
 
 @pytest.fixture
@@ -149,22 +145,9 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test, dropped afterwards."""
     if not DATABASE_URL:
         pytest.skip("set EHALSODAG_TEST_DATABASE_URL (postgresql+asyncpg://...) to run the storm on PostgreSQL")
-    import asyncpg
 
-    name = f"ehalsodag_storm_{secrets.token_hex(4)}"
-
-    async def run(sql: str) -> None:
-        connection = await asyncpg.connect(_plain_dsn(DATABASE_URL), timeout=10)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(DATABASE_URL, "ehalsodag_storm") as url:
+        yield url
 
 
 @pytest.mark.scaleout

@@ -12,9 +12,7 @@ import re
 import secrets
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 import websockets
@@ -23,6 +21,7 @@ from redis.asyncio import Redis
 from ehalsodag.db.migrate import upgrade
 from ehalsodag.settings import Settings
 from tests.conftest import load_fixture, make_settings, make_staff, start_server, stop_server
+from tests.support.postgres import fresh_database
 
 DATABASE_URL = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("EHALSODAG_TEST_REDIS_URL")
@@ -37,30 +36,14 @@ pytestmark = [
 ]
 
 
-def _plain_dsn(url: str, database: str | None = None) -> str:
-    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://"))
-    path = f"/{database}" if database else parts.path
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 @pytest.fixture
 def postgres_url():
     """A fresh PostgreSQL database for this test, dropped afterwards."""
     assert DATABASE_URL
-    name = f"ehalsodag_test_{secrets.token_hex(4)}"
-
-    async def run(sql: str) -> None:
-        connection = await asyncpg.connect(_plain_dsn(DATABASE_URL))
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(DATABASE_URL, "ehalsodag_test") as url:
+        yield url
 
 
 def migrated_with_fixture(postgres_url: str, tmp_path, **overrides: Any) -> tuple[Settings, str]:
