@@ -72,8 +72,17 @@ class Stage(BigIntAuditBase):
     kind: Mapped[str] = mapped_column(String(20), default="regional")
     position: Mapped[int] = mapped_column(Integer, default=0)
     stream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: Joining by this code (/j/{code}, the stage's QR) puts the attendee on this stage (their region).
+    join_code: Mapped[str | None] = mapped_column(String(12), unique=True, index=True, nullable=True)
+    #: The block this stage's moderator took live (the main stage uses ``Event.live_block_id``).
+    live_block_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     event: Mapped[Event] = relationship(back_populates="stages")
+
+    @property
+    def is_national(self) -> bool:
+        """Whether this is the national stage of a national day."""
+        return self.kind == "national"
 
 
 class Block(BigIntAuditBase):
@@ -100,6 +109,8 @@ class Block(BigIntAuditBase):
     recording_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     #: Dropped from the programme file; kept so that its questions and votes survive.
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When a moderator ended a regional block early: its attendees go back to the main stage.
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     event: Mapped[Event] = relationship(back_populates="blocks", foreign_keys=[event_id])
     stage: Mapped[Stage] = relationship(lazy="selectin")

@@ -21,6 +21,8 @@ class Attendee(BigIntAuditBase):
     display_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
     organisation: Mapped[str | None] = mapped_column(String(120), nullable=True)
     group_size: Mapped[int] = mapped_column(Integer, default=1)
+    #: The attendee's stage on a national day (their region); NULL: the event's main stage.
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"), nullable=True, index=True)
     #: Muted by a moderator: may no longer chat or ask (for the rest of the day).
     muted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: First time a live connection was made: who really followed the day, not just joined.

@@ -50,6 +50,8 @@ class EvaluationAnswer(BigIntBase):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("evaluation_question.id", ondelete="CASCADE"), index=True)
     response: Mapped[str] = mapped_column(String(32), index=True)
+    #: The respondent's stage (their region on the national day), for results per region.
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"), nullable=True)
     #: Scale step (1-based) or NPS score; NULL for text answers.
     number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: yes/no/dont_know, the chosen label, or free text.

@@ -23,6 +23,8 @@ class Poll(BigIntAuditBase):
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id", ondelete="SET NULL"), nullable=True)
+    #: The stage it belongs to (the stage its attendees followed when it was made).
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"), nullable=True, index=True)
     #: Id in the programme file, for polls prepared there (NULL for polls made live).
     key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     kind: Mapped[str] = mapped_column(String(12))

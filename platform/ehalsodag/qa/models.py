@@ -21,6 +21,8 @@ class Question(BigIntAuditBase):
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id", ondelete="SET NULL"), nullable=True)
+    #: The stage it belongs to (the stage its attendees followed when it was made).
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="SET NULL"), nullable=True, index=True)
     attendee_id: Mapped[int | None] = mapped_column(ForeignKey("attendee.id", ondelete="SET NULL"), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     #: Shown only when the attendee chose to ask with their name.

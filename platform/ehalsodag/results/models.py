@@ -12,13 +12,16 @@ from ehalsodag.db.base import BigIntAuditBase
 
 
 class AttendanceSample(BigIntAuditBase):
-    """The most attendees (and the most people, counting group sizes) one worker held in one minute."""
+    """The most attendees (and the most people, counting group sizes) one worker held in one minute, in the
+    whole event (``stage_id`` NULL) and, on a national day, per stage."""
 
     __tablename__ = "attendance_sample"
-    __table_args__ = (UniqueConstraint("event_id", "minute", "worker"),)
+    __table_args__ = (UniqueConstraint("event_id", "minute", "worker", "stage_id"),)
 
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     minute: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     worker: Mapped[str] = mapped_column(String(64))
     connections: Mapped[int] = mapped_column(Integer, default=0)
     reach: Mapped[int] = mapped_column(Integer, default=0)
+    #: NULL: the whole event; else the attendees whose stage (region) this is.
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"), nullable=True)

@@ -35,6 +35,8 @@ class StaffRole(BigIntAuditBase):
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), nullable=True)
     role: Mapped[str] = mapped_column(String(20))
+    #: A moderator of one stage (a region on the national day) only; NULL: every stage of the event.
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id", ondelete="CASCADE"), nullable=True)
 
     user: Mapped[StaffUser] = relationship(back_populates="roles")
 
