@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
@@ -165,9 +166,10 @@ async def submit(session: AsyncSession, event: Event, attendee: Attendee, answer
             session.add(EvaluationSubmission(event_id=event.id, attendee_id=attendee.id))
     except IntegrityError as exc:  # a concurrent second answer: the constraint kept it to one
         raise EvaluationError(_("You have already answered the evaluation. Thank you!"), 409) from exc
+    home = tracks.home_of(event, attendee.stage_id)  # the respondent's region, for results per region
     for question, number, text in rows:
         session.add(EvaluationAnswer(event_id=event.id, question_id=question.id, response=response, number=number,
-                                     text=text))
+                                     text=text, stage_id=home.id if home is not None else None))
     changed(session, Topic.EVALUATION_ANSWER, event.id, attendees=[attendee.id])
     return len(rows)
 

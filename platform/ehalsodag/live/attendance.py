@@ -1,7 +1,9 @@
 """The attendance recorder: once a minute each worker writes how many it held, and who was there.
 
 Samples are per worker and minute (summed across workers when reporting), so several processes
-never overwrite each other. Attendees' ``last_seen_at`` is refreshed in the same batch, which is
+never overwrite each other. On an event with several stages (the national day) each sample also has one
+row per stage: the attendees connected at that moment whose home stage (region) it is, and the people
+they reach. Attendees' ``last_seen_at`` is refreshed in the same batch, which is
 how "present when the evaluation opened" is known. It lives with the live layer because it reads the
 hub's presence; what it writes belongs to the results domain.
 """
@@ -16,7 +18,9 @@ import os
 import socket
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.db.engine import Database
@@ -56,7 +60,8 @@ class AttendanceRecorder:
             await self.sample()
 
     async def sample(self, at: dt.datetime | None = None) -> int:
-        """Write one sample per event with sockets on this worker; return how many events."""
+        """Write one sample per event with sockets on this worker (and, on an event with several stages, one per
+        stage); return how many events."""
         at = at or dt.datetime.now(dt.UTC)
         report = self.hub.take_attendance()
         if not report:
@@ -64,15 +69,21 @@ class AttendanceRecorder:
         minute = minute_of(at)
         async with self.db.unit_of_work() as session:
             for item in report:
-                row = (await session.execute(select(AttendanceSample).where(
+                event = await session.get(Event, item.event_id)
+                rows = {row.stage_id: row for row in (await session.execute(select(AttendanceSample).where(
                     AttendanceSample.event_id == item.event_id, AttendanceSample.minute == minute,
-                    AttendanceSample.worker == self.worker))).scalar_one_or_none()
-                if row is None:
-                    session.add(AttendanceSample(event_id=item.event_id, minute=minute, worker=self.worker,
-                                                 connections=item.peak_connections, reach=item.peak_reach))
-                else:
-                    row.connections = max(row.connections, item.peak_connections)
-                    row.reach = max(row.reach, item.peak_reach)
+                    AttendanceSample.worker == self.worker))).scalars()}
+                figures: dict[int | None, tuple[int, int]] = {None: (item.peak_connections, item.peak_reach)}
+                if event is not None and len(event.stages) > 1:
+                    figures.update(await self._per_stage(session, event, item.connected_attendees))
+                for stage_id, (connections, reach) in figures.items():
+                    row = rows.get(stage_id)
+                    if row is None:
+                        session.add(AttendanceSample(event_id=item.event_id, minute=minute, worker=self.worker,
+                                                     stage_id=stage_id, connections=connections, reach=reach))
+                    else:
+                        row.connections = max(row.connections, connections)
+                        row.reach = max(row.reach, reach)
                 present = item.connected_attendees | item.seen_attendees
                 if present:
                     await session.execute(update(Attendee).where(Attendee.id.in_(present)).values(last_seen_at=at))
@@ -86,6 +97,22 @@ class AttendanceRecorder:
                 if event is not None and item.connected_attendees:
                     await note_automatic_opening(session, event)
         return len(report)
+
+    @staticmethod
+    async def _per_stage(session: AsyncSession, event: Event,
+                         connected: frozenset[int]) -> dict[int | None, tuple[int, int]]:
+        """Connected attendees and the people they reach (group sizes) per home stage: every stage of the event,
+        an attendee without a stage (or with one no longer the event's) counted on the main stage."""
+        figures: dict[int | None, tuple[int, int]] = {stage.id: (0, 0) for stage in event.stages}
+        if connected:
+            rows = (await session.execute(select(Attendee.stage_id, Attendee.group_size).where(
+                Attendee.id.in_(connected)))).all()
+            for stage_id, group_size in rows:
+                home = tracks.home_of(event, stage_id)
+                if home is not None:
+                    count, reach = figures[home.id]
+                    figures[home.id] = (count + 1, reach + (group_size or 1))
+        return figures
 
     async def _run(self) -> None:
         while True:
