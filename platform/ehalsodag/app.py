@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
@@ -27,6 +29,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 import ehalsodag.models  # noqa: F401  (every domain's tables are mapped before the first query)
 from ehalsodag import __version__
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.dependencies import provide_event
 from ehalsodag.agenda.fragments import AgendaFragments, clock_state
 from ehalsodag.agenda.routes import routes as agenda_routes
@@ -45,7 +48,7 @@ from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.fragments import FragmentSource
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
-from ehalsodag.live.hub import RAW_SEND_KEY, Hub
+from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
@@ -60,7 +63,7 @@ from ehalsodag.results.routes import routes as results_routes
 from ehalsodag.screen.fragments import ScreenFragments
 from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
-from ehalsodag.staff.auth import provide_staff
+from ehalsodag.staff.auth import provide_allowed, provide_staff
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
@@ -143,6 +146,21 @@ def fragment_sources() -> list[FragmentSource]:
             ScreenFragments()]
 
 
+def _control_handler(ticker: ClockTicker, snapshots: Snapshots) -> ControlHandler:
+    """What each worker does with a control message of the hub: re-check which stage each region follows after a
+    moderator's action, or send fresh snapshots to an attendee who chose another region. In tasks of their own:
+    the hub's delivery of pushes must not wait for them."""
+    running: set[asyncio.Task[None]] = set()
+
+    async def handle(event_id: int, message: dict[str, Any], sockets: list[Connection]) -> None:
+        work = ticker.recheck(event_id) if message["c"] == "recheck" else snapshots.resend(event_id, sockets)
+        task = asyncio.create_task(work)
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    return handle
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -152,12 +170,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
     renderer = Renderer(settings.templates_dir)
     sources = fragment_sources()
-    broadcaster = Broadcaster(db, hub, renderer, sources, event_by_id, claims=claims)
+    broadcaster = Broadcaster(db, hub, renderer, sources, event_by_id, claims=claims, route=tracks.socket_stages)
     db.feed.subscribe(broadcaster.on_changes)
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
                           personal_at_once=6)
-    ticker = ClockTicker(broadcaster, clock_state)
+    ticker = ClockTicker(broadcaster, clock_state, resend=snapshots.resend)
+    hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)
     poll_events = PollEvents(db)
@@ -198,7 +217,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=SQLAlchemyAsyncConfig(engine_instance=db.engine, create_all=False)),
         ],
         dependencies={"uow": Provide(provide_unit_of_work), "event": Provide(provide_event),
-                      "attendee": Provide(provide_attendee), "staff": Provide(provide_staff)},
+                      "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
+                      "allowed": Provide(provide_allowed)},
         request_class=HTMXRequest,
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))

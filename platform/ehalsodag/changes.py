@@ -57,6 +57,8 @@ class Topic(enum.StrEnum):
     EVALUATION_ANSWER = "evaluation_answer"
     #: An attendee's own standing (muted). attendees: whom it concerns.
     ATTENDEE = "attendee"
+    #: Attendees chose another home stage (their region on a national day). attendees: who.
+    HOME = "home"
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _add_user(settings: Settings, email: str, password: str, role: str, slug: str | None) -> str:
+async def _add_user(settings: Settings, email: str, password: str, role: str, slug: str | None,
+                    stage: str | None = None) -> str:
     from ehalsodag.agenda.service import event_by_slug
     from ehalsodag.db.engine import Database
     from ehalsodag.staff.service import add_user
@@ -146,7 +147,15 @@ async def _add_user(settings: Settings, email: str, password: str, role: str, sl
                 if event is None:
                     raise ValueError(f"no event with slug {slug!r}")
                 event_id = event.id
-            user = await add_user(session, email, password, role, event_id)
+            stage_id = None
+            if stage:
+                found = next((s for s in event.stages if s.key == stage or str(s.id) == stage), None) if slug else None
+                if found is None:
+                    known = ", ".join(s.key for s in event.stages) if slug else ""
+                    raise ValueError(f"no stage {stage!r} in event {slug!r} (its stages: {known})" if slug
+                                     else "--stage needs --event")
+                stage_id = found.id
+            user = await add_user(session, email, password, role, event_id, stage_id)
             return user.email
     finally:
         await db.dispose()
@@ -167,11 +176,13 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
     upgrade(settings)
     try:
-        email = asyncio.run(_add_user(settings, args.email, _read_password(), args.role, args.event))
+        email = asyncio.run(_add_user(settings, args.email, _read_password(), args.role, args.event, args.stage))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     scope = f"event {args.event}" if args.event and args.role != "admin" else "all events"
+    if args.stage:
+        scope += f", stage {args.stage}"
     print(f"{email} is {args.role} for {scope}")
     return 0
 
@@ -342,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=["organiser", "moderator", "admin"])
     add.add_argument("--event", help="slug of the event the role is for (default: all events)")
+    add.add_argument("--stage", help="a moderator of this stage only (its id in the programme file, e.g. a region)")
     add.set_defaults(run=cmd_user_add)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)

@@ -14,7 +14,7 @@ is using). Like :mod:`ehalsodag.changes`, this module sits below every domain.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +44,12 @@ class Fragment:
     ``to`` limits it to those attendees (personal state: my upvote, my waiting questions, my
     answer); ``exclude`` keeps it from those (they get a personal version instead). ``slot`` names
     it for the page that places it (``parts.<slot>`` in the page template).
+
+    On an event with several stages, ``stage`` says whose it is: the content of that stage (a
+    regional question, a national poll). Attendee pages get it while they follow that stage (the live
+    layer works out which homes do); control panels and screens get it when they show that stage.
+    ``homes`` instead names the attendees' home stages it is for (their own now/next). Neither: every
+    socket of the audience.
     """
 
     audience: Audience
@@ -52,6 +58,8 @@ class Fragment:
     to: frozenset[int] | None = None
     exclude: frozenset[int] = frozenset()
     slot: str | None = None
+    stage: int | None = None
+    homes: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,9 @@ class Viewer:
     attendee_id: int | None = None
     #: Staff looking at the attendee page see what attendees see, without anything personal.
     is_staff: bool = False
+    #: The attendee page: the home stage (the attendee's region). Control panel and screens: the stage shown.
+    #: None: the event's main stage.
+    stage: int | None = None
 
 
 class FragmentSource(Protocol):
@@ -88,3 +99,18 @@ class FragmentSource(Protocol):
         """A SQL condition, with bind parameters ``attendee_id`` and ``event_id``, that is true when the
         attendee has something of their own in this domain (their snapshot cannot be shared); None if never."""
         ...
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """What the clock says of an event; any change means a push.
+
+    ``nows``: each home stage's block on now (None as a key: the main stage's sockets); ``other``:
+    what else the clock decides (next blocks, the day over, notices); ``stamp``: the programme as
+    stored; ``tracks``: which stage each home follows (None as a key again for the main stage).
+    """
+
+    nows: Mapping[int | None, int | None]
+    other: Hashable
+    stamp: Hashable
+    tracks: Mapping[int | None, int | None]

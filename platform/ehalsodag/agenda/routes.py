@@ -10,9 +10,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda import interop
+from ehalsodag.agenda import interop, runofshow, tracks
 from ehalsodag.agenda.models import Block, Event
-from ehalsodag.agenda.service import event_by_code, list_events, load_event
+from ehalsodag.agenda.service import event_by_code, list_events, load_event, stage_by_code
 from ehalsodag.agenda.streams import StreamError, embed_for
 from ehalsodag.agenda.view import event_view
 from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, client_address, current_attendee
@@ -41,10 +41,17 @@ async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncS
     """What the attendee page shows: the snapshot's parts (the same fragments the websocket pushes)."""
     staff = await current_staff(request, session)
     is_staff = staff is not None and permissions(staff, event.id).moderate
-    viewer = Viewer(Audience.ATTENDEE, attendee.id if attendee else None, is_staff)
+    # an attendee's region; staff may look at any region's page (?stage=), a visitor's join form pre-selects it
+    asked = tracks.stage_by_key(event, request.query_params.get("stage"))
+    home = attendee.stage_id if attendee is not None else asked.id if asked else None
+    viewer = Viewer(Audience.ATTENDEE, attendee.id if attendee else None, is_staff, home)
     parts = await request.app.state.snapshots.parts(session, event, viewer, current_language(),
                                                        page_context(request))
-    return {"event": event, "view": event_view(event), "attendee": attendee, "staff": staff, "parts": parts}
+    national_day = tracks.is_national_day(event)
+    return {"event": event, "view": event_view(event, home=home), "attendee": attendee, "staff": staff,
+            "parts": parts, "national_day": national_day, "home": tracks.home_of(event, home),
+            "regions": tracks.regional_stages(event) if national_day else [], "main_stage": tracks.main_stage(event),
+            "stage_query": f"?stage={asked.key}" if asked is not None and attendee is None else ""}
 
 
 @get("/e/{slug:str}", name="attendee_page")
@@ -61,8 +68,11 @@ async def join_form(request: Request[Any, Any, Any], slug: str, event: Event, uo
                     form: JoinRequest) -> Response[Any]:
     """The join form on the attendee page (works without JavaScript)."""
     await request.app.state.rate_limits.enforce("join", client_address(request))
+    stage = tracks.stage_by_key(event, form.stage)
     try:
-        _attendee, token = await join(uow, event.id, form)
+        if form.stage not in (None, "") and stage is None:
+            raise JoinError(_("No such region in this event."))
+        _attendee, token = await join(uow, event.id, form, stage.id if stage else None)
     except JoinError as exc:
         context = await attendee_page_context(request, uow, event)
         return Template("attendee/event.html", status_code=422, context={
@@ -92,9 +102,12 @@ def event_csp(event: Event) -> str:
 async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
     """Short numeric code (shown on the shared screen and as a QR code) to the event page."""
     event = await event_by_code(db_session, code.strip())
-    if event is None:
+    if event is not None:
+        return Redirect(f"/e/{event.slug}", status_code=303)
+    stage = await stage_by_code(db_session, code.strip())  # a region's own code: its attendees join that region
+    if stage is None:
         raise NotFoundException(detail=_("No event has that code. Check the digits on the screen."))
-    return Redirect(f"/e/{event.slug}", status_code=303)
+    return Redirect(f"/e/{stage.event.slug}?stage={stage.key}", status_code=303)
 
 
 @get(["/accessibility", "/tillganglighet"], name="accessibility_statement")
@@ -127,9 +140,10 @@ async def api_event(slug: str, db_session: AsyncSession) -> dict[str, Any]:
         "live_block_id": view.now.id if view.now else None,
         "next_block_id": view.next.id if view.next else None,
         "stages": [
-            {"key": s.key, "name": s.name, "kind": s.kind, "stream_url": s.stream_url} for s in event.stages
+            {"id": s.key, "key": s.key, "name": s.name, "kind": s.kind, "join_code": s.join_code or event.join_code,
+             "stream_url": s.stream_url} for s in event.stages
         ],
-        "blocks": [block_json(row.block) for row in view.rows],
+        "blocks": [block_json(b) for b in runofshow.ordered(event.active_blocks()) if isinstance(b, Block)],
     }
 
 

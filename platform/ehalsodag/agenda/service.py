@@ -12,7 +12,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda import runofshow
+from ehalsodag.agenda import runofshow, tracks
 from ehalsodag.agenda.files import AgendaSpec
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.changes import Topic, changed
@@ -80,10 +80,23 @@ class EventIds:
             self._ids[slug] = event_id
         return event_id
 
+    async def stage_id_of(self, event_id: int, key: str | int | None) -> int | None:
+        """The id of the event's stage named by ``key`` (its key in the programme file, or its id), or None."""
+        if key is None or key == "":
+            return None
+        async with self.db.reader() as session:
+            rows = (await session.execute(select(Stage.id, Stage.key).where(Stage.event_id == event_id))).all()
+        return next((stage_id for stage_id, stage_key in rows if str(key) in (stage_key, str(stage_id))), None)
+
 
 async def event_by_code(session: AsyncSession, code: str) -> Event | None:
     """The event whose join code is ``code``."""
     return (await session.execute(select(Event).where(Event.join_code == code))).scalar_one_or_none()
+
+
+async def stage_by_code(session: AsyncSession, code: str) -> Stage | None:
+    """The stage (a region of a national day) whose join code is ``code``."""
+    return (await session.execute(select(Stage).where(Stage.join_code == code))).scalar_one_or_none()
 
 
 async def list_events(session: AsyncSession) -> list[Event]:
@@ -237,9 +250,14 @@ def _block_of(event: Event, block_id: int) -> Block:
 
 
 async def go_live(session: AsyncSession, event: Event, block_id: int, actor: str) -> Block:
-    """Take a block live now."""
+    """Take a block live now: on the main stage it stays live until another is; a regional block of a national
+    day takes its region's attendees onto their own stage until it ends (or its moderator ends it)."""
     block = _block_of(event, block_id)
-    event.live_block_id = block.id
+    if tracks.is_national_day(event) and block.stage_id != tracks.main_stage_id(event):
+        block.stage.live_block_id = block.id
+        block.ended_at = None
+    else:
+        event.live_block_id = block.id
     block.went_live_at = utcnow()
     audit.record(session, actor=actor, action="block.live", event_id=event.id, block=block.key)
     changed(session, Topic.AGENDA, event.id, block.id)
@@ -255,13 +273,47 @@ async def end_live(session: AsyncSession, event: Event, actor: str) -> None:
     changed(session, Topic.STAGE, event.id)
 
 
-async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, actor: str) -> list[Block]:
-    """Move every block after the live one (or every block not yet started) by ``minutes``."""
+async def end_regional_block(session: AsyncSession, event: Event, stage: Stage, actor: str) -> Block:
+    """End the regional block on now on ``stage`` early: its attendees go back to the national programme."""
+    block = tracks.regional_block_on(event, stage, utcnow()) if stage is not tracks.main_stage(event) else None
+    if block is None:
+        raise ActionError(_("No regional block is on now on this stage."), status_code=409)
+    block.ended_at = utcnow()
+    stage.live_block_id = None
+    audit.record(session, actor=actor, action="block.end", event_id=event.id, block=block.key)
+    changed(session, Topic.AGENDA, event.id)
+    changed(session, Topic.STAGE, event.id)
+    return block
+
+
+def _blocks_to_shift(event: Event, stage: Stage | None) -> list[Block]:
+    """What a shift on ``stage`` moves. A national day's main stage: its own later blocks (regions keep their
+    times). A region: its block on now, which runs longer (and so stays on: it is marked live), and its later
+    blocks. Any other event: every block after the live one."""
+    now = utcnow()
+    if not tracks.is_national_day(event):
+        moved = runofshow.blocks_to_shift(event.active_blocks(), event.live_block_id, now)
+    elif stage is None or stage is tracks.main_stage(event):
+        moved = runofshow.blocks_to_shift(tracks.stage_blocks(event, tracks.main_stage(event)), event.live_block_id,
+                                          now)
+    else:
+        current = tracks.regional_block_on(event, stage, now)
+        if current is not None:
+            stage.live_block_id = current.id
+            current.went_live_at = current.went_live_at or now
+        moved = [b for b in tracks.stage_blocks(event, stage) if b is current or b.starts_at >= now]
+    return [b for b in moved if isinstance(b, Block)]
+
+
+async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, actor: str,
+                             stage: Stage | None = None) -> list[Block]:
+    """Move every block after the live one (or every block not yet started) by ``minutes``; on a national day
+    only those of ``stage`` (default: the main stage)."""
     if not isinstance(minutes, int) or isinstance(minutes, bool):
         raise ActionError(_("Minutes must be a whole number."), status_code=422)
     if minutes == 0 or abs(minutes) > MAX_SHIFT_MINUTES:
         raise ActionError(_("Shift by 1 to %(max)d minutes, earlier or later.", max=MAX_SHIFT_MINUTES), status_code=422)
-    moved = runofshow.blocks_to_shift(event.active_blocks(), event.live_block_id, utcnow())
+    moved = _blocks_to_shift(event, stage)
     if not moved:
         raise ActionError(_("There are no later blocks to shift."), status_code=409)
     for block in moved:

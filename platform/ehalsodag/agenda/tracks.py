@@ -16,9 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ehalsodag.agenda import runofshow
 from ehalsodag.agenda.models import Block, Event, Stage
+from ehalsodag.fragments import Audience, Fragment, Viewer
 
 #: How long before the national programme resumes a region still in its own block is told so.
 RESUME_NOTICE_MINUTES = 10
@@ -158,3 +163,47 @@ def resume_notice(event: Event, home: Stage | None, at: dt.datetime) -> ResumeNo
 def stage_ids(stages: Iterable[Stage]) -> list[int]:
     """The ids of ``stages``, in order."""
     return [s.id for s in stages]
+
+
+def socket_stages(event: Event, fragment: Fragment, at: dt.datetime | None = None) -> frozenset[int | None] | None:
+    """The stages of the sockets a fragment goes to (:attr:`Connection.stage`; None stands for the main stage
+    there too), or None for every socket of its audience. An attendee page gets a stage's content while its
+    home follows that stage; a control panel or screen while it shows that stage."""
+    if fragment.homes is not None:
+        wanted: frozenset[int] = fragment.homes
+    elif fragment.stage is None:
+        return None
+    elif fragment.audience is Audience.ATTENDEE:
+        wanted = homes_following(event, fragment.stage, at)
+    else:
+        wanted = frozenset({fragment.stage})
+    main = main_stage_id(event)
+    return wanted | {None} if main in wanted else wanted
+
+
+def shown_stage(event: Event, stage_id: int | None) -> Stage | None:
+    """The stage a control panel or screen shows (None or an unknown id: the main stage)."""
+    return stage_by_id(event, stage_id) or main_stage(event)
+
+
+def content_stage_id(event: Event, viewer: Viewer, at: dt.datetime | None = None) -> int | None:
+    """The stage whose content (questions, polls, chat) ``viewer``'s page shows: on the attendee page the
+    stage their home follows now, on a control panel or screen the stage shown."""
+    if viewer.audience is Audience.ATTENDEE:
+        followed = track_of(event, home_of(event, viewer.stage), at or dt.datetime.now(dt.UTC))
+    else:
+        followed = shown_stage(event, viewer.stage)
+    return followed.id if followed else None
+
+
+def on_stage(column: ColumnElement[Any] | InstrumentedAttribute[Any], event: Event,
+             stage_id: int | None) -> ColumnElement[bool]:
+    """A SQL condition: ``column`` (a stage_id) is ``stage_id``; content without a stage belongs to the main one."""
+    if stage_id is None or stage_id == main_stage_id(event):
+        return or_(column == main_stage_id(event), column.is_(None))
+    return column == stage_id
+
+
+def stage_of_content(event: Event, stage_id: int | None) -> int | None:
+    """The stage a question, poll or message belongs to (None stored: the main stage)."""
+    return stage_id if stage_id is not None else main_stage_id(event)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ehalsodag.agenda import runofshow
-from ehalsodag.agenda.models import Block, Event
+from ehalsodag.agenda import runofshow, tracks
+from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.agenda.streams import Embed, StreamError, embed_for
 
 _REHEARSAL_MINUTES = 12 * 60
@@ -41,6 +41,18 @@ class EventView:
     player: Embed | None
     film: Embed | None
     running_late: int
+    #: On a national day: the attendee's home stage, the stage they follow now, other regions' blocks (folded
+    #: away on the programme) and, while their own block runs past the national programme's restart, a notice.
+    home: Stage | None = None
+    track: Stage | None = None
+    other_regions: tuple[tuple[Stage, tuple[BlockRow, ...]], ...] = ()
+    resume: tracks.ResumeNotice | None = None
+
+    @property
+    def regional(self) -> bool:
+        """Whether the attendee follows their region's own stage now."""
+        return self.track is not None and self.home is self.track and not self.track.is_national \
+            and tracks.is_national_day(self.event)
 
     @property
     def recording_url(self) -> str | None:
@@ -48,10 +60,11 @@ class EventView:
         return self.event.recording_url if self.day_over else None
 
 
-def stream_for(event: Event, block: Block | None) -> Embed | None:
-    """The embed to show for ``block``: its own stream, else its stage's. None if nothing fits."""
+def stream_for(event: Event, block: Block | None, stage: Stage | None = None) -> Embed | None:
+    """The embed to show for ``block``: its own stream, else its stage's; between blocks, ``stage``'s (the
+    main stage's by default). None if nothing fits."""
     if block is None:
-        stage = event.stages[0] if event.stages else None
+        stage = stage or tracks.main_stage(event)
         url = stage.stream_url if stage else None
     elif block.kind == "film" and block.film_url:
         url = block.film_url
@@ -76,21 +89,48 @@ def _running_late(now: Block | None, upcoming: Block | None) -> int:
     return 0
 
 
-def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
-    """Now/next, the programme with states, the player and how late the day runs."""
-    at = at or dt.datetime.now(dt.UTC)
-    blocks = event.active_blocks()
-    state = runofshow.now_and_next(blocks, at, event.live_block_id)
-    now = state.now if isinstance(state.now, Block) else None
-    ordered = [b for b in runofshow.ordered(blocks) if isinstance(b, Block)]
-    now_index = ordered.index(now) if now is not None else None
+def _rows(ordered: list[Block], now: Block | None, at: dt.datetime) -> list[BlockRow]:
+    now_index = ordered.index(now) if now is not None and now in ordered else None
     rows = []
     for index, block in enumerate(ordered):
         if now_index is not None:
             status = "done" if index < now_index else "live" if index == now_index else "upcoming"
         else:
-            status = "done" if block.ends_at <= at else "upcoming"
+            status = "done" if block.ended_at is not None or block.ends_at <= at else "upcoming"
         rows.append(BlockRow(block, status, runofshow.lateness_minutes(block)))
+    return rows
+
+
+def event_view(event: Event, at: dt.datetime | None = None, home: int | None = None) -> EventView:
+    """Now/next, the programme with states, the player and how late the day runs; on a national day as the
+    attendees of the ``home`` stage (id; None: the main stage) see it."""
+    at = at or dt.datetime.now(dt.UTC)
+    national_day = tracks.is_national_day(event)
+    home_stage = tracks.home_of(event, home) if national_day else None
+    track = tracks.track_of(event, home_stage, at) if national_day else None
+    if national_day and track is not None and track is home_stage and not track.is_national:
+        regional = tracks.regional_block_on(event, track, at)
+        blocks: list[Block] = tracks.track_blocks(event, home_stage)
+        state = runofshow.now_and_next(blocks, at, regional.id if regional else None)
+    elif national_day:
+        # a regional block its moderator ended early is over, whatever the clock says
+        blocks = [b for b in tracks.track_blocks(event, home_stage) if b.stage_id == track.id or b.ended_at is None]
+        state = runofshow.now_and_next(blocks, at, event.live_block_id)
+    else:
+        blocks = event.active_blocks()
+        state = runofshow.now_and_next(blocks, at, event.live_block_id)
+    now = state.now if isinstance(state.now, Block) else None
+    ordered = [b for b in runofshow.ordered(tracks.track_blocks(event, home_stage) if national_day else blocks)
+               if isinstance(b, Block)]
+    rows = _rows(ordered, now, at)
+    other_regions: list[tuple[Stage, tuple[BlockRow, ...]]] = []
+    if national_day:
+        for stage in tracks.regional_stages(event):
+            if stage is home_stage:
+                continue
+            theirs = tracks.stage_blocks(event, stage)
+            if theirs:
+                other_regions.append((stage, tuple(_rows(theirs, tracks.regional_block_on(event, stage, at), at))))
     film = None
     if now is not None and now.kind != "film" and now.film_url:
         try:
@@ -107,7 +147,11 @@ def event_view(event: Event, at: dt.datetime | None = None) -> EventView:
         minutes_left=state.minutes_left,
         day_over=state.day_over,
         day_not_started=state.day_not_started,
-        player=stream_for(event, now) if not state.day_over else None,
+        player=stream_for(event, now, track) if not state.day_over else None,
         film=film,
         running_late=running_late,
+        home=home_stage,
+        track=track,
+        other_regions=tuple(other_regions),
+        resume=tracks.resume_notice(event, home_stage, at) if national_day else None,
     )

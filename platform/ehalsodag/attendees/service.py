@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _
 from ehalsodag.text import TextError, clean_optional
@@ -32,10 +33,18 @@ class JoinRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     display_name: str | None = None
     organisation: str | None = None
     group_size: int | None = None
+    #: On a national day: the attendee's region (a stage's id in the programme file, or its number).
+    stage: str | int | None = None
 
 
-def new_attendee(event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
-    """A checked, not yet stored attendee (or a room of them) and its secret token."""
+class HomeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """PATCH /api/v1/events/{slug}/me and the region picker on the attendee page: the attendee's region."""
+
+    stage: str | int
+
+
+def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = None) -> tuple[Attendee, str]:
+    """A checked, not yet stored attendee (or a room of them, of the stage ``stage_id``) and its secret token."""
     try:
         name = clean_optional(request.display_name, MAX_NAME, what=_("Name"))
         organisation = clean_optional(request.organisation, MAX_ORGANISATION, what=_("Organisation"))
@@ -47,17 +56,25 @@ def new_attendee(event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
     token = "eha_" + secrets.token_urlsafe(24)
     attendee = Attendee(
         event_id=event_id, token_hash=token_hash(token), display_name=name,
-        organisation=organisation, group_size=group_size,
+        organisation=organisation, group_size=group_size, stage_id=stage_id,
     )
     return attendee, token
 
 
-async def join(session: AsyncSession, event_id: int, request: JoinRequest) -> tuple[Attendee, str]:
+async def join(session: AsyncSession, event_id: int, request: JoinRequest,
+               stage_id: int | None = None) -> tuple[Attendee, str]:
     """Register an attendee in the request's unit of work; return it with its secret token."""
-    attendee, token = new_attendee(event_id, request)
+    attendee, token = new_attendee(event_id, request, stage_id)
     session.add(attendee)
     await session.flush()
     return attendee, token
+
+
+def move_home(session: AsyncSession, attendee: Attendee, stage_id: int) -> None:
+    """Put the attendee on another stage (their region); their open pages follow it."""
+    if attendee.stage_id != stage_id:
+        attendee.stage_id = stage_id
+        changed(session, Topic.HOME, attendee.event_id, attendees=[attendee.id])
 
 
 async def attendee_by_token(session: AsyncSession, event_id: int, token: str) -> Attendee | None:

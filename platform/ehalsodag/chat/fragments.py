@@ -23,9 +23,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic
 from ehalsodag.chat import service
+from ehalsodag.chat.models import ChatMessage
 from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import lazy
 
@@ -45,31 +47,53 @@ class ChatFragments:
         return []
 
     async def _messages(self, session: AsyncSession, event: Any, ids: frozenset[int]) -> list[Fragment]:
-        """Attendees: posted messages appended, deleted ones removed. Moderators: the list's items that changed,
-        and the messages that fall out of (or move up into) the newest :data:`service.MODERATED`."""
+        """Per stage (a region's chat never reaches another region): attendees get posted messages appended and
+        deleted ones removed; moderators the list's items that changed, and the messages that fall out of (or
+        move up into) the newest :data:`service.MODERATED`."""
         if not ids:
             return []
         messages = await service.messages_by_id(session, ids)
-        shown = [m for m in messages if not m.deleted and m.event_id == event.id]
+        fragments: list[Fragment] = []
+        erased = ids - {m.id for m in messages}  # deleted with the attendee's own data: gone from every page
+        if erased:
+            fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
+                                      {"ids": [f"chat-{i}" for i in sorted(erased)]}))
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html",
+                                      {"ids": [f"mc-{i}" for i in sorted(erased)]}))
+        by_stage: dict[int | None, list[Any]] = {}
+        for message in messages:
+            if message.event_id == event.id:
+                by_stage.setdefault(tracks.stage_of_content(event, message.stage_id), []).append(message)
+        for stage_id, theirs in by_stage.items():
+            fragments += await self._stage_messages(session, event, stage_id, theirs)
+        return fragments
+
+    async def _stage_messages(self, session: AsyncSession, event: Any, stage_id: int | None,
+                              messages: list[Any]) -> list[Fragment]:
+        ids = {m.id for m in messages}
+        shown = [m for m in messages if not m.deleted]
         gone = ids - {m.id for m in shown}
         base = {"event": event, "newest_first": service.newest_first}
         fragments: list[Fragment] = []
         if gone:
             fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
-                                      {"ids": [f"chat-{i}" for i in sorted(gone)]}))
-        fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}) for m in shown]
+                                      {"ids": [f"chat-{i}" for i in sorted(gone)]}, stage=stage_id))
+        fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}, stage=stage_id)
+                      for m in shown]
         # the moderators' list after the change, and a little beyond: what left it, what moved up into it
-        newest = await service.newest_ids(session, event.id, service.MODERATED + len(ids))
+        on = tracks.on_stage(ChatMessage.stage_id, event, stage_id)
+        newest = await service.newest_ids(session, event.id, service.MODERATED + len(ids), on)
         listed = set(newest[:service.MODERATED])
         before = sorted((set(newest) | gone) - {m.id for m in shown}, reverse=True)[:service.MODERATED]
         out = sorted(gone | (set(before) - listed))
         if out:
-            fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": [f"mc-{i}" for i in out]}))
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": [f"mc-{i}" for i in out]},
+                                      stage=stage_id))
         moved_up = [i for i in listed if i not in before and i not in ids]
         items = [m for m in shown if m.id in listed] + await service.messages_by_id(session, moved_up)
         muted = await service.muted_among(session, [m.attendee_id for m in items])
-        fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {**base, "message": m, "muted": muted})
-                      for m in items]
+        fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {**base, "message": m, "muted": muted},
+                               stage=stage_id) for m in items]
         return fragments
 
     async def _settings(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
@@ -92,23 +116,28 @@ class ChatFragments:
         fragments = [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True}, to=muted),
                      Fragment(Audience.ATTENDEE, "layout/announce.html",
                               {"text": lazy("A moderator has muted you for the rest of the day.")}, to=muted)]
-        listed = await service.newest_ids(session, event.id, service.MODERATED)
-        theirs = [m for m in await service.messages_by_id(session, listed) if m.attendee_id in muted]
-        fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {
-            "event": event, "newest_first": service.newest_first, "message": m, "muted": muted}) for m in theirs]
+        for stage in event.stages or [None]:
+            stage_id = stage.id if stage else None
+            on = tracks.on_stage(ChatMessage.stage_id, event, stage_id) if stage else None
+            listed = await service.newest_ids(session, event.id, service.MODERATED, on)
+            theirs = [m for m in await service.messages_by_id(session, listed) if m.attendee_id in muted]
+            fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {
+                "event": event, "newest_first": service.newest_first, "message": m, "muted": muted},
+                stage=stage_id) for m in theirs]
         return fragments
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        on = tracks.on_stage(ChatMessage.stage_id, event, tracks.content_stage_id(event, viewer))
         if viewer.audience is Audience.ATTENDEE:
-            messages = await service.recent(session, event.id)
-            more = bool(messages) and await service.has_older(session, event.id, messages[0].id)
+            messages = await service.recent(session, event.id, on=on)
+            more = bool(messages) and await service.has_older(session, event.id, messages[0].id, on)
             muted = viewer.attendee_id is not None and await service.is_muted(session, viewer.attendee_id)
             return [Fragment(Audience.ATTENDEE, "chat/chat_log.html",
                              {"event": event, "messages": messages, "more": more}, slot="chat_log"),
                     Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": muted},
                              slot="chat_form")]
         if viewer.audience is Audience.STAFF:
-            messages = list(reversed(await service.recent(session, event.id, limit=service.MODERATED)))
+            messages = list(reversed(await service.recent(session, event.id, limit=service.MODERATED, on=on)))
             muted = await service.muted_among(session, [m.attendee_id for m in messages])
             return [Fragment(Audience.STAFF, "chat/mod_chat.html", {
                 "event": event, "newest_first": service.newest_first, "messages": messages, "muted": muted},

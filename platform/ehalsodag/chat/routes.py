@@ -14,12 +14,14 @@ from litestar.response import Response, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import stages, tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import load_event
 from ehalsodag.attendees.auth import current_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat import service as chat_service
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
 from ehalsodag.staff.auth import has_staff_credentials, is_staff_of, moderator_guard
@@ -44,6 +46,15 @@ class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
 
     chat_enabled: bool | None = None
     premoderation: bool | None = None
+
+
+async def message_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The stage of the path's chat message (for a moderator of one stage); None stored: the main stage."""
+    async with connection.app.state.db.reader() as session:
+        message = await session.get(ChatMessage, connection.path_params["message_id"])
+        if message is None:
+            return None
+        return message.stage_id or await stages.main_stage_id(session, message.event_id)
 
 
 async def message_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
@@ -85,16 +96,24 @@ async def chat_history(request: Request[Any, Any, Any], slug: str, db_session: A
                        before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None) -> Template:
     """Older messages, for scrolling back (htmx puts them in place of the "show older" link)."""
     event = await load_event(db_session, slug)
-    await require_attendee_or_staff(request, db_session, event)
-    messages = await chat_service.recent(db_session, event.id, before_id=before, limit=HISTORY_PAGE)
+    attendee = await require_attendee_or_staff(request, db_session, event)
+    # the history of the stage this page shows: an attendee's the one they follow now, staff the one they ask for
+    viewer = Viewer(Audience.ATTENDEE, stage=attendee.stage_id) if attendee is not None else Viewer(
+        Audience.STAFF, stage=getattr(tracks.stage_by_key(event, request.query_params.get("stage")), "id", None))
+    on = tracks.on_stage(ChatMessage.stage_id, event, tracks.content_stage_id(event, viewer))
+    messages = await chat_service.recent(db_session, event.id, before_id=before, limit=HISTORY_PAGE, on=on)
     template = "chat/history.html" if is_htmx(request) else "chat/history_page.html"
     return Template(template, context={"event": event, "messages": messages, "more": len(messages) == HISTORY_PAGE})
 
 
-async def require_attendee_or_staff(request: Request[Any, Any, Any], session: AsyncSession, event: Event) -> None:
-    """Chat history is for people in the event: its attendees or its staff."""
-    if await current_attendee(request, session, event.id) is not None or await is_staff_of(request, session, event.id):
-        return
+async def require_attendee_or_staff(request: Request[Any, Any, Any], session: AsyncSession,
+                                    event: Event) -> Attendee | None:
+    """Chat history is for people in the event: its attendees (returned) or its staff (None)."""
+    attendee = await current_attendee(request, session, event.id)
+    if attendee is not None:
+        return attendee
+    if await is_staff_of(request, session, event.id):
+        return None
     if has_staff_credentials(request):
         raise PermissionDeniedException(detail=_("You are not staff of this event."))
     raise NotAuthorizedException(detail=_("Join the event first."))
@@ -109,7 +128,7 @@ async def _delete(uow: AsyncSession, staff: StaffUser, message_id: int) -> None:
 
 
 @delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200, guards=[moderator_guard],
-        opt={"event_of": message_event})
+        opt={"event_of": message_event, "stage_of": message_stage})
 async def api_chat_delete(message_id: Id, uow: AsyncSession, staff: StaffUser) -> dict[str, Any]:
     """Remove a message from the chat."""
     await _delete(uow, staff, message_id)
@@ -117,7 +136,7 @@ async def api_chat_delete(message_id: Id, uow: AsyncSession, staff: StaffUser) -
 
 
 @post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", guards=[moderator_guard],
-      opt={"event_of": message_event})
+      opt={"event_of": message_event, "stage_of": message_stage})
 async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: Id, uow: AsyncSession,
                            staff: StaffUser) -> Response[Any]:
     """The delete button on the control panel."""
@@ -147,7 +166,8 @@ async def _event_settings(request: Request[Any, Any, Any], event: Event, body: S
     return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{event.slug}/control")
 
 
-@post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200, guards=[moderator_guard])
+@post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200, guards=[moderator_guard],
+      opt={"whole_event": True})
 async def api_event_settings(
     request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
     data: Annotated[SettingsBody, documented("Pre-moderate questions", {"premoderation": True})],
@@ -157,6 +177,7 @@ async def api_event_settings(
 
 
 @post("/e/{slug:str}/control/settings", name="form_event_settings", guards=[moderator_guard],
+      opt={"whole_event": True},
       dependencies={"form": form_of(SettingsBody)})
 async def form_event_settings(request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
                               form: SettingsBody) -> Response[Any]:

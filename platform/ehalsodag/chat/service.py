@@ -10,9 +10,10 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
@@ -55,8 +56,10 @@ async def post(session: AsyncSession, event: Event, attendee: Attendee, text: st
         cleaned = clean_text(text, MAX_MESSAGE, what=_("The message"))
     except TextError as exc:
         raise ChatError(str(exc)) from exc
+    # a message goes to the stage the attendee follows now: their region's chat during its own block
+    followed = tracks.track_of(event, tracks.home_of(event, attendee.stage_id), dt.datetime.now(dt.UTC))
     message = ChatMessage(event_id=event.id, attendee_id=attendee.id, author_name=attendee.display_name,
-                          text=cleaned, deleted=False)
+                          text=cleaned, deleted=False, stage_id=followed.id if followed else None)
     session.add(message)
     await session.flush()
     changed(session, Topic.CHAT, event.id, message.id)
@@ -64,27 +67,34 @@ async def post(session: AsyncSession, event: Event, attendee: Attendee, text: st
 
 
 async def recent(session: AsyncSession, event_id: int, before_id: int | None = None,
-                 limit: int = HISTORY) -> list[ChatMessage]:
-    """Up to ``limit`` visible messages before ``before_id`` (or the latest), oldest first."""
-    query = select(ChatMessage).where(ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False))
+                 limit: int = HISTORY, on: ColumnElement[bool] | None = None) -> list[ChatMessage]:
+    """Up to ``limit`` visible messages before ``before_id`` (or the latest), oldest first; ``on``: of one stage
+    (:func:`ehalsodag.agenda.tracks.on_stage`)."""
+    query = select(ChatMessage).where(ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False), *_on(on))
     if before_id is not None:
         query = query.where(ChatMessage.id < before_id)
     rows = (await session.execute(query.order_by(ChatMessage.id.desc()).limit(limit))).scalars().all()
     return list(reversed(rows))
 
 
-async def has_older(session: AsyncSession, event_id: int, message_id: int) -> bool:
+async def has_older(session: AsyncSession, event_id: int, message_id: int,
+                    on: ColumnElement[bool] | None = None) -> bool:
     """Whether a visible message older than ``message_id`` exists (the "show older" link)."""
     row = (await session.execute(select(ChatMessage.id).where(
-        ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False), ChatMessage.id < message_id
+        ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False), ChatMessage.id < message_id, *_on(on)
     ).limit(1))).first()
     return row is not None
 
 
-async def newest_ids(session: AsyncSession, event_id: int, limit: int) -> list[int]:
+def _on(on: ColumnElement[bool] | None) -> tuple[ColumnElement[bool], ...]:
+    return () if on is None else (on,)
+
+
+async def newest_ids(session: AsyncSession, event_id: int, limit: int,
+                     on: ColumnElement[bool] | None = None) -> list[int]:
     """The ids of the newest ``limit`` visible messages, newest first."""
     return list((await session.execute(
-        select(ChatMessage.id).where(ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False))
+        select(ChatMessage.id).where(ChatMessage.event_id == event_id, ChatMessage.deleted.is_(False), *_on(on))
         .order_by(ChatMessage.id.desc()).limit(limit))).scalars())
 
 

@@ -122,7 +122,7 @@ async def _open_evaluation(request: Request[Any, Any, Any], slug: str, body: Ope
 
 
 @post("/api/v1/events/{slug:str}/evaluation/open", name="api_open_evaluation", status_code=200,
-      guards=[moderator_guard])
+      guards=[moderator_guard], opt={"whole_event": True})
 async def api_open_evaluation(
     request: Request[Any, Any, Any], slug: str, uow: AsyncSession, staff: StaffUser,
     data: Annotated[OpenBody | None, documented("Open for an hour", {"minutes": 60})] = None,
@@ -133,6 +133,7 @@ async def api_open_evaluation(
 
 
 @post("/e/{slug:str}/control/evaluation/open", name="form_open_evaluation", guards=[moderator_guard],
+      opt={"whole_event": True},
       dependencies={"form": form_of(OpenBody)})
 async def form_open_evaluation(request: Request[Any, Any, Any], slug: str, uow: AsyncSession, staff: StaffUser,
                                form: OpenBody) -> Response[Any]:

@@ -22,13 +22,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic, merge
 from ehalsodag.db.engine import Database
 from ehalsodag.fragments import Audience, Fragment, FragmentSource
@@ -40,6 +43,12 @@ log = logging.getLogger(__name__)
 
 #: Loads an event with its stages and blocks (given by the app, so that live/ imports no domain).
 EventLoader = Callable[[AsyncSession, int], Awaitable[Any]]
+#: Which sockets' stages a fragment of an event goes to (None: every socket of its audience); given by the app.
+StageRouter = Callable[[Any, Fragment], frozenset[int | None] | None]
+
+
+def _everywhere(event: Any, fragment: Fragment) -> frozenset[int | None] | None:
+    return None
 
 RESULTS_INTERVAL = 0.25
 #: The shortest time between two pushes of one event's changes (see :meth:`Broadcaster.push_interval`).
@@ -90,19 +99,30 @@ class Renderer:
         return {language: self.joined(fragments, language) for language in LANGUAGES}
 
 
-def _recipients(fragment: Fragment) -> tuple[Audience, frozenset[int] | None, frozenset[int]]:
-    return fragment.audience, fragment.to, fragment.exclude
+@dataclass(frozen=True)
+class Routed:
+    """A fragment and the stages of the sockets it goes to (None: all of its audience)."""
+
+    fragment: Fragment
+    stages: frozenset[int | None] | None
+
+
+def _recipients(routed: Routed) -> tuple[Audience, frozenset[int] | None, frozenset[int], frozenset[int | None] | None]:
+    fragment = routed.fragment
+    return fragment.audience, fragment.to, fragment.exclude, routed.stages
 
 
 class Broadcaster:
     """Turns committed changes into published fragments."""
 
     def __init__(self, db: Database, hub: Hub, renderer: Renderer, sources: list[FragmentSource],
-                 load_event: EventLoader, claims: ResultsClaims | None = None) -> None:
+                 load_event: EventLoader, claims: ResultsClaims | None = None,
+                 route: StageRouter = _everywhere) -> None:
         self.db = db
         self.hub = hub
         self.renderer = renderer
         self.load_event = load_event
+        self.route = route
         self.claims = claims or ResultsClaims()
         self.by_topic: dict[Topic, list[FragmentSource]] = {}
         for source in sources:
@@ -157,37 +177,55 @@ class Broadcaster:
         while running := [t for t in self._pushers.values() if not t.done()]:
             await asyncio.gather(*running, return_exceptions=True)
 
-    async def fragments_for(self, event_id: int, changes: list[Change]) -> list[Fragment]:
-        """What the sources make of ``changes`` (one read session, the event loaded once)."""
-        fragments: list[Fragment] = []
+    async def fragments_for(self, event_id: int, changes: list[Change]) -> list[Routed]:
+        """What the sources make of ``changes``, each with the stages it goes to (one read session, the
+        event loaded once)."""
+        routed: list[Routed] = []
         async with self.db.reader() as session:
             event = await self.load_event(session, event_id)
             if event is None:
                 return []
             for change in changes:
                 for source in self.by_topic.get(change.topic, ()):
-                    fragments += await source.for_change(session, event, change)
-        return fragments
+                    routed += [Routed(f, self.route(event, f)) for f in await source.for_change(session, event, change)]
+        return routed
 
     async def push(self, event_id: int, changes: list[Change]) -> None:
         """Read the committed state and publish the fragments that show ``changes``."""
-        fragments = await self.fragments_for(event_id, changes)
-        await self.publish(event_id, fragments, topic=",".join(c.topic.value for c in changes))
+        routed = await self.fragments_for(event_id, changes)
+        await self.publish(event_id, routed, topic=",".join(c.topic.value for c in changes))
+        if any(c.topic is Topic.AGENDA for c in changes):
+            # a moderator's go-live, end or shift may switch a region onto or off its own stage: each worker
+            # checks its own sockets at once rather than at the clock's next tick
+            await self.hub.control(event_id, {"c": "recheck", "s": []})
+        for change in changes:
+            if change.topic is Topic.HOME:
+                for attendee_id, stage_id in await self._homes(change.attendees):
+                    await self.hub.control(event_id, {"c": "home", "t": attendee_id, "s": stage_id})
 
-    async def publish(self, event_id: int, fragments: list[Fragment], topic: str = "") -> None:
-        """Render and publish ``fragments``; neighbours for the same recipients go out as one frame."""
-        for (audience, to, exclude), group in groupby(fragments, key=_recipients):
-            if to is not None and not to:
+    async def _homes(self, attendee_ids: frozenset[int]) -> list[tuple[int, int | None]]:
+        """The attendees' home stages as committed."""
+        async with self.db.reader() as session:
+            rows = await session.execute(select(Attendee.id, Attendee.stage_id).where(Attendee.id.in_(attendee_ids)))
+            return [(row[0], row[1]) for row in rows]
+
+    async def publish(self, event_id: int, routed: list[Routed], topic: str = "") -> None:
+        """Render and publish fragments; neighbours for the same recipients go out as one frame."""
+        for (audience, to, exclude, stages), group in groupby(routed, key=_recipients):
+            if (to is not None and not to) or (stages is not None and not stages):
                 continue
-            by_language = self.renderer.by_language(list(group))
+            by_language = self.renderer.by_language([r.fragment for r in group])
             if topic:
                 self.published_bytes[topic] = self.published_bytes.get(topic, 0) + len(by_language["sv"])
-            await self.hub.publish(event_id, audience, by_language, to=to, exclude=exclude)
+            await self.hub.publish(event_id, audience, by_language, to=to, exclude=exclude, stages=stages)
 
-    def deliver_local(self, event_id: int, fragments: list[Fragment]) -> None:
-        """Render ``fragments`` and deliver them to this worker's sockets only (the clock ticker)."""
-        for (audience, to, exclude), group in groupby(fragments, key=_recipients):
-            self.hub.deliver_local(event_id, audience, self.renderer.by_language(list(group)), to, exclude)
+    def deliver_local(self, event_id: int, routed: list[Routed]) -> None:
+        """Render fragments and deliver them to this worker's sockets only (the clock ticker)."""
+        for (audience, to, exclude, stages), group in groupby(routed, key=_recipients):
+            if stages is not None and not stages:
+                continue
+            self.hub.deliver_local(event_id, audience, self.renderer.by_language([r.fragment for r in group]),
+                                   to, exclude, stages)
 
     # --- poll results: coalesced; moderators and screens every 250 ms, attendees paced by load -----
 
@@ -221,8 +259,8 @@ class Broadcaster:
                 by_event.setdefault(event_id, set()).add(poll_id)
             for event_id, poll_ids in by_event.items():
                 change = Change(Topic.POLL_RESULTS, event_id, frozenset(poll_ids))
-                fragments = [f for f in await self.fragments_for(event_id, [change]) if f.audience in audiences]
-                await self.publish(event_id, fragments, topic=Topic.POLL_RESULTS.value)
+                routed = [r for r in await self.fragments_for(event_id, [change]) if r.fragment.audience in audiences]
+                await self.publish(event_id, routed, topic=Topic.POLL_RESULTS.value)
         return len(fast.keys() | slow.keys())
 
     async def _claimed(self, dirty: dict[int, int], beat: str, seconds: float) -> dict[int, int]:

@@ -24,11 +24,17 @@ from typing import Any
 import msgspec
 from litestar.channels import ChannelsPlugin
 
+from ehalsodag.fragments import Audience
+
 log = logging.getLogger(__name__)
 
 #: Called with (event id, audience, frames by language) for every publish, before it is sent (the benchmark
 #: stamps frames here); returns the frames to send.
 Observer = Callable[[int, str, dict[str, str]], dict[str, str]]
+
+#: Handles a control message on every worker (see :meth:`Hub.control`): (event id, message, this worker's
+#: sockets it concerns).
+ControlHandler = Callable[[int, dict[str, Any], list["Connection"]], Awaitable[None]]
 
 #: Where a websocket scope carries the server's own ASGI send (set by ``app.create_served_app``).
 RAW_SEND_KEY = "ehalsodag.raw_send"
@@ -62,6 +68,10 @@ class Connection:
     #: Set for attendee sockets: who, and how many people watch on that screen (attendance).
     attendee_id: int | None = None
     group_size: int = 1
+    #: Attendee page: the attendee's home stage; control panel and screens: the stage shown (None: the main one).
+    stage: int | None = None
+    #: A staff member looking at the attendee page (sees no personal state).
+    is_staff: bool = False
     #: Frames waiting behind a send that could not finish at once (None: nothing is waiting).
     backlog: deque[str] | None = None
     sender: asyncio.Task[None] | None = None
@@ -74,7 +84,8 @@ class Connection:
 
     def hold(self) -> None:
         """Keep pushes back until :meth:`release` (the snapshot has to go first)."""
-        self.held = []
+        if self.held is None:
+            self.held = []
 
     def release(self, snapshot: str) -> bool:
         """Send the snapshot, then every push held meanwhile (pushes are idempotent, so one that the
@@ -148,6 +159,8 @@ class _EventRoom:
     connections: set[Connection] = field(default_factory=set)
     #: The same connections by audience, so that a staff-only frame does not walk every attendee's socket.
     by_audience: dict[str, set[Connection]] = field(default_factory=dict)
+    #: And by audience and stage, so that a region's push walks only that region's sockets.
+    by_stage: dict[tuple[str, int | None], set[Connection]] = field(default_factory=dict)
     #: Attendee sockets by attendee, for personal frames.
     by_attendee: dict[int, set[Connection]] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
@@ -165,6 +178,7 @@ class _EventRoom:
     def add(self, connection: Connection) -> None:
         self.connections.add(connection)
         self.by_audience.setdefault(connection.audience, set()).add(connection)
+        self.by_stage.setdefault((connection.audience, connection.stage), set()).add(connection)
         attendee = connection.attendee_id
         if attendee is None:
             return
@@ -178,11 +192,20 @@ class _EventRoom:
         self.peak_connections = max(self.peak_connections, self.attendee_sockets)
         self.peak_reach = max(self.peak_reach, self.reach)
 
+    def move(self, connection: Connection, stage: int | None) -> None:
+        """Put a socket on another stage (its attendee chose another region)."""
+        if connection not in self.connections:
+            return
+        self.by_stage.get((connection.audience, connection.stage), set()).discard(connection)
+        connection.stage = stage
+        self.by_stage.setdefault((connection.audience, stage), set()).add(connection)
+
     def remove(self, connection: Connection) -> None:
         if connection not in self.connections:
             return
         self.connections.discard(connection)
         self.by_audience.get(connection.audience, set()).discard(connection)
+        self.by_stage.get((connection.audience, connection.stage), set()).discard(connection)
         attendee = connection.attendee_id
         if attendee is None:
             return
@@ -237,6 +260,8 @@ class Hub:
         _HUBS.add(self)
         #: See :data:`Observer` (the benchmark installs one; nothing else does).
         self.observers: list[Observer] = []
+        #: Handles control messages (set by the app: re-send snapshots when a region switches stage).
+        self.on_control: ControlHandler | None = None
         self.channels = channels
         self.prefix = prefix
         self.queue_limit = queue_limit
@@ -250,9 +275,11 @@ class Hub:
         self._deliveries: dict[int, int] = {}
 
     async def publish(self, event_id: int, audience: str, by_language: dict[str, str], *,
-                      to: frozenset[int] | None = None, exclude: frozenset[int] = frozenset()) -> None:
+                      to: frozenset[int] | None = None, exclude: frozenset[int] = frozenset(),
+                      stages: frozenset[int | None] | None = None) -> None:
         """Send one rendered fragment (one string per language) to every socket of the audience, or, with
-        ``to``, only to those attendees' sockets; never to the attendees in ``exclude``."""
+        ``to``, only to those attendees' sockets; never to the attendees in ``exclude``; with ``stages``,
+        only to sockets of those stages (see :attr:`Connection.stage`)."""
         for observe in self.observers:
             by_language = observe(event_id, audience, by_language)
         message: dict[str, Any] = {"a": audience, "f": by_language}
@@ -260,7 +287,16 @@ class Hub:
             message["t"] = sorted(to)
         if exclude:
             message["x"] = sorted(exclude)
+        if stages is not None:
+            message["s"] = sorted(stages, key=lambda s: -1 if s is None else s)
         payload = msgspec.json.encode(message)
+        await self.channels.wait_published(payload, channels=[channel_name(self.prefix, event_id)])
+
+    async def control(self, event_id: int, message: dict[str, Any]) -> None:
+        """Send a control message to every worker's :attr:`on_control` (``{"c": kind, ...}``): ``"stages"``
+        with ``"s"``: the stages whose attendee sockets must be sent a new snapshot; ``"home"`` with ``"t"``
+        (an attendee) and ``"s"`` (their new home stage): move that attendee's sockets there."""
+        payload = msgspec.json.encode({**message, "a": "", "f": {}})
         await self.channels.wait_published(payload, channels=[channel_name(self.prefix, event_id)])
 
     def deliveries(self, event_id: int) -> int:
@@ -313,8 +349,27 @@ class Hub:
                 del self._rooms[event_id]
         return report
 
+    def local_sockets(self, event_id: int, audience: str, stages: Iterable[int | None] | None = None,
+                      attendee: int | None = None) -> list[Connection]:
+        """This worker's sockets of the event and audience, of ``stages`` (None: all) or of ``attendee``."""
+        room = self._rooms.get(event_id)
+        if room is None:
+            return []
+        if attendee is not None:
+            return [c for c in room.by_attendee.get(attendee, ()) if c.audience == audience]
+        if stages is None:
+            return list(room.by_audience.get(audience, ()))
+        return [c for stage in stages for c in room.by_stage.get((audience, stage), ())]
+
+    def move(self, event_id: int, connection: Connection, stage: int | None) -> None:
+        """Put a local socket on another stage."""
+        room = self._rooms.get(event_id)
+        if room is not None:
+            room.move(connection, stage)
+
     def deliver_local(self, event_id: int, audience: str, by_language: dict[str, str],
-                      to: Iterable[int] | None = None, exclude: Iterable[int] = ()) -> None:
+                      to: Iterable[int] | None = None, exclude: Iterable[int] = (),
+                      stages: Iterable[int | None] | None = None) -> None:
         """Queue a fragment for this worker's sockets only (used by the clock ticker)."""
         self._deliveries[event_id] = self._deliveries.get(event_id, 0) + 1
         room = self._rooms.get(event_id)
@@ -322,10 +377,15 @@ class Hub:
             return
         started = time.perf_counter()
         fallback = next(iter(by_language.values()))
-        if to is None:
+        if to is None and stages is None:
             receivers = list(room.by_audience.get(audience, ()))
+        elif to is None:
+            receivers = [c for stage in stages or () for c in room.by_stage.get((audience, stage), ())]
         else:
             receivers = [c for attendee in to for c in room.by_attendee.get(attendee, ()) if c.audience == audience]
+            if stages is not None:
+                allowed = set(stages)
+                receivers = [c for c in receivers if c.stage in allowed]
         skip = frozenset(exclude)
         for connection in receivers:
             if skip and connection.attendee_id in skip:
@@ -345,6 +405,16 @@ class Hub:
             log.info("dropping a websocket that fell %d frames behind", self.queue_limit)
             asyncio.create_task(connection.close(CLOSE_TOO_SLOW, "too slow"))
 
+    async def _control_local(self, event_id: int, message: dict[str, Any]) -> None:
+        if message["c"] == "home":
+            sockets = self.local_sockets(event_id, Audience.ATTENDEE, attendee=message["t"])
+            for connection in sockets:
+                self.move(event_id, connection, message["s"])
+        else:
+            sockets = self.local_sockets(event_id, Audience.ATTENDEE, stages=message["s"])
+        if sockets and self.on_control is not None:
+            await self.on_control(event_id, message, sockets)
+
     async def _listen(self, event_id: int, ready: asyncio.Event) -> None:
         subscriber = await self.channels.subscribe([channel_name(self.prefix, event_id)])
         ready.set()
@@ -352,7 +422,11 @@ class Hub:
             async for raw in subscriber.iter_events():
                 try:
                     message = msgspec.json.decode(raw)
-                    self.deliver_local(event_id, message["a"], message["f"], message.get("t"), message.get("x", ()))
+                    if "c" in message:
+                        await self._control_local(event_id, message)
+                        continue
+                    self.deliver_local(event_id, message["a"], message["f"], message.get("t"), message.get("x", ()),
+                                       message.get("s"))
                 except Exception:  # a bad message must not end the subscription
                     log.exception("could not deliver a message on event %s", event_id)
         finally:

@@ -9,13 +9,18 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda.models import Stage
 from ehalsodag.attendees.auth import known_attendee
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import LANGUAGES
 from ehalsodag.live.hub import CLOSE_TOO_SLOW, RAW_SEND_KEY, Connection
 from ehalsodag.live.snapshots import audience_of
-from ehalsodag.staff.auth import is_staff_of
+from ehalsodag.staff.auth import staff_permissions
+from ehalsodag.staff.service import Permissions
 from ehalsodag.web.auth import origin_allowed
 from ehalsodag.web.language import LANGUAGE_COOKIE
 
@@ -70,16 +75,24 @@ async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Conne
     if event_id is None:
         return "no such event"
     view = socket.query_params.get("view")
-    staff = False
-    if view != "screen" and view != "overlay":
-        async with state.db.reader() as session:
-            staff = await is_staff_of(socket, session, event_id)
-    audience = audience_of(view, staff)
-    if audience is None:
-        return "log in as staff first"
-    attendee = await known_attendee(socket, event_id) if audience is Audience.ATTENDEE else None
-    if audience is Audience.ATTENDEE and attendee is None and not staff:
-        return "join the event first"
+    staff: Permissions | None = None
+    async with state.db.reader() as session:
+        if view != "screen" and view != "overlay":
+            staff = await staff_permissions(socket, session, event_id)
+        audience = audience_of(view, staff is not None)
+        if audience is None:
+            return "log in as staff first"
+        attendee = await known_attendee(socket, event_id) if audience is Audience.ATTENDEE else None
+        if audience is Audience.ATTENDEE and attendee is None and staff is None:
+            return "join the event first"
+        if attendee is not None:
+            stage = (await session.execute(select(Attendee.stage_id).where(Attendee.id == attendee.id))).scalar()
+        else:  # the stage a control panel, screen or staff member's attendee page shows
+            stage = await stage_of_event(session, event_id, socket.query_params.get("stage"))
+            if stage is None and staff is not None and staff.stages:
+                stage = min(staff.stages)
+            if audience is Audience.STAFF and staff is not None and not staff.moderates(stage) and stage is not None:
+                return "you moderate another stage"
     language = socket.cookies.get(LANGUAGE_COOKIE) or socket.query_params.get("lang") or "sv"
     language = language if language in LANGUAGES else "sv"
 
@@ -92,8 +105,17 @@ async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Conne
         send=partial(_send_raw, raw_send) if raw_send else socket.send_text, close=close, language=language,
         audience=audience.value, queue_limit=state.settings.socket_queue_limit,
         attendee_id=attendee.id if attendee else None, group_size=attendee.group_size if attendee else 1,
+        stage=stage, is_staff=staff is not None,
     )
-    return event_id, connection, Viewer(audience, attendee.id if attendee else None, staff)
+    return event_id, connection, Viewer(audience, attendee.id if attendee else None, staff is not None, stage)
+
+
+async def stage_of_event(session: AsyncSession, event_id: int, key: str | None) -> int | None:
+    """The id of the event's stage named by ``key`` (its key, or its id), or None."""
+    if not key:
+        return None
+    rows = await session.execute(select(Stage.id, Stage.key).where(Stage.event_id == event_id))
+    return next((stage_id for stage_id, stage_key in rows if key in (stage_key, str(stage_id))), None)
 
 
 def _send_raw(raw_send: Any, frame: str) -> Coroutine[Any, Any, None]:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.db.engine import Database
 from ehalsodag.fragments import Audience, Fragment, FragmentSource, Viewer
 from ehalsodag.live.broadcast import EventLoader, Renderer
-from ehalsodag.live.hub import Hub
+from ehalsodag.live.hub import CLOSE_TOO_SLOW, Connection, Hub
 
 #: How long a shared snapshot may be handed out (it shows the minutes left in the block).
 SNAPSHOT_SECONDS = 2.0
@@ -51,7 +51,7 @@ class Snapshots:
         self.sources = sources
         self.load_event = load_event
         self._personal = asyncio.Semaphore(personal_at_once)
-        self._shared: dict[tuple[int, str, str], _Shared] = {}
+        self._shared: dict[tuple[int, str, str, int | None], _Shared] = {}
         conditions: list[ColumnElement[bool]] = [c for c in (s.personal_state() for s in sources) if c is not None]
         #: Built once: every attendee's connect asks it.
         self._personal_query: Select[Any] | None = select(or_(*conditions)) if conditions else None
@@ -83,7 +83,8 @@ class Snapshots:
 
     async def for_socket(self, event_id: int, viewer: Viewer, language: str, attached_at: int) -> str:
         """The snapshot for a socket attached to the hub when the event's delivery count was ``attached_at``."""
-        shared = await self._shared_render(event_id, Viewer(viewer.audience), language, attached_at)
+        shared = await self._shared_render(event_id, Viewer(viewer.audience, stage=viewer.stage), language,
+                                           attached_at)
         if viewer.attendee_id is None:
             return shared
         async with self._personal, self.db.reader() as session:
@@ -102,7 +103,7 @@ class Snapshots:
         return self.renderer.joined(await self.fragments(session, event, viewer), language)
 
     async def _shared_render(self, event_id: int, viewer: Viewer, language: str, attached_at: int) -> str:
-        key = (event_id, viewer.audience.value, language)
+        key = (event_id, viewer.audience.value, language, viewer.stage)
         shared = self._shared.get(key)
         if shared is None or shared.started_at < attached_at or shared.expires < time.monotonic() or (
                 shared.html.done() and shared.html.exception() is not None):
@@ -111,6 +112,34 @@ class Snapshots:
                              asyncio.ensure_future(self._render_alone(event_id, viewer, language)))
             self._shared[key] = shared
         return await asyncio.shield(shared.html)
+
+    def forget(self, event_id: int) -> None:
+        """Render the event's snapshots anew from now on (a region switched stage: the clock, not a push,
+        changed what they show)."""
+        for key in [k for k in self._shared if k[0] == event_id]:
+            del self._shared[key]
+
+    async def resend(self, event_id: int, connections: list[Connection]) -> None:
+        """Send each socket a fresh snapshot, pushes made meanwhile after it (as on connect): its region
+        switched stage or its attendee chose another region."""
+        self.forget(event_id)
+
+        async def one(connection: Connection) -> None:
+            if connection.dropped:
+                return
+            connection.hold()
+            viewer = Viewer(Audience(connection.audience), connection.attendee_id, connection.is_staff,
+                            connection.stage)
+            try:
+                snapshot = await self.for_socket(event_id, viewer, connection.language, self.hub.deliveries(event_id))
+            except Exception:
+                connection.release("")
+                raise
+            if not connection.release(snapshot):
+                connection.dropped = True
+                await connection.close(CLOSE_TOO_SLOW, "too slow")
+
+        await asyncio.gather(*(one(c) for c in connections))
 
     async def _render_alone(self, event_id: int, viewer: Viewer, language: str) -> str:
         async with self.db.reader() as session:

@@ -1,6 +1,11 @@
 """The clock: pushes what changes when the schedule (not a moderator) moves the day on, and what a
 programme file loaded by another process (``ehalsodag agenda load`` during the day) changed.
 
+On a national day the clock also moves regions between stages: when a regional block starts, its
+region's attendee pages get a fresh snapshot of their region's stage (stream, Q&A, polls, chat), and
+of the national stage again when it ends. A moderator's go-live, end or shift triggers the same check
+at once (:meth:`ClockTicker.recheck`) instead of at the next tick.
+
 Each worker ticks for its own sockets only, so running several workers sends nothing twice.
 """
 
@@ -9,17 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ehalsodag.changes import Change, Topic
+from ehalsodag.fragments import Audience, ClockState
 from ehalsodag.live.broadcast import Broadcaster
+from ehalsodag.live.hub import Connection
 
 log = logging.getLogger(__name__)
 
-#: What the clock says of an event: (the block on now, what else the clock decides, a stamp of the programme
-#: as stored); any change means a push.
-ClockState = Callable[[Any], tuple[int | None, Hashable, Hashable]]
+
+#: Computes an event's :class:`ClockState` (given by the app: live/ knows no programme).
+ClockReader = Callable[[Any], ClockState]
+#: Sends fresh snapshots to sockets (given by the app: the snapshots).
+Resender = Callable[[int, list[Connection]], Awaitable[None]]
 
 #: Pushed when the block on air changes by the clock (the evaluation opens when the last block ends).
 CLOCK_TOPICS = (Topic.AGENDA, Topic.STAGE, Topic.EVALUATION)
@@ -31,12 +40,15 @@ PROGRAMME_TOPICS = (Topic.AGENDA, Topic.STAGE, Topic.EVALUATION)
 class ClockTicker:
     """Every ``interval`` seconds, re-check each event with sockets on this worker."""
 
-    def __init__(self, broadcaster: Broadcaster, clock_state: ClockState, interval: float = 5.0) -> None:
+    def __init__(self, broadcaster: Broadcaster, clock_state: ClockReader, interval: float = 5.0,
+                 resend: Resender | None = None) -> None:
         self.broadcaster = broadcaster
         self.clock_state = clock_state
         self.interval = interval
-        self._last: dict[int, tuple[int | None, Hashable, Hashable]] = {}
+        self.resend = resend
+        self._last: dict[int, ClockState] = {}
         self._task: asyncio.Task[None] | None = None
+        self._resends: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Run in the background until :meth:`stop`."""
@@ -61,18 +73,48 @@ class ClockTicker:
                 state = self.clock_state(event)
                 before = self._last.get(event_id)
                 self._last[event_id] = state
-                if before is None or before == state:
-                    continue  # first look (sockets got a fresh snapshot), or nothing moved
-                by_clock = before[2] == state[2]
+                if before is None:
+                    continue  # first look: sockets got a fresh snapshot
+                self._switch_tracks(event_id, before, state)
+                if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
+                    continue  # nothing moved
+                by_clock = before.stamp == state.stamp
                 topics = CLOCK_TOPICS if by_clock else PROGRAMME_TOPICS
                 # announce a block the clock put on air; a moderator's go-live was announced by its own push
-                now = state[0]
-                ids = frozenset({now}) if by_clock and now is not None and now != before[0] else frozenset()
+                ids = frozenset(now for home, now in state.nows.items()
+                                if by_clock and now is not None and now != before.nows.get(home))
                 due[event_id] = [Change(topic, event_id, ids if topic is Topic.AGENDA else frozenset())
                                  for topic in topics]
         for event_id, changes in due.items():
             broadcaster.deliver_local(event_id, await broadcaster.fragments_for(event_id, changes))
         return len(due)
+
+    async def recheck(self, event_id: int) -> None:
+        """A moderator changed the programme (already pushed): move regions whose stage that switched now."""
+        async with self.broadcaster.db.reader() as session:
+            event = await self.broadcaster.load_event(session, event_id)
+        if event is None:
+            return
+        state = self.clock_state(event)
+        before = self._last.get(event_id)
+        self._last[event_id] = state
+        if before is not None:
+            self._switch_tracks(event_id, before, state)
+
+    def _switch_tracks(self, event_id: int, before: ClockState, state: ClockState) -> None:
+        switched = [home for home, followed in state.tracks.items() if before.tracks.get(home, followed) != followed]
+        if not switched or self.resend is None:
+            return
+        sockets = self.broadcaster.hub.local_sockets(event_id, Audience.ATTENDEE, stages=switched)
+        if sockets:
+            task = asyncio.create_task(self.resend(event_id, sockets), name=f"switch-stage-{event_id}")
+            self._resends.add(task)
+            task.add_done_callback(self._resends.discard)
+
+    async def switched(self) -> None:
+        """Wait until every snapshot sent for a switch of stage has gone out (tests)."""
+        while self._resends:
+            await asyncio.gather(*list(self._resends), return_exceptions=True)
 
     async def _run(self) -> None:
         while True:

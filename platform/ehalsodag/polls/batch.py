@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from ehalsodag.agenda.models import Stage
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic
 from ehalsodag.db.batch import GroupCommit
 from ehalsodag.db.engine import Database
@@ -80,7 +83,10 @@ class VoteWriter(GroupCommit[Vote]):
             polls = {poll.id: poll for poll in (await session.execute(
                 select(Poll).options(selectinload(Poll.options))
                 .where(Poll.id.in_({vote.poll_id for vote in items})))).scalars()}
-            checked: list[_Checked | PollError] = [_check(vote, polls.get(vote.poll_id)) for vote in items]
+            outsiders = await _outsiders(session, polls, items)
+            checked: list[_Checked | PollError] = [
+                _check(vote, None if (vote.poll_id, vote.attendee_id) in outsiders else polls.get(vote.poll_id))
+                for vote in items]
             latest = {(c.vote.poll_id, c.vote.attendee_id): c for c in checked if isinstance(c, _Checked)}
             if not latest:
                 return [c for c in checked if isinstance(c, PollError)]
@@ -155,6 +161,26 @@ def _changes(stored: list[_Checked]) -> list[Change]:
     return [*(Change(Topic.POLL_RESULTS, event_id, frozenset(polls)) for event_id, polls in polls_of_event.items()),
             *(Change(Topic.POLL_ANSWER, event_id, frozenset({poll_id}), frozenset(attendees))
               for (event_id, poll_id), attendees in voters.items())]
+
+
+async def _outsiders(session: AsyncSession, polls: dict[int, Poll], votes: list[Vote]) -> set[tuple[int, int]]:
+    """(poll, attendee) pairs of votes on another region's poll: a region's own polls are for its attendees
+    (a national poll is for everyone). One small query per batch, two when a regional poll is answered."""
+    event_ids = {poll.event_id for poll in polls.values()}
+    rows = (await session.execute(select(Stage.id, Stage.event_id, Stage.kind, Stage.position).where(
+        Stage.event_id.in_(event_ids)).order_by(Stage.kind != "national", Stage.position, Stage.id))).all()
+    main: dict[int, int] = {}
+    for stage_id, event_id, _kind, _position in rows:
+        main.setdefault(event_id, stage_id)
+    regional = {poll.id: poll.stage_id for poll in polls.values()
+                if poll.stage_id is not None and poll.stage_id != main.get(poll.event_id)}
+    voters = {vote.attendee_id for vote in votes if vote.poll_id in regional}
+    if not voters:
+        return set()
+    homes = dict((await session.execute(select(Attendee.id, Attendee.stage_id).where(
+        Attendee.id.in_(voters)))).tuples().all())
+    return {(vote.poll_id, vote.attendee_id) for vote in votes
+            if vote.poll_id in regional and homes.get(vote.attendee_id) != regional[vote.poll_id]}
 
 
 def _check(vote: Vote, poll: Poll | None) -> _Checked | PollError:

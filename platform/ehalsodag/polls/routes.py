@@ -12,6 +12,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import stages, tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import load_event
 from ehalsodag.attendees.auth import known_attendee
@@ -19,8 +20,9 @@ from ehalsodag.i18n import _, current_language
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.batch import Vote
 from ehalsodag.polls.models import Poll
-from ehalsodag.staff.auth import moderator_guard
+from ehalsodag.staff.auth import moderator_guard, require_stage
 from ehalsodag.staff.models import StaffUser
+from ehalsodag.staff.service import Permissions
 from ehalsodag.web.actions import Id, documented, reply
 from ehalsodag.web.forms import form_of
 
@@ -34,6 +36,9 @@ class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
     question: str
     options: list[str] = []
     block_id: int | None = None
+    #: On a national day: the stage it is for (a region's own poll); default: its block's stage, else the
+    #: national stage (a national poll, answered in every region).
+    stage: str | None = None
     max_picks: int | None = None
     scale_min: int = 1
     scale_max: int = 5
@@ -71,6 +76,15 @@ def poll_json(poll: Poll) -> dict[str, Any]:
         "scale_min": poll.scale_min, "scale_max": poll.scale_max, "scale_labels": poll.scale_labels,
         "options": [{"id": o.id, "label": o.label} for o in poll.options],
     }
+
+
+async def poll_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The stage of the path's poll (for a moderator of one stage); None stored: the main stage."""
+    async with connection.app.state.db.reader() as session:
+        poll = await session.get(Poll, connection.path_params["poll_id"])
+        if poll is None:
+            return None
+        return poll.stage_id or await stages.main_stage_id(session, poll.event_id)
 
 
 async def poll_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
@@ -129,31 +143,40 @@ async def form_respond(request: Request[Any, Any, Any], slug: str, poll_id: Id, 
 # --- the moderators' actions ----------------------------------------------------------------------------------
 
 
-async def _create_poll(request: Request[Any, Any, Any], event: Event, staff: StaffUser, uow: AsyncSession,
-                       body: CreatePollBody) -> Response[Any]:
-    poll = await poll_service.create_poll(uow, event, poll_service.PollSpec(**msgspec.structs.asdict(body)),
-                                          staff.email)
+async def _create_poll(request: Request[Any, Any, Any], event: Event, staff: StaffUser, allowed: Permissions,
+                       uow: AsyncSession, body: CreatePollBody) -> Response[Any]:
+    fields = msgspec.structs.asdict(body)
+    key = fields.pop("stage")
+    stage = tracks.stage_by_key(event, key)
+    if key not in (None, "") and stage is None:
+        raise poll_service.PollError(_("No such stage in this event."), 404)
+    block = next((b for b in event.active_blocks() if b.id == body.block_id), None)
+    if stage is None and block is None and allowed.stages is not None:
+        stage = tracks.stage_by_id(event, min(allowed.stages))  # a region's moderator makes their region's polls
+    stage_id = stage.id if stage else block.stage_id if block else tracks.main_stage_id(event)
+    require_stage(allowed, stage_id)
+    poll = await poll_service.create_poll(uow, event, poll_service.PollSpec(**fields), staff.email, stage_id)
     return reply(request, data={"id": poll.id}, message=_("Poll created as a draft."),
                  back=f"/e/{event.slug}/control#mod-polls", status_code=201)
 
 
 @post("/api/v1/events/{slug:str}/polls", name="api_create_poll", status_code=201, guards=[moderator_guard])
 async def api_create_poll(
-    request: Request[Any, Any, Any], event: Event, staff: StaffUser, uow: AsyncSession,
+    request: Request[Any, Any, Any], event: Event, staff: StaffUser, allowed: Permissions, uow: AsyncSession,
     data: Annotated[CreatePollBody, documented("A scale poll", {
         "kind": "scale", "question": "Hur långt har vi kommit?", "scale_min": 1, "scale_max": 5,
         "scale_labels": ["Inte alls", "Mycket långt"]})],
 ) -> Response[Any]:
     """Create a poll live (staff). It starts as a draft; open it when the panel gets there."""
-    return await _create_poll(request, event, staff, uow, data)
+    return await _create_poll(request, event, staff, allowed, uow, data)
 
 
 @post("/e/{slug:str}/control/polls", name="form_create_poll", guards=[moderator_guard],
       dependencies={"form": form_of(CreatePollBody)})
-async def form_create_poll(request: Request[Any, Any, Any], event: Event, staff: StaffUser, uow: AsyncSession,
-                           form: CreatePollBody) -> Response[Any]:
+async def form_create_poll(request: Request[Any, Any, Any], event: Event, staff: StaffUser, allowed: Permissions,
+                           uow: AsyncSession, form: CreatePollBody) -> Response[Any]:
     """The new-poll form on the control panel (options one per line; the scale's labels as two ``scale_labels``)."""
-    return await _create_poll(request, event, staff, uow, form)
+    return await _create_poll(request, event, staff, allowed, uow, form)
 
 
 async def _poll_of(uow: AsyncSession, poll_id: int, event_id: int | None = None) -> Poll:
@@ -165,7 +188,7 @@ async def _poll_of(uow: AsyncSession, poll_id: int, event_id: int | None = None)
 
 
 @post("/api/v1/polls/{poll_id:int}/{action:str}", name="api_poll_action", status_code=200, guards=[moderator_guard],
-      opt={"event_of": poll_event})
+      opt={"event_of": poll_event, "stage_of": poll_stage})
 async def api_poll_action(poll_id: Id, action: str, staff: StaffUser, uow: AsyncSession) -> dict[str, Any]:
     """open | close | reveal | hide_results | reset (erases every answer: the poll is a draft again)."""
     poll = await poll_service.change(uow, await _poll_of(uow, poll_id), action, staff.email)
@@ -173,7 +196,7 @@ async def api_poll_action(poll_id: Id, action: str, staff: StaffUser, uow: Async
 
 
 @post("/e/{slug:str}/control/polls/{poll_id:int}/{action:str}", name="form_poll_action", guards=[moderator_guard],
-      opt={"event_of": poll_event})
+      opt={"event_of": poll_event, "stage_of": poll_stage})
 async def form_poll_action(request: Request[Any, Any, Any], event: Event, poll_id: Id, action: str,
                            staff: StaffUser, uow: AsyncSession) -> Response[Any]:
     """The poll buttons on the control panel."""
@@ -182,7 +205,8 @@ async def form_poll_action(request: Request[Any, Any, Any], event: Event, poll_i
 
 
 @post("/e/{slug:str}/control/polls/{poll_id:int}/wall/{response_id:int}", name="form_wall",
-      guards=[moderator_guard], opt={"event_of": poll_event}, dependencies={"form": form_of(WallBody)})
+      guards=[moderator_guard], opt={"event_of": poll_event, "stage_of": poll_stage},
+      dependencies={"form": form_of(WallBody)})
 async def form_wall(request: Request[Any, Any, Any], event: Event, poll_id: Id, response_id: Id, staff: StaffUser,
                     uow: AsyncSession, form: WallBody) -> Response[Any]:
     """Show an open-text answer on the wall, or keep it off."""

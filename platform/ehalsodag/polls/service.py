@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.models import Event
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
@@ -81,13 +83,21 @@ def check_spec(spec: PollSpec) -> PollSpec:
     return spec
 
 
-async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor: str) -> Poll:
-    """Create a draft poll (only moderators see it until it opens)."""
+async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor: str,
+                      stage_id: int | None = None) -> Poll:
+    """Create a draft poll (only moderators see it until it opens) on ``stage_id`` (default: its block's stage,
+    else the main stage)."""
     check_spec(spec)
-    if spec.block_id is not None and not any(b.id == spec.block_id for b in event.active_blocks()):
+    block = next((b for b in event.active_blocks() if b.id == spec.block_id), None)
+    if spec.block_id is not None and block is None:
         raise PollError(_("No such block in this event."), 404)
+    if stage_id is None:
+        stage_id = block.stage_id if block is not None else tracks.main_stage_id(event)
+    elif tracks.stage_by_id(event, stage_id) is None:
+        raise PollError(_("No such stage in this event."), 404)
     poll = Poll(
-        event_id=event.id, block_id=spec.block_id, key=spec.key, kind=spec.kind, question=spec.question,
+        event_id=event.id, block_id=spec.block_id, key=spec.key, stage_id=stage_id, kind=spec.kind,
+        question=spec.question,
         state="draft", results=spec.results, revealed=False, max_picks=spec.max_picks,
         scale_min=spec.scale_min if spec.kind == "scale" else None,
         scale_max=spec.scale_max if spec.kind == "scale" else None,
@@ -231,6 +241,19 @@ async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:
         poll.kind, [(o.id, o.label) for o in poll.options], (r[0] for r in rows), scale=scale,
         wall=[r[2] for r in rows if r[1] == "approved" and r[2]],
     )
+
+
+async def results_by_stage(session: AsyncSession, poll: Poll, event: Event) -> list[tuple[Any, logic.PollResult]]:
+    """A national poll's results in each region (by the voter's home stage; none chosen: the main stage)."""
+    rows = (await session.execute(
+        select(PollResponse.answer, Attendee.stage_id).join(Attendee, Attendee.id == PollResponse.attendee_id)
+        .where(PollResponse.poll_id == poll.id).order_by(PollResponse.id))).all()
+    main = tracks.main_stage_id(event)
+    scale = (poll.scale_min or 1, poll.scale_max or 5) if poll.kind == "scale" else None
+    options = [(o.id, o.label) for o in poll.options]
+    return [(stage, logic.aggregate(poll.kind, options, (answer for answer, home in rows
+                                                         if (home or main) == stage.id), scale=scale, wall=[]))
+            for stage in event.stages]
 
 
 async def wall_queue(session: AsyncSession, poll: Poll, limit: int | None = None) -> list[PollResponse]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.changes import Change, Topic
 from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.qa import service
@@ -34,10 +35,13 @@ class QuestionFragments:
         erased = sorted(change.ids - found)  # deleted with the attendee's own data
         # a question waiting for a moderator was never shown to attendees: nothing to take away
         gone = [f"q-{q.id}" for q in questions if q.status not in (*VISIBLE, "pending")] + [f"q-{i}" for i in erased]
+        # each question goes to the pages of its own stage only (a region's questions never reach another region);
+        # an erased one is removed wherever it was
         for q in questions:
             if q.status in VISIBLE:
                 fragments.append(Fragment(Audience.ATTENDEE, "qa/question_item.html",
-                                          {**base, "q": q, "upvoted": frozenset()}))
+                                          {**base, "q": q, "upvoted": frozenset()},
+                                          stage=tracks.stage_of_content(event, q.stage_id)))
         if gone:
             fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": gone}))
         fragments += await self._personal(session, base, questions, change.attendees)
@@ -47,9 +51,15 @@ class QuestionFragments:
         fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": moved}))
         for q in questions:
             if q.status in (*VISIBLE, "pending"):
-                fragments.append(Fragment(Audience.STAFF, "qa/mod_item.html", {**base, "q": q}))
-        fragments.append(Fragment(Audience.STAFF, "qa/mod_pending_count.html",
-                                  {"pending_count": await service.pending_count(session, event.id)}))
+                fragments.append(Fragment(Audience.STAFF, "qa/mod_item.html", {**base, "q": q},
+                                          stage=tracks.stage_of_content(event, q.stage_id)))
+        for stage_id in sorted({tracks.stage_of_content(event, q.stage_id) or 0 for q in questions}):
+            fragments.append(Fragment(Audience.STAFF, "qa/mod_pending_count.html",
+                                      {"pending_count": await service.pending_count(session, event, stage_id or None)},
+                                      stage=stage_id or None))
+        if erased and not questions:
+            fragments.append(Fragment(Audience.STAFF, "qa/mod_pending_count.html",
+                                      {"pending_count": await service.pending_count(session, event)}))
         return fragments
 
     async def _personal(self, session: AsyncSession, base: dict[str, Any], questions: list[Question],
@@ -74,8 +84,9 @@ class QuestionFragments:
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         base = {"event": event, "sort_key": service.sort_key}
+        stage_id = tracks.content_stage_id(event, viewer)
         if viewer.audience is Audience.ATTENDEE:
-            questions = await service.visible_questions(session, event.id)
+            questions = await service.visible_questions(session, event, stage_id)
             me = viewer.attendee_id
             upvoted = await service.upvoted_by(session, me) if me else set()
             own = await service.own_pending(session, me) if me else []
@@ -84,8 +95,8 @@ class QuestionFragments:
                     Fragment(Audience.ATTENDEE, "qa/my_questions.html", {"own_pending": own}, slot="my_questions")]
         if viewer.audience is Audience.STAFF:
             return [Fragment(Audience.STAFF, "qa/mod_questions.html", {
-                **base, "questions": await service.visible_questions(session, event.id),
-                "pending": await service.pending_questions(session, event.id)}, slot="mod_questions")]
+                **base, "questions": await service.visible_questions(session, event, stage_id),
+                "pending": await service.pending_questions(session, event, stage_id)}, slot="mod_questions")]
         return []
 
     async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:

@@ -11,6 +11,7 @@ from litestar.response import Response, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import stages
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import load_event
 from ehalsodag.attendees.auth import require_attendee
@@ -47,6 +48,15 @@ async def question_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int 
     async with connection.app.state.db.reader() as session:
         return (await session.execute(
             select(Question.event_id).where(Question.id == connection.path_params["question_id"]))).scalar()
+
+
+async def question_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The stage of the path's question (for a moderator of one stage); None stored: the main stage."""
+    async with connection.app.state.db.reader() as session:
+        question = await session.get(Question, connection.path_params["question_id"])
+        if question is None:
+            return None
+        return question.stage_id or await stages.main_stage_id(session, question.event_id)
 
 
 async def _ask(request: Request[Any, Any, Any], event: Event, attendee: Attendee, body: AskBody,
@@ -116,7 +126,7 @@ async def _moderate(uow: AsyncSession, staff: StaffUser, question_id: int, body:
 
 
 @post("/api/v1/questions/{question_id:int}/moderate", name="api_moderate", status_code=200,
-      guards=[moderator_guard], opt={"event_of": question_event})
+      guards=[moderator_guard], opt={"event_of": question_event, "stage_of": question_stage})
 async def api_moderate(
     question_id: Id, uow: AsyncSession, staff: StaffUser,
     data: Annotated[ModerateBody, documented("Put a question on stage", {"action": "highlight"})],
@@ -127,7 +137,7 @@ async def api_moderate(
 
 
 @post("/e/{slug:str}/control/questions/{question_id:int}", name="form_moderate", guards=[moderator_guard],
-      opt={"event_of": question_event}, dependencies={"form": form_of(ModerateBody)})
+      opt={"event_of": question_event, "stage_of": question_stage}, dependencies={"form": form_of(ModerateBody)})
 async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id: Id, uow: AsyncSession,
                         staff: StaffUser, form: ModerateBody) -> Response[Any]:
     """The moderation buttons on the control panel."""
@@ -137,13 +147,14 @@ async def form_moderate(request: Request[Any, Any, Any], slug: str, question_id:
 
 
 @get("/e/{slug:str}/control/questions/{question_id:int}/edit", name="question_edit", guards=[moderator_guard],
-     opt={"event_of": question_event})
+     opt={"event_of": question_event, "stage_of": question_stage})
 async def question_edit(request: Request[Any, Any, Any], slug: str, question_id: Id,
                         db_session: AsyncSession) -> Template:
     """The edit-or-merge forms of one question: loaded when a moderator opens its box (a page without JS)."""
     event = await load_event(db_session, slug)
     question = await qa_service.question_for(db_session, question_id)
-    others = [q for q in await qa_service.visible_questions(db_session, event.id) if q.id != question.id]
+    others = [q for q in await qa_service.visible_questions(db_session, event, question.stage_id)
+              if q.id != question.id]
     template = "qa/mod_edit.html" if is_htmx(request) else "qa/edit_page.html"
     return Template(template, context={"event": event, "q": question, "others": others})
 

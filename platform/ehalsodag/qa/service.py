@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import stages, tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
@@ -48,11 +49,19 @@ async def ask(
                 raise TextError(_("Give a name, or ask anonymously."))
     except TextError as exc:
         raise QuestionError(str(exc)) from exc
-    if block_id is not None and not any(b.id == block_id for b in event.active_blocks()):
+    block = next((b for b in event.active_blocks() if b.id == block_id), None)
+    if block_id is not None and block is None:
         raise QuestionError(_("No such block in this event."), 404)
+    home = tracks.home_of(event, attendee.stage_id)
+    if block is not None and block.stage_id not in tracks.visible_stage_ids(event, home):
+        raise QuestionError(_("That block belongs to another region."), 403)
+    # a question goes to the stage of its block, else to the stage the attendee follows now
+    followed = tracks.track_of(event, home, _now())
+    stage_id = block.stage_id if block is not None else followed.id if followed else None
     status = "pending" if event.premoderation else "approved"
     question = Question(
-        event_id=event.id, block_id=block_id, attendee_id=attendee.id, text=cleaned, author_name=author,
+        event_id=event.id, block_id=block_id, stage_id=stage_id, attendee_id=attendee.id, text=cleaned,
+        author_name=author,
         status=status, approved_at=None if event.premoderation else _now(), upvotes=0, highlighted=False,
     )
     session.add(question)
@@ -79,7 +88,7 @@ async def _recount(session: AsyncSession, question: Question) -> int:
 
 async def upvote(session: AsyncSession, question: Question, attendee: Attendee, *, undo: bool = False) -> int:
     """Upvote once per attendee (a second upvote changes nothing); ``undo`` takes it back."""
-    if attendee.event_id != question.event_id:
+    if attendee.event_id != question.event_id or not await stages.stage_open_to(session, question.stage_id, attendee):
         raise QuestionError(_("No such question."), 404)
     if not question.visible:
         raise QuestionError(_("Only approved questions can be upvoted."), 409)
@@ -184,20 +193,22 @@ async def moderate(
     return question
 
 
-async def visible_questions(session: AsyncSession, event_id: int) -> list[Question]:
-    """Approved and answered questions, most upvoted first (ties: oldest first)."""
+async def visible_questions(session: AsyncSession, event: Event, stage_id: int | None = None) -> list[Question]:
+    """Approved and answered questions of a stage (None: the main one), most upvoted first (ties: oldest first)."""
     result = await session.execute(
         select(Question)
-        .where(Question.event_id == event_id, Question.status.in_(("approved", "answered")))
+        .where(Question.event_id == event.id, Question.status.in_(("approved", "answered")),
+               tracks.on_stage(Question.stage_id, event, stage_id))
         .order_by(Question.status == "answered", Question.upvotes.desc(), Question.id)
     )
     return list(result.scalars())
 
 
-async def pending_questions(session: AsyncSession, event_id: int) -> list[Question]:
-    """The moderation queue, oldest first."""
+async def pending_questions(session: AsyncSession, event: Event, stage_id: int | None = None) -> list[Question]:
+    """A stage's moderation queue (None: the main stage's), oldest first."""
     result = await session.execute(
-        select(Question).where(Question.event_id == event_id, Question.status == "pending").order_by(Question.id)
+        select(Question).where(Question.event_id == event.id, Question.status == "pending",
+                               tracks.on_stage(Question.stage_id, event, stage_id)).order_by(Question.id)
     )
     return list(result.scalars())
 
@@ -243,10 +254,11 @@ def sort_key(question: Question) -> str:
     return f"{answered}{999_999_999 - min(question.upvotes, 999_999_999):09d}{question.id:019d}"
 
 
-async def pending_count(session: AsyncSession, event_id: int) -> int:
-    """How many questions wait for a moderator."""
+async def pending_count(session: AsyncSession, event: Event, stage_id: int | None = None) -> int:
+    """How many questions of a stage (None: the main one) wait for a moderator."""
     return (await session.execute(
-        select(func.count()).where(Question.event_id == event_id, Question.status == "pending"))).scalar_one()
+        select(func.count()).where(Question.event_id == event.id, Question.status == "pending",
+                                   tracks.on_stage(Question.stage_id, event, stage_id)))).scalar_one()
 
 
 async def questions_by_id(session: AsyncSession, ids: Iterable[int]) -> list[Question]:

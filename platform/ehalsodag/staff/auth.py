@@ -2,8 +2,12 @@
 moderators and organisers act on their own events only.
 
 A guarded handler finds its event from the path: ``{slug}``, or an object id resolved by the
-function in the handler's ``opt["event_of"]`` (a question, a poll, a chat message). The guard leaves
-the user in ``connection.state.staff`` for the ``staff`` dependency.
+function in the handler's ``opt["event_of"]`` (a question, a poll, a chat message). A moderator of one
+stage (a region on the national day) passes only for objects of that stage (``opt["stage_of"]``
+finds the object's stage) and never for what reaches every stage (``opt["whole_event"]``). The
+guard leaves the user in ``connection.state.staff`` for the ``staff`` dependency, and what they may
+do in ``connection.state.allowed`` for the ``allowed`` dependency (handlers that act on a stage
+named in the body check it there).
 """
 
 from __future__ import annotations
@@ -69,8 +73,14 @@ async def _guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
     allowed = staff_service.permissions(user, event_id)
     if not (allowed.organise if organise else allowed.moderate):
         raise PermissionDeniedException(detail=_("You are not staff of this event."))
+    if handler.opt.get("whole_event") and allowed.stages is not None:  # the banner, the event's switches
+        raise PermissionDeniedException(detail=_("Only a moderator of the whole event can do this."))
+    stage_of: EventOf | None = handler.opt.get("stage_of")
+    if stage_of is not None and allowed.stages is not None and await stage_of(connection) not in allowed.stages:
+        raise PermissionDeniedException(detail=_("You moderate another stage of this event."))
     connection.state.staff = user
     connection.state.event_id = event_id
+    connection.state.allowed = allowed
 
 
 async def moderator_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -88,9 +98,30 @@ async def provide_staff(request: Any) -> StaffUser:
     return request.state.staff
 
 
+async def provide_allowed(request: Any) -> staff_service.Permissions:
+    """The ``allowed`` dependency: what the user a staff guard let through may do on this event."""
+    return request.state.allowed
+
+
+def require_stage(allowed: staff_service.Permissions, stage_id: int | None) -> None:
+    """Refuse a moderator of another stage (403)."""
+    if not allowed.moderates(stage_id):
+        raise PermissionDeniedException(detail=_("You moderate another stage of this event."))
+
+
 async def is_staff_of(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, event_id: int) -> bool:
     """Whether the request comes from a moderator (or more) of ``event_id``; no query without credentials."""
+    return await staff_permissions(connection, session, event_id) is not None
+
+
+async def staff_permissions(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession,
+                            event_id: int) -> staff_service.Permissions | None:
+    """What the request's moderator (or more) may do on ``event_id``; None for anybody else (no query
+    without credentials)."""
     if not has_staff_credentials(connection):
-        return False
+        return None
     user = await current_staff(connection, session)
-    return user is not None and staff_service.permissions(user, event_id).moderate
+    if user is None:
+        return None
+    allowed = staff_service.permissions(user, event_id)
+    return allowed if allowed.moderate else None

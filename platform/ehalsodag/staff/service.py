@@ -37,7 +37,8 @@ async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
 
 
 async def add_user(
-    session: AsyncSession, email: str, password: str, role: str, event_id: int | None = None
+    session: AsyncSession, email: str, password: str, role: str, event_id: int | None = None,
+    stage_id: int | None = None,
 ) -> StaffUser:
     """Create the user (or update the password) and grant ``role``, for one event or all. Commits."""
     email = email.strip().lower()
@@ -53,8 +54,13 @@ async def add_user(
         session.add(user)
     else:
         user.password_hash = _hasher.hash(password)
-    if not any(r.role == role and r.event_id == event_id for r in user.roles):
-        user.roles.append(StaffRole(role=role, event_id=None if role == "admin" else event_id))
+    if stage_id is not None and (role != "moderator" or event_id is None):
+        raise StaffError("only a moderator of one event can be limited to one of its stages (--stage needs --event)")
+    existing = next((r for r in user.roles if r.role == role and r.event_id == event_id), None)
+    if existing is None:
+        user.roles.append(StaffRole(role=role, event_id=None if role == "admin" else event_id, stage_id=stage_id))
+    elif role == "moderator":
+        existing.stage_id = stage_id
     audit.record(session, actor="cli", action="user.add", event_id=event_id, email=email, role=role)
     await session.flush()
     return user
@@ -100,14 +106,25 @@ class Permissions:
 
     moderate: bool
     organise: bool
+    #: The stages they moderate (a regional moderator on the national day); None: every stage.
+    stages: frozenset[int] | None = None
+
+    def moderates(self, stage_id: int | None) -> bool:
+        """Whether they may moderate what belongs to ``stage_id``."""
+        return self.moderate and (self.stages is None or stage_id in self.stages)
 
 
 def permissions(user: StaffUser, event_id: int) -> Permissions:
-    """Admins may do everything; organisers moderate too; roles are per event or for all events."""
-    held = {r.role for r in user.roles if r.event_id in (None, event_id)}
+    """Admins may do everything; organisers moderate too; roles are per event or for all events; a
+    moderator's role may be for one stage of the event only."""
+    roles = [r for r in user.roles if r.event_id in (None, event_id)]
+    held = {r.role for r in roles}
     if "admin" in held:
         return Permissions(moderate=True, organise=True)
-    return Permissions(moderate=bool(held & {"organiser", "moderator"}), organise="organiser" in held)
+    moderating = [r for r in roles if r.role in ("organiser", "moderator")]
+    stages = None if any(r.stage_id is None or r.role == "organiser" for r in moderating) else frozenset(
+        r.stage_id for r in moderating if r.stage_id is not None)
+    return Permissions(moderate=bool(moderating), organise="organiser" in held, stages=stages)
 
 
 # --- session cookies -------------------------------------------------------------------------
