@@ -3,6 +3,9 @@
 Percentages are computed from integers and rounded half-up to one decimal (45 of 50 is exactly
 90.0). The 95 % interval of a proportion is Wilson's score interval. Names are left out unless
 ``include_names`` is asked for (the Q&A with names).
+
+``stages`` repeats attendance, evaluation and polls per stage, on the national day per region: an
+attendee, an answer or a vote counts for the respondent's home stage (none stored: the main stage).
 """
 
 from __future__ import annotations
@@ -12,23 +15,28 @@ import math
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.agenda.models import Event
+from ehalsodag.agenda import tracks
+from ehalsodag.agenda.models import Block, Event
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation import service as evaluation_service
 from ehalsodag.evaluation.models import YESNO_VALUES, EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.i18n import gettext
+from ehalsodag.polls import logic as poll_logic
 from ehalsodag.polls import service as poll_service
-from ehalsodag.polls.logic import percent, round_half_up
+from ehalsodag.polls.logic import PollResult, percent, round_half_up
+from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question
 from ehalsodag.results.models import AttendanceSample
 from ehalsodag.web.templating import iso
 
 Z_95 = 1.959963984540054
 TOP_QUESTIONS = 10
+#: One minute of attendance summed over the workers: (minute, connections, people reached).
+Point = tuple[dt.datetime, int, int]
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -83,14 +91,9 @@ def evaluation_question_result(question: EvaluationQuestion, numbers: list[int],
     return result
 
 
-async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
-    questions = await evaluation_service.questions(session, event.id)
-    respondents = (await session.execute(
-        select(func.count()).where(EvaluationSubmission.event_id == event.id))).scalar_one()
-    answers = (await session.execute(
-        select(EvaluationAnswer.question_id, EvaluationAnswer.number, EvaluationAnswer.text)
-        .where(EvaluationAnswer.event_id == event.id).order_by(EvaluationAnswer.id))).all()
-    present = event.evaluation_present
+def _evaluation_figures(event: Event, questions: list[EvaluationQuestion], answers: list[Any], respondents: int,
+                        present: int | None) -> dict[str, Any]:
+    """The evaluation's figures over ``answers`` (rows with ``question_id``, ``number`` and ``text``)."""
     window = evaluation_service.window(event)
     return {
         "respondents": respondents,
@@ -108,24 +111,36 @@ async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
     }
 
 
-async def _attendance(session: AsyncSession, event: Event) -> dict[str, Any]:
+async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
+    questions = await evaluation_service.questions(session, event.id)
+    respondents = (await session.execute(
+        select(func.count()).where(EvaluationSubmission.event_id == event.id))).scalar_one()
+    answers = (await session.execute(
+        select(EvaluationAnswer.question_id, EvaluationAnswer.number, EvaluationAnswer.text)
+        .where(EvaluationAnswer.event_id == event.id).order_by(EvaluationAnswer.id))).all()
+    return _evaluation_figures(event, questions, list(answers), respondents, event.evaluation_present)
+
+
+async def _attendance(session: AsyncSession, event: Event, stage_points: dict[int, list[Point]]) -> dict[str, Any]:
     unique = (await session.execute(select(func.count()).where(Attendee.event_id == event.id))).scalar_one()
     connected = (await session.execute(
         select(func.count(), func.coalesce(func.sum(Attendee.group_size), 0))
         .where(Attendee.event_id == event.id, Attendee.first_connected_at.is_not(None)))).one()
     rows = (await session.execute(
         select(AttendanceSample.minute, func.sum(AttendanceSample.connections), func.sum(AttendanceSample.reach))
-        .where(AttendanceSample.event_id == event.id).group_by(AttendanceSample.minute)
-        .order_by(AttendanceSample.minute))).all()
+        .where(AttendanceSample.event_id == event.id, AttendanceSample.stage_id.is_(None))
+        .group_by(AttendanceSample.minute).order_by(AttendanceSample.minute))).all()
     timeline = [{"minute": iso(minute), "connections": int(c or 0), "reach": int(r or 0)} for minute, c, r in rows]
+    points = [(_aware(minute), int(c or 0), int(r or 0)) for minute, c, r in rows]
     blocks = []
     for block in sorted(event.active_blocks(), key=lambda b: b.starts_at):
-        inside = [t for t, (minute, _c, _r) in zip(timeline, rows, strict=True)
-                  if block.starts_at <= _aware(minute) < block.ends_at]
+        peak, reach = _peaks(points, block)
+        stage = tracks.stage_by_id(event, block.stage_id)
         blocks.append({
             "key": block.key, "title": block.title, "start": iso(block.starts_at), "end": iso(block.ends_at),
-            "peak_connections": max((t["connections"] for t in inside), default=0),
-            "estimated_reach": max((t["reach"] for t in inside), default=0),
+            "peak_connections": peak, "estimated_reach": reach,
+            "stage": stage.key if stage else None,
+            "by_stage": _block_by_stage(event, block, (peak, reach), stage_points),
         })
     return {
         "unique": unique,
@@ -138,26 +153,204 @@ async def _attendance(session: AsyncSession, event: Event) -> dict[str, Any]:
     }
 
 
+def _peaks(points: list[Point], block: Block) -> tuple[int, int]:
+    """The most connections and the most people reached in one minute of the block's (shifted) time."""
+    inside = [(c, r) for minute, c, r in points if block.starts_at <= minute < block.ends_at]
+    return max((c for c, _r in inside), default=0), max((r for _c, r in inside), default=0)
+
+
+def _block_by_stage(event: Event, block: Block, total: tuple[int, int],
+                    stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
+    """A block's peak per home stage: every stage for a block of the main stage (everyone follows it), the
+    block's own region for a regional one. With one stage that stage's peak is the event's."""
+    if len(event.stages) <= 1:
+        return [{"id": s.key, "name": s.name, "peak_connections": total[0], "estimated_reach": total[1]}
+                for s in event.stages]
+    audience = event.stages if block.stage_id == tracks.main_stage_id(event) else [
+        s for s in event.stages if s.id == block.stage_id]
+    return [{"id": s.key, "name": s.name,
+             **dict(zip(("peak_connections", "estimated_reach"), _peaks(stage_points.get(s.id, []), block),
+                        strict=True))}
+            for s in audience]
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _poll_item(event: Event, poll: Poll, result: PollResult) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": poll.id, "question": poll.question, "kind": poll.kind, "state": poll.state,
+        "responses": result.responses,
+        "options": [{"label": o.label, "count": o.count, "percent": o.percent,
+                     **({"score": o.score, "mean_rank": o.mean_rank} if poll.kind == "ranking" else {})}
+                    for o in result.options],
+        "mean": result.mean,
+    }
+    if poll.kind == "open_text":
+        item["wall"] = result.texts
+    home = tracks.home_of(event, poll.stage_id)
+    if home is not None:
+        item["stage"] = home.key
+    return item
+
+
 async def _polls(session: AsyncSession, event: Event) -> list[dict[str, Any]]:
-    report = []
-    for poll in await poll_service.event_polls(session, event.id):
-        result = await poll_service.results(session, poll)
-        item: dict[str, Any] = {
-            "id": poll.id, "question": poll.question, "kind": poll.kind, "state": poll.state,
-            "responses": result.responses,
-            "options": [{"label": o.label, "count": o.count, "percent": o.percent,
-                         **({"score": o.score, "mean_rank": o.mean_rank} if poll.kind == "ranking" else {})}
-                        for o in result.options],
-            "mean": result.mean,
+    return [_poll_item(event, poll, await poll_service.results(session, poll))
+            for poll in await poll_service.event_polls(session, event.id)]
+
+
+async def _stage_points(session: AsyncSession, event: Event) -> dict[int, list[Point]]:
+    """The per-stage attendance samples (written on events with several stages), summed over workers."""
+    rows = (await session.execute(
+        select(AttendanceSample.stage_id, AttendanceSample.minute, func.sum(AttendanceSample.connections),
+               func.sum(AttendanceSample.reach))
+        .where(AttendanceSample.event_id == event.id, AttendanceSample.stage_id.is_not(None))
+        .group_by(AttendanceSample.stage_id, AttendanceSample.minute).order_by(AttendanceSample.minute))).all()
+    points: dict[int, list[Point]] = {}
+    for stage_id, minute, connections, reach in rows:
+        points.setdefault(stage_id, []).append((_aware(minute), int(connections or 0), int(reach or 0)))
+    return points
+
+
+def _home_ids(event: Event, stage_ids: list[int | None]) -> list[int | None]:
+    """Each stored stage id as the home stage it counts for (NULL or a stage no longer the event's: the main)."""
+    homes = [tracks.home_of(event, stage_id) for stage_id in stage_ids]
+    return [home.id if home is not None else None for home in homes]
+
+
+async def _stage_attendance(session: AsyncSession, event: Event, total: dict[str, Any],
+                            stage_points: dict[int, list[Point]]) -> dict[int, dict[str, Any]]:
+    """Attendance per home stage (region), in the shape of the event's: attendees of the region who joined
+    (``unique``), who connected, the people those reach (group sizes), and the peaks from the stage's samples."""
+    keys = ("key", "title", "start", "end", "stage", "peak_connections", "estimated_reach")
+    if len(event.stages) <= 1:  # no per-stage samples: the one stage's figures are the event's
+        return {s.id: {**total, "blocks": [{k: b[k] for k in keys} for b in total["blocks"]]} for s in event.stages}
+    rows = (await session.execute(
+        select(Attendee.stage_id, func.count(), func.count(Attendee.first_connected_at),
+               func.coalesce(func.sum(case((Attendee.first_connected_at.is_not(None), Attendee.group_size),
+                                           else_=0)), 0))
+        .where(Attendee.event_id == event.id).group_by(Attendee.stage_id))).all()
+    counts: dict[int | None, list[int]] = {s.id: [0, 0, 0] for s in event.stages}
+    for home, (_stage_id, unique, connected, reach) in zip(_home_ids(event, [r[0] for r in rows]), rows,
+                                                            strict=True):
+        if home in counts:
+            counts[home] = [a + int(b or 0) for a, b in zip(counts[home], (unique, connected, reach), strict=True)]
+    main_id = tracks.main_stage_id(event)
+    ordered = sorted(event.active_blocks(), key=lambda b: b.starts_at)
+    result = {}
+    for stage in event.stages:
+        points = stage_points.get(stage.id, [])
+        blocks = []
+        for block in ordered:
+            if block.stage_id not in (main_id, stage.id):
+                continue
+            peak, reach = _peaks(points, block)
+            blocks.append({"key": block.key, "title": block.title, "start": iso(block.starts_at),
+                           "end": iso(block.ends_at), "stage": (tracks.stage_by_id(event, block.stage_id) or stage).key,
+                           "peak_connections": peak, "estimated_reach": reach})
+        unique, connected, reach = counts[stage.id]
+        result[stage.id] = {
+            "unique": unique,
+            "connected": connected,
+            "peak_concurrent": max((c for _m, c, _r in points), default=0),
+            "estimated_reach": reach,
+            "peak_reach": max((r for _m, _c, r in points), default=0),
+            "timeline": [{"minute": iso(minute), "connections": c, "reach": r} for minute, c, r in points],
+            "blocks": blocks,
         }
-        if poll.kind == "open_text":
-            item["wall"] = result.texts
-        report.append(item)
-    return report
+    return result
+
+
+async def _stage_evaluation(session: AsyncSession, event: Event,
+                            total: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """The evaluation per home stage (region), over the answers stored with that stage.
+
+    Respondents are the distinct responses among the region's answers. The response rate's base is the
+    region's attendees present when the evaluation opened, counted like the event's (connected, and seen
+    within :data:`PRESENT_WINDOW` before the opening) but afterwards: ``last_seen_at`` has moved on since,
+    so an attendee who was away at the opening and came back later counts too, and the regions may add up
+    to slightly more than the event's stored ``present``. No base (not opened yet): no rate.
+    """
+    if len(event.stages) <= 1:  # every answer is the one stage's: its figures are the event's
+        return {s.id: total for s in event.stages}
+    questions = await evaluation_service.questions(session, event.id)
+    answers = (await session.execute(
+        select(EvaluationAnswer.question_id, EvaluationAnswer.number, EvaluationAnswer.text,
+               EvaluationAnswer.response, EvaluationAnswer.stage_id)
+        .where(EvaluationAnswer.event_id == event.id).order_by(EvaluationAnswer.id))).all()
+    by_home: dict[int | None, list[Any]] = {}
+    for home, answer in zip(_home_ids(event, [a.stage_id for a in answers]), answers, strict=True):
+        by_home.setdefault(home, []).append(answer)
+    present: dict[int | None, int] | None = None
+    opens_at = evaluation_service.window(event).opens_at
+    if event.evaluation_present is not None and opens_at is not None:
+        rows = (await session.execute(
+            select(Attendee.stage_id, func.count())
+            .where(Attendee.event_id == event.id, Attendee.first_connected_at.is_not(None),
+                   Attendee.first_connected_at <= opens_at,
+                   Attendee.last_seen_at >= opens_at - evaluation_service.PRESENT_WINDOW)
+            .group_by(Attendee.stage_id))).all()
+        present = {}
+        for home, (_stage_id, count) in zip(_home_ids(event, [r[0] for r in rows]), rows, strict=True):
+            present[home] = present.get(home, 0) + int(count)
+    return {
+        stage.id: _evaluation_figures(
+            event, questions, by_home.get(stage.id, []), len({a.response for a in by_home.get(stage.id, [])}),
+            present.get(stage.id, 0) if present is not None else None)
+        for stage in event.stages
+    }
+
+
+def _aggregate(poll: Poll, rows: list[Any]) -> PollResult:
+    """A poll's results over some of its responses (rows with ``answer``, ``wall_status``, ``wall_text``)."""
+    scale = (poll.scale_min or 1, poll.scale_max or 5) if poll.kind == "scale" else None
+    return poll_logic.aggregate(
+        poll.kind, [(o.id, o.label) for o in poll.options], (r.answer for r in rows), scale=scale,
+        wall=[r.wall_text for r in rows if r.wall_status == "approved" and r.wall_text])
+
+
+async def _stage_polls(session: AsyncSession, event: Event) -> dict[int, list[dict[str, Any]]]:
+    """Polls per home stage: a poll of the main stage (national) once per stage, counting the votes of that
+    stage's attendees (their region); a regional poll whole, on its own stage only."""
+    polls = await poll_service.event_polls(session, event.id)
+    result: dict[int, list[dict[str, Any]]] = {s.id: [] for s in event.stages}
+    if not polls or not event.stages:
+        return result
+    rows = (await session.execute(
+        select(PollResponse.poll_id, PollResponse.answer, PollResponse.wall_status, PollResponse.wall_text,
+               Attendee.stage_id)
+        .join(Attendee, Attendee.id == PollResponse.attendee_id)
+        .where(PollResponse.poll_id.in_([p.id for p in polls])).order_by(PollResponse.id))).all()
+    by_poll: dict[int, list[tuple[int | None, Any]]] = {}
+    for home, row in zip(_home_ids(event, [r.stage_id for r in rows]), rows, strict=True):
+        by_poll.setdefault(row.poll_id, []).append((home, row))
+    main_id = tracks.main_stage_id(event)
+    for poll in polls:
+        votes = by_poll.get(poll.id, [])
+        home = tracks.home_of(event, poll.stage_id)
+        if home is None:
+            continue
+        if home.id == main_id:
+            for stage in event.stages:
+                result[stage.id].append(
+                    _poll_item(event, poll, _aggregate(poll, [row for voter, row in votes if voter == stage.id])))
+        else:
+            result[home.id].append(_poll_item(event, poll, _aggregate(poll, [row for _voter, row in votes])))
+    return result
+
+
+async def _stages(session: AsyncSession, event: Event, attendance: dict[str, Any], evaluation: dict[str, Any],
+                  stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
+    """The results per stage (per region on the national day): attendance, evaluation and polls, each in the
+    shape of the event's own."""
+    attendance_by_stage = await _stage_attendance(session, event, attendance, stage_points)
+    evaluation_by_stage = await _stage_evaluation(session, event, evaluation)
+    polls_by_stage = await _stage_polls(session, event)
+    return [{"id": stage.key, "name": stage.name, "kind": stage.kind,
+             "attendance": attendance_by_stage[stage.id], "evaluation": evaluation_by_stage[stage.id],
+             "polls": polls_by_stage[stage.id]}
+            for stage in event.stages]
 
 
 async def _questions(session: AsyncSession, event: Event, include_names: bool) -> dict[str, Any]:
@@ -187,18 +380,23 @@ async def _questions(session: AsyncSession, event: Event, include_names: bool) -
 
 
 async def build_report(session: AsyncSession, event: Event, *, include_names: bool = False) -> dict[str, Any]:
-    """The whole results report of ``event`` (the results JSON v1, plus more detail)."""
+    """The whole results report of ``event`` (the results JSON v1, plus more detail, plus ``stages``: the
+    figures per stage, i.e. per region on the national day)."""
     chat = (await session.execute(
         select(func.count(), func.count(func.distinct(ChatMessage.attendee_id)))
         .where(ChatMessage.event_id == event.id, ChatMessage.deleted.is_(False)))).one()
     deleted = (await session.execute(select(func.count()).where(
         ChatMessage.event_id == event.id, ChatMessage.deleted.is_(True)))).scalar_one()
+    stage_points = await _stage_points(session, event)
+    attendance = await _attendance(session, event, stage_points)
+    evaluation = await _evaluation(session, event)
     return {
         "event": {"slug": event.slug, "title": event.title, "date": event.date.isoformat(),
                   "organiser": event.organiser},
-        "attendance": await _attendance(session, event),
+        "attendance": attendance,
         "polls": await _polls(session, event),
         "questions": await _questions(session, event, include_names),
         "chat": {"messages": int(chat[0]), "writers": int(chat[1]), "deleted": int(deleted)},
-        "evaluation": await _evaluation(session, event),
+        "evaluation": evaluation,
+        "stages": await _stages(session, event, attendance, evaluation, stage_points),
     }
