@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db.feed.subscribe(broadcaster.on_changes)
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
-                          personal_at_once=6)
+                          personal_at_once=6, follows=lambda event: clock_state(event).tracks)
     ticker = ClockTicker(broadcaster, clock_state, resend=snapshots.resend)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)

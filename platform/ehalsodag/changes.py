@@ -31,8 +31,11 @@ _PENDING = "ehalsodag.changes"
 class Topic(enum.StrEnum):
     """What changed. ``ids`` of a change name the rows of that topic (questions, polls, messages...)."""
 
-    #: The programme: blocks, the live block, shifts, a reloaded programme file. No ids.
+    #: The programme: blocks, the live block, shifts, a reloaded programme file. ids: a block that went live.
     AGENDA = "agenda"
+    #: The programme of regional stages only (a region's shift or early end on a national day): only those
+    #: regions' pages and panels change. ids: stage ids.
+    REGION = "region"
     #: The announcement banner. No ids.
     ANNOUNCEMENT = "announcement"
     #: Questions (asked, upvoted, moderated, erased). ids: question ids.

@@ -63,7 +63,7 @@ def clock_state(event: Any, at: dt.datetime | None = None) -> ClockState:
 class AgendaFragments:
     """The programme's fragment source."""
 
-    topics = frozenset({Topic.AGENDA, Topic.ANNOUNCEMENT})
+    topics = frozenset({Topic.AGENDA, Topic.REGION, Topic.ANNOUNCEMENT})
 
     async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
         context = {"event": event, "view": event_view(event)}
@@ -71,7 +71,10 @@ class AgendaFragments:
             return [Fragment(Audience.ATTENDEE, "agenda/announcement.html", context),
                     Fragment(Audience.STAFF, "agenda/current_announcement.html", context)]
         fragments = []
+        scope = tracks.agenda_scope(event, change.topic is Topic.REGION, change.ids)
         for homes, view in home_views(event):
+            if scope is not None and homes is not None and not homes & scope:
+                continue  # another region's programme: nothing of this page changed
             home_context = {"event": event, "view": view}
             fragments += [Fragment(Audience.ATTENDEE, template, home_context, homes=homes)
                           for template, _slot in ATTENDEE_PROGRAMME]
@@ -80,6 +83,8 @@ class AgendaFragments:
                 fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html",
                                           {"text": lazy("Now live: %(title)s", title=now.title)}, homes=homes))
         for stage in event.stages if tracks.is_national_day(event) else [None]:
+            if scope is not None and stage is not None and stage.id not in scope:
+                continue
             staff_context = {"event": event, "view": event_view(event, home=stage.id if stage else None),
                              "shown": stage}
             fragments.append(Fragment(Audience.STAFF, "agenda/run_of_show.html", staff_context,

@@ -281,7 +281,7 @@ async def end_regional_block(session: AsyncSession, event: Event, stage: Stage, 
     block.ended_at = utcnow()
     stage.live_block_id = None
     audit.record(session, actor=actor, action="block.end", event_id=event.id, block=block.key)
-    changed(session, Topic.AGENDA, event.id)
+    changed(session, Topic.REGION, event.id, stage.id)
     changed(session, Topic.STAGE, event.id)
     return block
 
@@ -323,7 +323,10 @@ async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, 
         session, actor=actor, action="blocks.shift", event_id=event.id, minutes=minutes,
         blocks=[b.key for b in moved if isinstance(b, Block)],
     )
-    changed(session, Topic.AGENDA, event.id)
+    if stage is not None and tracks.is_national_day(event) and stage is not tracks.main_stage(event):
+        changed(session, Topic.REGION, event.id, stage.id)  # the national programme did not move
+    else:
+        changed(session, Topic.AGENDA, event.id)
     changed(session, Topic.EVALUATION, event.id)  # the evaluation opens when the last block ends
     return [b for b in moved if isinstance(b, Block)]
 

@@ -207,3 +207,18 @@ def on_stage(column: ColumnElement[Any] | InstrumentedAttribute[Any], event: Eve
 def stage_of_content(event: Event, stage_id: int | None) -> int | None:
     """The stage a question, poll or message belongs to (None stored: the main stage)."""
     return stage_id if stage_id is not None else main_stage_id(event)
+
+
+def agenda_scope(event: Event, regional: bool, ids: frozenset[int]) -> frozenset[int] | None:
+    """The stages whose pages a change of the programme concerns (None: every page). ``regional``: ``ids`` are
+    regional stages whose own programme changed; otherwise ``ids`` are blocks that went live, and a regional
+    block going live concerns its own region only."""
+    if not is_national_day(event):
+        return None
+    if regional:
+        return ids
+    if not ids:
+        return None
+    main = main_stage_id(event)
+    stages = {b.stage_id for b in event.blocks if b.id in ids}
+    return None if not stages or main in stages else frozenset(stages)

@@ -194,7 +194,7 @@ class Broadcaster:
         """Read the committed state and publish the fragments that show ``changes``."""
         routed = await self.fragments_for(event_id, changes)
         await self.publish(event_id, routed, topic=",".join(c.topic.value for c in changes))
-        if any(c.topic is Topic.AGENDA for c in changes):
+        if any(c.topic in (Topic.AGENDA, Topic.REGION) for c in changes):
             # a moderator's go-live, end or shift may switch a region onto or off its own stage: each worker
             # checks its own sockets at once rather than at the clock's next tick
             await self.hub.control(event_id, {"c": "recheck", "s": []})

@@ -72,6 +72,8 @@ class Connection:
     stage: int | None = None
     #: A staff member looking at the attendee page (sees no personal state).
     is_staff: bool = False
+    #: Attendee page: the stage its last snapshot followed (a region switching stage needs a new one).
+    track: int | None = None
     #: Frames waiting behind a send that could not finish at once (None: nothing is waiting).
     backlog: deque[str] | None = None
     sender: asyncio.Task[None] | None = None
@@ -412,7 +414,7 @@ class Hub:
                 self.move(event_id, connection, message["s"])
         else:
             sockets = self.local_sockets(event_id, Audience.ATTENDEE, stages=message["s"])
-        if sockets and self.on_control is not None:
+        if (sockets or message["c"] == "recheck") and self.on_control is not None:
             await self.on_control(event_id, message, sockets)
 
     async def _listen(self, event_id: int, ready: asyncio.Event) -> None:

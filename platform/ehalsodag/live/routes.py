@@ -50,7 +50,8 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
     connection.hold()
     await state.hub.attach(event_id, connection)
     try:
-        snapshot = await state.snapshots.for_socket(event_id, viewer, connection.language, connection.attached_at)
+        snapshot = await state.snapshots.for_socket(event_id, viewer, connection.language, connection.attached_at,
+                                                    connection)
         if not connection.release(snapshot):
             await socket.close(code=CLOSE_TOO_SLOW, reason="too slow")
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,14 +38,17 @@ class _Shared:
 
     started_at: int
     expires: float
-    html: asyncio.Future[str]
+    #: The render, and which stage each home followed when it was made.
+    html: asyncio.Future[tuple[str, Mapping[int | None, int | None]]]
 
 
 class Snapshots:
     """Renders snapshots for sockets and pages."""
 
     def __init__(self, db: Database, hub: Hub, renderer: Renderer, sources: list[FragmentSource],
-                 load_event: EventLoader, personal_at_once: int = 4) -> None:
+                 load_event: EventLoader, personal_at_once: int = 4,
+                 follows: Callable[[Any], Mapping[int | None, int | None]] | None = None) -> None:
+        self.follows = follows
         self.db = db
         self.hub = hub
         self.renderer = renderer
@@ -81,10 +85,14 @@ class Snapshots:
         result = await session.execute(self._personal_query, {"attendee_id": attendee_id, "event_id": event_id})
         return bool(result.scalar())
 
-    async def for_socket(self, event_id: int, viewer: Viewer, language: str, attached_at: int) -> str:
-        """The snapshot for a socket attached to the hub when the event's delivery count was ``attached_at``."""
-        shared = await self._shared_render(event_id, Viewer(viewer.audience, stage=viewer.stage), language,
-                                           attached_at)
+    async def for_socket(self, event_id: int, viewer: Viewer, language: str, attached_at: int,
+                         connection: Connection | None = None) -> str:
+        """The snapshot for a socket attached to the hub when the event's delivery count was ``attached_at``
+        (``connection`` learns which stage its page follows)."""
+        shared, followed = await self._shared_render(event_id, Viewer(viewer.audience, stage=viewer.stage), language,
+                                                     attached_at)
+        if connection is not None and viewer.audience is Audience.ATTENDEE:
+            connection.track = followed.get(viewer.stage)
         if viewer.attendee_id is None:
             return shared
         async with self._personal, self.db.reader() as session:
@@ -96,13 +104,16 @@ class Snapshots:
                 own += await source.personal(session, event, viewer.attendee_id)
         return shared + self.renderer.joined(own, language)
 
-    async def _render(self, session: AsyncSession, event_id: int, viewer: Viewer, language: str) -> str:
+    async def _render(self, session: AsyncSession, event_id: int, viewer: Viewer,
+                      language: str) -> tuple[str, Mapping[int | None, int | None]]:
         event = await self.load_event(session, event_id)
         if event is None:
             raise LookupError(f"no event {event_id}")
-        return self.renderer.joined(await self.fragments(session, event, viewer), language)
+        followed = self.follows(event) if self.follows is not None else {}
+        return self.renderer.joined(await self.fragments(session, event, viewer), language), followed
 
-    async def _shared_render(self, event_id: int, viewer: Viewer, language: str, attached_at: int) -> str:
+    async def _shared_render(self, event_id: int, viewer: Viewer, language: str,
+                             attached_at: int) -> tuple[str, Mapping[int | None, int | None]]:
         key = (event_id, viewer.audience.value, language, viewer.stage)
         shared = self._shared.get(key)
         if shared is None or shared.started_at < attached_at or shared.expires < time.monotonic() or (
@@ -131,7 +142,8 @@ class Snapshots:
             viewer = Viewer(Audience(connection.audience), connection.attendee_id, connection.is_staff,
                             connection.stage)
             try:
-                snapshot = await self.for_socket(event_id, viewer, connection.language, self.hub.deliveries(event_id))
+                snapshot = await self.for_socket(event_id, viewer, connection.language, self.hub.deliveries(event_id),
+                                                 connection)
             except Exception:
                 connection.release("")
                 raise
@@ -141,7 +153,8 @@ class Snapshots:
 
         await asyncio.gather(*(one(c) for c in connections))
 
-    async def _render_alone(self, event_id: int, viewer: Viewer, language: str) -> str:
+    async def _render_alone(self, event_id: int, viewer: Viewer,
+                            language: str) -> tuple[str, Mapping[int | None, int | None]]:
         async with self.db.reader() as session:
             return await self._render(session, event_id, viewer, language)
 

@@ -73,9 +73,9 @@ class ClockTicker:
                 state = self.clock_state(event)
                 before = self._last.get(event_id)
                 self._last[event_id] = state
+                self._switch_tracks(event_id, state)
                 if before is None:
                     continue  # first look: sockets got a fresh snapshot
-                self._switch_tracks(event_id, before, state)
                 if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
                     continue  # nothing moved
                 by_clock = before.stamp == state.stamp
@@ -96,16 +96,15 @@ class ClockTicker:
         if event is None:
             return
         state = self.clock_state(event)
-        before = self._last.get(event_id)
         self._last[event_id] = state
-        if before is not None:
-            self._switch_tracks(event_id, before, state)
+        self._switch_tracks(event_id, state)
 
-    def _switch_tracks(self, event_id: int, before: ClockState, state: ClockState) -> None:
-        switched = [home for home, followed in state.tracks.items() if before.tracks.get(home, followed) != followed]
-        if not switched or self.resend is None:
+    def _switch_tracks(self, event_id: int, state: ClockState) -> None:
+        """Send a new snapshot to each local attendee page that follows another stage than its region does now."""
+        if self.resend is None:
             return
-        sockets = self.broadcaster.hub.local_sockets(event_id, Audience.ATTENDEE, stages=switched)
+        sockets = [c for c in self.broadcaster.hub.local_sockets(event_id, Audience.ATTENDEE)
+                   if c.track is not None and c.track != state.tracks.get(c.stage, c.track)]
         if sockets:
             task = asyncio.create_task(self.resend(event_id, sockets), name=f"switch-stage-{event_id}")
             self._resends.add(task)

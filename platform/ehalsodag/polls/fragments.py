@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.changes import Change, Topic
 from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import LazyText, lazy
@@ -55,6 +57,10 @@ def _answer_key(answer: dict[str, Any] | None) -> str:
     return json.dumps(answer, sort_keys=True, ensure_ascii=False)
 
 
+def _stage(event: Any, poll: Poll) -> int | None:
+    return tracks.stage_of_content(event, poll.stage_id)
+
+
 class PollFragments:
     """The polls' fragment source."""
 
@@ -77,26 +83,40 @@ class PollFragments:
     async def _results(self, session: AsyncSession, event: Any, poll_ids: frozenset[int]) -> list[Fragment]:
         """The new results of the answered polls (and the wall queues of open-text polls)."""
         polls = [p for p in await service.polls_by_id(session, poll_ids) if p.event_id == event.id]
-        latest = None
+        latest: dict[int | None, Poll | None] = {}
         if any(p.state == "closed" for p in polls):  # a closed poll's wall moderated: is it the one shown?
-            latest = service.latest_closed(await service.event_polls(session, event.id))
+            every = await service.event_polls(session, event.id)
+            for stage_id in {_stage(event, p) for p in polls}:
+                latest[stage_id] = service.latest_closed(p for p in every if _stage(event, p) == stage_id)
         base = self._base(event)
         staff: list[Fragment] = []
         screen: list[Fragment] = []
         public: list[Fragment] = []
         for poll in polls:
+            stage = _stage(event, poll)
             context = {**base, "poll": poll, "result": await service.results(session, poll), "show": True}
-            staff.append(Fragment(Audience.STAFF, "polls/results.html", {**context, "suffix": "-staff"}))
+            staff.append(Fragment(Audience.STAFF, "polls/results.html",
+                                  {**context, "suffix": "-staff", **await self._regions(session, event, poll)},
+                                  stage=stage))
             if poll.kind == "open_text":
                 staff.append(Fragment(Audience.STAFF, "polls/wall_queue.html",
-                                      {**context, **await self._queue(session, poll)}))
+                                      {**context, **await self._queue(session, poll)}, stage=stage))
             if not poll.results_visible:  # attendees and the screen see "shown when revealed": no change
                 continue
-            if poll.state == "open" or (latest is not None and latest.id == poll.id):
-                public.append(Fragment(Audience.ATTENDEE, "polls/results.html", {**context, "suffix": ""}))
+            shown_latest = latest.get(stage)
+            if poll.state == "open" or (shown_latest is not None and shown_latest.id == poll.id):
+                public.append(Fragment(Audience.ATTENDEE, "polls/results.html", {**context, "suffix": ""}, stage=stage))
             if poll.state == "open":
-                screen.append(Fragment(Audience.SCREEN, "polls/results.html", {**context, "suffix": "-screen"}))
+                screen.append(Fragment(Audience.SCREEN, "polls/results.html", {**context, "suffix": "-screen"},
+                                       stage=stage))
         return staff + screen + public
+
+    async def _regions(self, session: AsyncSession, event: Any, poll: Poll) -> dict[str, Any]:
+        """A national poll's results per region, beside the total (a national day's moderators and screen)."""
+        if not tracks.is_national_day(event) or _stage(event, poll) != tracks.main_stage_id(event):
+            return {"by_region": []}
+        return {"by_region": [(stage, result) for stage, result in await service.results_by_stage(session, poll, event)
+                              if result.responses]}
 
     async def _queue(self, session: AsyncSession, poll: Poll) -> dict[str, Any]:
         """The first answers waiting for the wall, and how many wait."""
@@ -137,7 +157,16 @@ class PollFragments:
     async def _polls(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
         """The changed polls for every audience, and the one other poll whose place on the attendee page a
         change can move: the latest closed poll (shown unless a changed poll closed later)."""
-        every = await service.event_polls(session, event.id)
+        everything = await service.event_polls(session, event.id)
+        fragments: list[Fragment] = []
+        for stage in sorted({_stage(event, p) or 0 for p in everything if p.id in change.ids}):
+            every = [p for p in everything if (_stage(event, p) or 0) == stage]
+            fragments += await self._stage_polls(session, event, change, every, stage or None)
+        return fragments
+
+    async def _stage_polls(self, session: AsyncSession, event: Any, change: Change, every: list[Poll],
+                           stage: int | None) -> list[Fragment]:
+        """:meth:`_polls` for the polls of one stage (each stage's pages show its own polls)."""
         changed = [p for p in every if p.id in change.ids]
         if not changed:
             return []
@@ -152,21 +181,23 @@ class PollFragments:
             return results[poll.id]
 
         staff = [Fragment(Audience.STAFF, "polls/mod_item.html", {
-            **base, "poll": poll, "result": await result_of(poll),
-            **(await self._queue(session, poll) if poll.kind == "open_text" else {})}) for poll in changed]
+            **base, "poll": poll, "result": await result_of(poll), **await self._regions(session, event, poll),
+            **(await self._queue(session, poll) if poll.kind == "open_text" else {})}, stage=stage)
+            for poll in changed]
 
         attendee_polls = [*changed, *([runner_up] if runner_up is not None else [])]
         gone = [f"poll-{p.id}" for p in attendee_polls if p.id not in shown]
-        public: list[Fragment] = [Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": gone})] if gone else []
+        public: list[Fragment] = [Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": gone}, stage=stage)
+                                  ] if gone else []
         personal: list[Fragment] = []
         for poll in attendee_polls:
             if poll.id in shown:
                 article, own = await self._article(session, base, poll, await result_of(poll), change)
-                public.append(article)
+                public.append(replace(article, stage=stage))
                 personal += own
 
         announce = await self._announcements(session, event, changed, shown, service.on_screen(every))
-        return staff + public + personal + announce
+        return staff + public + personal + [replace(f, stage=stage) for f in announce]
 
     async def _article(self, session: AsyncSession, base: dict[str, Any], poll: Poll, result: PollResult,
                        change: Change) -> tuple[Fragment, list[Fragment]]:
@@ -219,15 +250,17 @@ class PollFragments:
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         base = self._base(event)
+        stage = tracks.content_stage_id(event, viewer)
         if viewer.audience is Audience.ATTENDEE:
-            polls = service.shown_to_attendees(await service.event_polls(session, event.id))
+            polls = service.shown_to_attendees(
+                [p for p in await service.event_polls(session, event.id) if _stage(event, p) == stage])
             me = viewer.attendee_id
             answers = await service.answers_of(session, [p.id for p in polls], [me]) if me and polls else {}
             return [Fragment(Audience.ATTENDEE, "polls/polls.html", {
                 **base, "polls": polls, "results": {p.id: await service.results(session, p) for p in polls},
                 "own": {poll_id: answer for (poll_id, _me), answer in answers.items()}}, slot="polls")]
         if viewer.audience is Audience.STAFF:
-            polls = await service.event_polls(session, event.id)
+            polls = [p for p in await service.event_polls(session, event.id) if _stage(event, p) == stage]
             queues = {}
             for poll in polls:
                 if poll.kind == "open_text":
@@ -235,6 +268,7 @@ class PollFragments:
                     queues[poll.id] = (queue["queue"], queue["waiting"])
             return [Fragment(Audience.STAFF, "polls/mod_polls.html", {
                 **base, "polls": polls, "results": {p.id: await service.results(session, p) for p in polls},
+                "regions": {p.id: (await self._regions(session, event, p))["by_region"] for p in polls},
                 "queues": queues}, slot="mod_polls")]
         return []
 

@@ -45,10 +45,14 @@ class QuestionFragments:
         if gone:
             fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": gone}))
         fragments += await self._personal(session, base, questions, change.attendees)
-        moved = [f"mqs-{q.id}" if q.status == "pending" else f"mqp-{q.id}" for q in questions]
-        moved += [f"mqs-{q.id}" for q in questions if q.status not in VISIBLE and q.status != "pending"]
-        moved += [f"{prefix}-{i}" for i in erased for prefix in ("mqp", "mqs")]
-        fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": moved}))
+        if erased:
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html",
+                                      {"ids": [f"{prefix}-{i}" for i in erased for prefix in ("mqp", "mqs")]}))
+        for stage_id in sorted({tracks.stage_of_content(event, q.stage_id) or 0 for q in questions}):
+            theirs = [q for q in questions if (tracks.stage_of_content(event, q.stage_id) or 0) == stage_id]
+            moved = [f"mqs-{q.id}" if q.status == "pending" else f"mqp-{q.id}" for q in theirs]
+            moved += [f"mqs-{q.id}" for q in theirs if q.status not in VISIBLE and q.status != "pending"]
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": moved}, stage=stage_id or None))
         for q in questions:
             if q.status in (*VISIBLE, "pending"):
                 fragments.append(Fragment(Audience.STAFF, "qa/mod_item.html", {**base, "q": q},

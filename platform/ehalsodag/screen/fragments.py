@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.view import event_view
 from ehalsodag.changes import Change, Topic
 from ehalsodag.fragments import Audience, Fragment, Viewer
@@ -34,20 +35,22 @@ class ScreenPoll:
     show: bool
 
 
-async def screen_poll(session: AsyncSession, event_id: int) -> ScreenPoll | None:
-    """The most recently opened poll that is open now."""
+async def screen_poll(session: AsyncSession, event: Any, stage_id: int | None = None) -> ScreenPoll | None:
+    """The most recently opened poll of the stage (None: the main one) that is open now."""
     poll = (await session.execute(
-        select(Poll).where(Poll.event_id == event_id, Poll.state == "open", Poll.opened_at.is_not(None))
+        select(Poll).where(Poll.event_id == event.id, Poll.state == "open", Poll.opened_at.is_not(None),
+                           tracks.on_stage(Poll.stage_id, event, stage_id))
         .order_by(Poll.opened_at.desc(), Poll.id.desc()).limit(1))).scalar_one_or_none()
     if poll is None:
         return None
     return ScreenPoll(poll, await poll_service.results(session, poll), poll.results_visible)
 
 
-async def highlighted(session: AsyncSession, event_id: int) -> Question | None:
-    """The question on stage."""
+async def highlighted(session: AsyncSession, event: Any, stage_id: int | None = None) -> Question | None:
+    """The question on stage (of the stage ``stage_id``; None: the main one)."""
     return (await session.execute(select(Question).where(
-        Question.event_id == event_id, Question.highlighted.is_(True)).limit(1))).scalar_one_or_none()
+        Question.event_id == event.id, Question.highlighted.is_(True),
+        tracks.on_stage(Question.stage_id, event, stage_id)).limit(1))).scalar_one_or_none()
 
 
 def truncate(text: str, length: int) -> str:
@@ -60,34 +63,47 @@ def truncate(text: str, length: int) -> str:
 class ScreenFragments:
     """The presenter screen's and the overlay's fragment source."""
 
-    topics = frozenset({Topic.STAGE, Topic.AGENDA})
+    topics = frozenset({Topic.STAGE, Topic.AGENDA, Topic.REGION})
 
-    async def _fragments(self, session: AsyncSession, event: Any, audiences: tuple[Audience, ...]) -> list[Fragment]:
-        on_stage = await highlighted(session, event.id)
+    async def _fragments(self, session: AsyncSession, event: Any, audiences: tuple[Audience, ...],
+                         stage_id: int | None = None) -> list[Fragment]:
+        """What the screens of one stage show (each stage's studio has its own screen and overlay)."""
+        on_stage = await highlighted(session, event, stage_id)
         fragments = []
         if Audience.SCREEN in audiences:
             fragments.append(Fragment(Audience.SCREEN, "screen/screen_main.html", {
-                "event": event, "view": event_view(event), "screen_poll": await screen_poll(session, event.id),
-                "highlighted": on_stage}, slot="screen_main"))
+                "event": event, "view": event_view(event, home=stage_id),
+                "screen_poll": await screen_poll(session, event, stage_id), "highlighted": on_stage},
+                slot="screen_main", stage=stage_id))
         if Audience.OVERLAY in audiences:
             fragments.append(Fragment(Audience.OVERLAY, "screen/overlay_question.html",
-                                      {"event": event, "highlighted": on_stage}, slot="overlay_question"))
+                                      {"event": event, "highlighted": on_stage}, slot="overlay_question",
+                                      stage=stage_id))
         return fragments
 
     async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
-        if change.topic is Topic.AGENDA:  # the block's title, when nothing else is on screen
-            return await self._fragments(session, event, (Audience.SCREEN,))
-        fragments = await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY))
-        on_stage = await highlighted(session, event.id)
-        if on_stage is not None and on_stage.id in change.ids:  # a question just went on stage: say so, once
-            text = lazy("On stage now: %(question)s", question=truncate(on_stage.text, 100))
-            fragments += [Fragment(audience, "layout/announce.html", {"text": text})
-                          for audience in (Audience.ATTENDEE, Audience.STAFF)]
+        stage_ids = [s.id for s in event.stages] if tracks.is_national_day(event) else [None]
+        scope = tracks.agenda_scope(event, change.topic is Topic.REGION, change.ids) if change.topic in (
+            Topic.AGENDA, Topic.REGION) else None
+        fragments = []
+        for stage_id in stage_ids:
+            if scope is not None and stage_id not in scope:
+                continue
+            if change.topic in (Topic.AGENDA, Topic.REGION):  # the block's title, when nothing else is on screen
+                fragments += await self._fragments(session, event, (Audience.SCREEN,), stage_id)
+                continue
+            fragments += await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY), stage_id)
+            on_stage = await highlighted(session, event, stage_id)
+            if on_stage is not None and on_stage.id in change.ids:  # a question just went on stage: say so, once
+                text = lazy("On stage now: %(question)s", question=truncate(on_stage.text, 100))
+                fragments += [Fragment(audience, "layout/announce.html", {"text": text}, stage=stage_id)
+                              for audience in (Audience.ATTENDEE, Audience.STAFF)]
         return fragments
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         if viewer.audience in (Audience.SCREEN, Audience.OVERLAY):
-            return await self._fragments(session, event, (viewer.audience,))
+            return await self._fragments(session, event, (viewer.audience,),
+                                         tracks.shown_stage(event, viewer.stage).id if event.stages else None)
         return []
 
     async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
