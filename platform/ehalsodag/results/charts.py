@@ -1,5 +1,6 @@
 """Charts drawn on the server as accessible SVG: a title and a description inside the SVG, and the
-page puts a data table next to each one. No chart JavaScript."""
+page puts a data table next to each one. No chart JavaScript. A bar may carry an interval (the 95 %
+interval of a share), drawn as a whisker: the region-by-region comparison of the national day."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ INK = "#1b1f24"
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label, its length in percent of the widest possible (0–100), and the text shown."""
+    """One bar: its label, its length in percent of the widest possible (0–100), and the text shown;
+    optionally an interval (low, high, in the same percent) drawn as a whisker across the bar."""
 
     label: str
     share: float
     text: str
+    interval: tuple[float, float] | None = None
 
 
 def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar]) -> str:
@@ -49,8 +52,23 @@ def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar]) -> s
             f'<text x="{LABEL_WIDTH + BAR_WIDTH + 8}" y="{y + BAR_HEIGHT * 0.7:.1f}" font-size="14" '
             f'fill="{INK}">{escape(bar.text)}</text>'
         )
+        if bar.interval is not None:
+            parts.append(_whisker(y, *bar.interval))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _whisker(y: float, low: float, high: float) -> str:
+    """An interval across a bar: a line from ``low`` to ``high`` (percent) with end ticks."""
+    x1 = LABEL_WIDTH + BAR_WIDTH * max(0.0, min(100.0, low)) / 100
+    x2 = LABEL_WIDTH + BAR_WIDTH * max(0.0, min(100.0, high)) / 100
+    middle, top, bottom = y + BAR_HEIGHT / 2, y + BAR_HEIGHT * 0.25, y + BAR_HEIGHT * 0.75
+    lines = (f'<line x1="{x1:.1f}" y1="{middle:.1f}" x2="{x2:.1f}" y2="{middle:.1f}"/>'
+             f'<line x1="{x1:.1f}" y1="{top:.1f}" x2="{x1:.1f}" y2="{bottom:.1f}"/>'
+             f'<line x1="{x2:.1f}" y1="{top:.1f}" x2="{x2:.1f}" y2="{bottom:.1f}"/>')
+    # a light halo under the dark line keeps it visible on the filled bar and on the empty track alike
+    return (f'<g class="interval" stroke="#ffffff" stroke-width="5" stroke-linecap="round">{lines}</g>'
+            f'<g class="interval" stroke="{INK}" stroke-width="2">{lines}</g>')
 
 
 def line_chart(chart_id: str, title: str, description: str, points: list[tuple[str, int]]) -> str:

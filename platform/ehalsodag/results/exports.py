@@ -1,5 +1,8 @@
 """Exports of the report: tables as CSV (a zip, one file per table) or XLSX (one sheet per table).
 
+Every figure per stage (per region on the national day) is in a table of its own, led by a Region
+column (``regions``, ``evaluation_by_region``, ...); polls and blocks name their stage.
+
 Cells that a spreadsheet would read as a formula (starting with = + - @, or a tab or carriage
 return) are prefixed with an apostrophe, so exported answers can never run in Excel.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +69,9 @@ def tables(report: dict[str, Any]) -> list[Table]:
         for q in evaluation["questions"]])
     comments = Table("comments", [_("Key"), _("Comment")], [
         [q["key"], text] for q in evaluation["questions"] for text in q.get("comments", [])])
-    polls = Table("polls", [_("Poll"), _("Kind"), _("Responses"), _("Answer"), _("Count"), _("Percent")], [
-        [p["question"], p["kind"], p["responses"], o["label"], o["count"], o["percent"]]
+    region = _region_names(report)
+    polls = Table("polls", [_("Poll"), _("Kind"), _("Responses"), _("Answer"), _("Count"), _("Percent"), _("Stage")], [
+        [p["question"], p["kind"], p["responses"], o["label"], o["count"], o["percent"], region(p.get("stage"))]
         for p in report["polls"] for o in p["options"]])
     questions = report["questions"]
     question_rows = questions.get("all") or questions["top"]
@@ -76,9 +81,53 @@ def tables(report: dict[str, Any]) -> list[Table]:
         for q in question_rows])
     timeline = Table("attendance", [_("Minute (UTC)"), _("Connections"), _("People reached")], [
         [t["minute"], t["connections"], t["reach"]] for t in attendance["timeline"]])
-    blocks = Table("blocks", [_("Block"), _("Start"), _("End"), _("Peak connections"), _("Estimated reach")], [
-        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"]] for b in attendance["blocks"]])
-    return [summary, evaluation_table, key_figures, comments, polls, qa, timeline, blocks]
+    blocks = Table("blocks", [_("Block"), _("Start"), _("End"), _("Peak connections"), _("Estimated reach"),
+                              _("Stage")], [
+        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"], region(b.get("stage"))]
+        for b in attendance["blocks"]])
+    return [summary, evaluation_table, key_figures, comments, polls, qa, timeline, blocks, *region_tables(report)]
+
+
+def _region_names(report: dict[str, Any]) -> Callable[[str | None], str]:
+    """A stage's name from its id in the report ("" for none)."""
+    names = {stage["id"]: stage["name"] for stage in report.get("stages", [])}
+    return lambda key: names.get(key, key) if key else ""
+
+
+def region_tables(report: dict[str, Any]) -> list[Table]:
+    """The figures per stage (per region on the national day), each row led by the region."""
+    stages = report.get("stages", [])
+    regions = Table("regions", [
+        _("Region"), _("Unique attendees"), _("Connected attendees"), _("Peak concurrent connections"),
+        _("Estimated reach (people, counting group sizes)"), _("Evaluation respondents"),
+        _("Present when the evaluation opened"), _("Evaluation response rate (%)")], [
+        [s["name"], s["attendance"]["unique"], s["attendance"]["connected"], s["attendance"]["peak_concurrent"],
+         s["attendance"]["estimated_reach"], s["evaluation"]["respondents"], s["evaluation"]["present"],
+         s["evaluation"]["response_rate"]] for s in stages])
+    answers = Table("evaluation_by_region", [
+        _("Region"), _("Key"), _("Question"), _("Answer"), _("Count"), _("Percent")], [
+        [s["name"], q["key"], q["text"], row["label"], row["count"], row["percent"]]
+        for s in stages for q in s["evaluation"]["questions"] for row in q["distribution"]])
+    figures = Table("evaluation_figures_by_region", [
+        _("Region"), _("Key"), _("Question"), "n", _("Mean"), _("Top two (%)"), _("Yes (%)"), _("95 % interval low"),
+        _("95 % interval high"), "NPS"], [
+        [s["name"], q["key"], q["text"], q["n"], q["mean"], q["top2_percent"], q["yes_percent"],
+         (q["ci95"] or [None, None])[0], (q["ci95"] or [None, None])[1], q.get("nps")]
+        for s in stages for q in s["evaluation"]["questions"]])
+    comments = Table("comments_by_region", [_("Region"), _("Key"), _("Comment")], [
+        [s["name"], q["key"], text] for s in stages for q in s["evaluation"]["questions"]
+        for text in q.get("comments", [])])
+    polls = Table("polls_by_region", [
+        _("Region"), _("Poll"), _("Kind"), _("Responses"), _("Answer"), _("Count"), _("Percent")], [
+        [s["name"], p["question"], p["kind"], p["responses"], o["label"], o["count"], o["percent"]]
+        for s in stages for p in s["polls"] for o in p["options"]])
+    blocks = Table("blocks_by_region", [
+        _("Block"), _("Start"), _("End"), _("Region"), _("Peak connections"), _("Estimated reach")], [
+        [b["title"], b["start"], b["end"], s["name"], s["peak_connections"], s["estimated_reach"]]
+        for b in report["attendance"]["blocks"] for s in b.get("by_stage", [])])
+    timeline = Table("attendance_by_region", [_("Region"), _("Minute (UTC)"), _("Connections"), _("People reached")], [
+        [s["name"], t["minute"], t["connections"], t["reach"]] for s in stages for t in s["attendance"]["timeline"]])
+    return [regions, answers, figures, comments, polls, blocks, timeline]
 
 
 def to_csv_zip(report: dict[str, Any]) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import list_events, load_event
-from ehalsodag.i18n import _
+from ehalsodag.i18n import _, ngettext
 from ehalsodag.results import exports
 from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
@@ -52,6 +52,7 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
             charts[f"poll-{poll['id']}"] = bar_chart(
                 f"chart-poll-{poll['id']}", poll["question"],
                 _("%(n)d responses. The table below the chart gives the same figures.", n=poll["responses"]), bars)
+    charts.update(region_charts(report))
     timeline = report["attendance"]["timeline"]
     if timeline:
         charts["attendance"] = line_chart(
@@ -60,6 +61,38 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
               peak=report["attendance"]["peak_concurrent"]),
             [(t["minute"][11:16], t["connections"]) for t in timeline],
         )
+    return charts
+
+
+def region_charts(report: dict[str, Any]) -> dict[str, str]:
+    """On an event with several stages (the national day): reach per region, and per headline evaluation
+    question (top-two-box or yes share) each region's share with its 95 % interval."""
+    stages = report.get("stages", [])
+    if len(stages) <= 1:
+        return {}
+    charts: dict[str, str] = {}
+    top = max((s["attendance"]["estimated_reach"] for s in stages), default=0) or 1
+    charts["regions-reach"] = bar_chart(
+        "chart-regions-reach", _("Estimated reach per region"),
+        _("People reached (counting group sizes) in each region. The comparison table gives the same figures."),
+        [Bar(s["name"], 100 * s["attendance"]["estimated_reach"] / top,
+             ngettext("%(num)d person", "%(num)d people", s["attendance"]["estimated_reach"])) for s in stages])
+    for index, question in enumerate(report["evaluation"]["questions"]):
+        field = {"scale": "top2_percent", "yesno": "yes_percent"}.get(question["kind"])
+        if field is None:
+            continue
+        bars = []
+        for stage in stages:
+            mine = stage["evaluation"]["questions"][index]
+            value = mine[field]
+            bars.append(Bar(stage["name"], value or 0.0,
+                            f"{decimal1(value)} % (n = {mine['n']})" if value is not None else "n = 0",
+                            (mine["ci95"][0], mine["ci95"][1]) if mine["ci95"] else None))
+        description = (_("Top two per region, with the 95 % interval. The comparison table gives the same figures.")
+                       if field == "top2_percent" else
+                       _("Yes per region, with the 95 % interval. The comparison table gives the same figures."))
+        charts[f"regions-{question['key']}"] = bar_chart(
+            f"chart-regions-{question['key']}", question["text"], description, bars)
     return charts
 
 
