@@ -4,12 +4,21 @@ A file describes one event. A regional day extends the framework programme: it i
 stages and blocks, removes blocks by id (``remove_blocks``), replaces a block by giving one with
 the same id, adds new blocks, and appends local panellists with ``[[extra_speakers]]``.
 
+A national day (an event with one stage of kind ``national`` and regional stages) is its national file
+plus every *region file* in the folder named after it (``nationell-ehalsodag-2022.toml`` and
+``nationell-ehalsodag-2022/*.toml``). A region file says ``extends = "../nationell-ehalsodag-2022.toml"``
+and ``region = "<stage id>"`` in its ``[event]`` and changes only its own stage: its name and stream,
+its blocks (added, replaced by id, removed) and their extra speakers. Loading the national file or any of
+its region files gives the same composed event. In a region file ``{region}`` is its stage's name unless
+its ``[placeholders]`` say otherwise.
+
 Every problem is reported as ``FILE: field.path: message``; nothing is loaded when there is one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -33,6 +42,8 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 _TOP_KEYS = {"event", "placeholders", "stages", "blocks", "remove_blocks", "extra_speakers", "evaluation"}
+_REGION_TOP_KEYS = _TOP_KEYS - {"evaluation"}
+_REGION_EVENT_KEYS = ("extends", "region")
 _EVALUATION_KEYS = {"open_minutes": int, "questions": list}
 _EVAL_QUESTION_KEYS = {"key": str, "kind": str, "text": str, "labels": list, "optional": bool}
 EVALUATION_KINDS = ("scale", "yesno", "choice", "text", "nps")
@@ -180,39 +191,125 @@ class AgendaSpec:
 class _Collector:
     """Gathers problems for one file."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, problems: list[Problem] | None = None) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = [] if problems is None else problems
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(self.file, path, message))
+
+    def for_file(self, file: str | None) -> _Collector:
+        """A collector for ``file`` that adds to the same list of problems (this one for its own file)."""
+        return self if file is None or file == self.file else _Collector(file, self.problems)
 
 
 def load_agenda(path: str | Path, *, today: dt.date | None = None) -> AgendaSpec:
     """Parse and validate ``path``; raise AgendaError listing every problem.
 
-    A template (the framework programme) has no date of its own; it is given ``today``.
+    A template (the framework programme) has no date of its own; it is given ``today``. A national file is
+    composed with the region files in its folder; a region file gives that same composed national event.
     """
     path = Path(path)
-    out = _Collector(str(path))
-    merged = _merge_raw(path, (), out)
+    problems: list[Problem] = []
+    region_event = _region_event(path)
+    national = path
+    if region_event is not None:
+        found = _national_file_of(path, region_event, _Collector(str(path), problems))
+        if found is None:
+            raise AgendaError(problems)
+        national = found
+    out = _Collector(str(national), problems)
+    merged = _merge_raw(national, (), out)
     spec = None
     if merged is not None:
-        spec = _build(path, merged, today or dt.date.today(), out)
-    if out.problems or spec is None:
-        raise AgendaError(out.problems)
+        if _is_national(merged):
+            _add_region_files(national, merged, path if region_event is not None else None, out)
+        elif region_event is not None:
+            out.for_file(str(path)).add(
+                "event.extends",
+                f"{region_event['extends']!r} is not a national event (it has no stage with kind = \"national\"); "
+                "a region file extends the national file of its day",
+            )
+        spec = _build(national, merged, today or dt.date.today(), out)
+    if problems or spec is None:
+        raise AgendaError(problems)
     return spec
 
 
 def check_files(paths: list[str]) -> list[Problem]:
-    """Validate several files; return all problems (empty when every file is valid)."""
+    """Validate several files; return all problems (empty when every file is valid).
+
+    A national file and its region files are one event: a problem they share is reported once.
+    """
     problems: list[Problem] = []
     for path in paths:
         try:
             load_agenda(path)
         except AgendaError as exc:
-            problems.extend(exc.problems)
+            problems.extend(p for p in exc.problems if p not in problems)
     return problems
+
+
+def _region_event(path: Path) -> dict[str, Any] | None:
+    """The ``[event]`` table of a region file (one that names a region), else None. Errors are left to the
+    full check."""
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    event = raw.get("event")
+    if isinstance(event, dict) and "region" in event:
+        return event
+    return None
+
+
+def _national_file_of(path: Path, event: dict[str, Any], out: _Collector) -> Path | None:
+    """The national file a region file extends, or None (with the problem reported)."""
+    extends = event.get("extends")
+    if extends is None:
+        out.add("event.region", "only a region file names a region, and a region file extends the national file "
+                                "of its day: add extends = \"../<national file>.toml\"")
+        return None
+    if not isinstance(extends, str):
+        out.add("event.extends", "must be a string")
+        return None
+    national = Path(os.path.normpath(path.parent / extends))
+    if national.resolve() == path.resolve():
+        out.add("event.extends", "extends itself (a cycle of files)")
+        return None
+    if not national.is_file():
+        out.add("event.extends", f"unknown parent: no file {extends!r} next to this one")
+        return None
+    if _region_event(national) is not None:
+        out.add("event.extends", f"{extends!r} is a region file, not a national event: extend the national file")
+        return None
+    return national
+
+
+def _is_national(merged: _Merged) -> bool:
+    return any(stage.get("kind") == "national" for stage in merged.stages.values())
+
+
+def _short(file: str, root: Path) -> str:
+    """A file's name as shown inside a message: relative to the national file's folder where it can be."""
+    relative = os.path.relpath(os.path.abspath(file), os.path.abspath(root))
+    return Path(file).name if relative.startswith("..") else relative
+
+
+def _add_region_files(national: Path, merged: _Merged, given: Path | None, out: _Collector) -> None:
+    """Apply every region file in the national file's folder (sorted by name) onto the national programme."""
+    folder = national.parent / national.stem
+    files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    if given is not None and given.resolve() not in {f.resolve() for f in files}:
+        out.for_file(str(given)).add(
+            "event.extends",
+            f"a region file of {national.name!r} lives in the folder '{national.stem}/' next to it, "
+            "so that loading either file gives the same event",
+        )
+    owners: dict[str, str] = {}
+    for file in files:
+        shown = given if given is not None and file.resolve() == given.resolve() else file
+        _apply_region(shown, national, merged, owners, out.for_file(str(shown)))
 
 
 def _read_toml(path: Path, out: _Collector) -> dict[str, Any] | None:
@@ -300,6 +397,9 @@ def _merge_raw(path: Path, seen: tuple[Path, ...], out: _Collector) -> _Merged |
             mine.add("event.extends", "extends itself (a cycle of files)")
         elif not parent_path.is_file():
             mine.add("event.extends", f"unknown parent: no file {event['extends']!r} next to this one")
+        elif _region_event(parent_path) is not None:
+            mine.add("event.extends", f"{event['extends']!r} is a region file: only region files extend a national "
+                                      "file, and nothing extends a region file")
         else:
             parent = _merge_raw(parent_path, (*seen, path.resolve()), out)
             if parent is not None:
@@ -309,17 +409,7 @@ def _merge_raw(path: Path, seen: tuple[Path, ...], out: _Collector) -> _Merged |
                     k: v for k, v in parent.event.items() if k not in {"template", "slug", "extends", "date"}
                 }
 
-    own_placeholders = raw.get("placeholders", {})
-    if not isinstance(own_placeholders, dict):
-        mine.add("placeholders", "must be a table of name = \"text\"")
-        own_placeholders = {}
-    for key, value in own_placeholders.items():
-        if not re.match(r"^[a-z_][a-z0-9_]*$", key):
-            mine.add(f"placeholders.{key}", "placeholder names use a-z, 0-9 and _")
-        elif not isinstance(value, str):
-            mine.add(f"placeholders.{key}", "must be a string")
-        else:
-            placeholders[key] = value
+    placeholders = {**placeholders, **_own_placeholders(raw, mine)}
 
     stages = dict(stages)
     for i, stage in enumerate(_table_list(raw, "stages", mine)):
@@ -347,32 +437,13 @@ def _merge_raw(path: Path, seen: tuple[Path, ...], out: _Collector) -> _Merged |
 
     own_ids: set[str] = set()
     for i, block in enumerate(_table_list(raw, "blocks", mine)):
-        good = _check_table(block, _BLOCK_KEYS, f"blocks[{i}]", mine)
-        missing = [k for k in _REQUIRED_BLOCK_KEYS if not isinstance(block, dict) or k not in block]
-        if missing:
-            mine.add(f"blocks[{i}]", f"missing {', '.join(missing)}")
+        parsed = _parse_block(block, i, mine)
+        if parsed is None:
             continue
-        if "id" not in good:
-            continue
-        if good["id"] in own_ids:
-            mine.add(f"blocks[{i}].id", f"duplicate block id {good['id']!r}")
-        own_ids.add(good["id"])
-        speakers = []
-        for j, speaker in enumerate(good.get("speakers", [])):
-            checked = _check_table(speaker, _SPEAKER_KEYS, f"blocks[{i}].speakers[{j}]", mine)
-            if "name" not in checked:
-                mine.add(f"blocks[{i}].speakers[{j}]", "needs a name")
-            else:
-                speakers.append(checked)
-        polls = []
-        for j, poll in enumerate(good.get("polls", [])):
-            checked = _check_table(poll, _POLL_KEYS, f"blocks[{i}].polls[{j}]", mine)
-            if not {"id", "kind", "question"} <= checked.keys():
-                mine.add(f"blocks[{i}].polls[{j}]", "needs id, kind and question")
-            else:
-                polls.append({**checked, "_where": f"blocks[{i}].polls[{j}]"})
-        blocks[good["id"]] = {**good, "speakers": speakers, "polls": polls, "_where": f"blocks[{i}]",
-                              "_file": str(path)}
+        if parsed["id"] in own_ids:
+            mine.add(f"blocks[{i}].id", f"duplicate block id {parsed['id']!r}")
+        own_ids.add(parsed["id"])
+        blocks[parsed["id"]] = {**parsed, "_file": str(path)}
 
     for i, extra in enumerate(_table_list(raw, "extra_speakers", mine)):
         good = _check_table(extra, _EXTRA_SPEAKER_KEYS, f"extra_speakers[{i}]", mine)
@@ -398,6 +469,161 @@ def _merge_raw(path: Path, seen: tuple[Path, ...], out: _Collector) -> _Merged |
         inherited_evaluation = {**evaluation, "questions": checked_questions}
     out.problems.extend(mine.problems)
     return _Merged({**inherited_event, **event}, placeholders, stages, blocks, inherited_evaluation)
+
+
+def _own_placeholders(raw: dict[str, Any], mine: _Collector) -> dict[str, str]:
+    """A file's ``[placeholders]``, checked."""
+    own = raw.get("placeholders", {})
+    if not isinstance(own, dict):
+        mine.add("placeholders", "must be a table of name = \"text\"")
+        return {}
+    good: dict[str, str] = {}
+    for key, value in own.items():
+        if not re.match(r"^[a-z_][a-z0-9_]*$", key):
+            mine.add(f"placeholders.{key}", "placeholder names use a-z, 0-9 and _")
+        elif not isinstance(value, str):
+            mine.add(f"placeholders.{key}", "must be a string")
+        else:
+            good[key] = value
+    return good
+
+
+def _parse_block(block: Any, i: int, mine: _Collector) -> dict[str, Any] | None:
+    """One ``[[blocks]]`` entry with its speakers and polls checked, or None when it lacks required keys."""
+    good = _check_table(block, _BLOCK_KEYS, f"blocks[{i}]", mine)
+    missing = [k for k in _REQUIRED_BLOCK_KEYS if not isinstance(block, dict) or k not in block]
+    if missing:
+        mine.add(f"blocks[{i}]", f"missing {', '.join(missing)}")
+        return None
+    if "id" not in good:
+        return None
+    speakers = []
+    for j, speaker in enumerate(good.get("speakers", [])):
+        checked = _check_table(speaker, _SPEAKER_KEYS, f"blocks[{i}].speakers[{j}]", mine)
+        if "name" not in checked:
+            mine.add(f"blocks[{i}].speakers[{j}]", "needs a name")
+        else:
+            speakers.append(checked)
+    polls = []
+    for j, poll in enumerate(good.get("polls", [])):
+        checked = _check_table(poll, _POLL_KEYS, f"blocks[{i}].polls[{j}]", mine)
+        if not {"id", "kind", "question"} <= checked.keys():
+            mine.add(f"blocks[{i}].polls[{j}]", "needs id, kind and question")
+        else:
+            polls.append({**checked, "_where": f"blocks[{i}].polls[{j}]"})
+    return {**good, "speakers": speakers, "polls": polls, "_where": f"blocks[{i}]"}
+
+
+def _apply_region(path: Path, national: Path, merged: _Merged, owners: dict[str, str], mine: _Collector) -> None:
+    """Check one region file and apply it onto the national programme ``merged`` (changed in place)."""
+    raw = _read_toml(path, mine)
+    if raw is None:
+        return
+    root = national.parent
+    for key in raw:
+        if key == "evaluation":
+            mine.add(key, "the national file owns the evaluation: a region file cannot change it")
+        elif key not in _REGION_TOP_KEYS:
+            mine.add(key, f"unknown key (allowed in a region file: {', '.join(sorted(_REGION_TOP_KEYS))})")
+    event = raw.get("event")
+    if not isinstance(event, dict):
+        mine.add("event", "missing: a region file needs an [event] table with extends and region")
+        return
+    for key in event:
+        if key in _EVENT_KEYS and key not in _REGION_EVENT_KEYS:
+            mine.add(f"event.{key}", "a region file cannot change the national event: its [event] has only "
+                                     "extends and region")
+        elif key not in _REGION_EVENT_KEYS:
+            mine.add(f"event.{key}", f"unknown key (allowed in a region file: {', '.join(_REGION_EVENT_KEYS)})")
+    extends = event.get("extends")
+    if not isinstance(extends, str) or (path.parent / extends).resolve() != national.resolve():
+        mine.add("event.extends", f"must be '../{national.name}': a file in the folder '{national.stem}/' is a "
+                                  f"region file of {national.name!r}")
+    regional = [key for key, stage in merged.stages.items() if stage.get("kind", "regional") == "regional"]
+    known = f"regional stages of {national.name!r}: {', '.join(regional) or 'none'}"
+    region = event.get("region")
+    if not isinstance(region, str):
+        mine.add("event.region", f"missing: name this file's region ({known})")
+        return
+    if region not in regional:
+        what = "is the national stage" if region in merged.stages else "is an unknown region"
+        mine.add("event.region", f"{region!r} {what} ({known})")
+        return
+    if region in owners:
+        mine.add("event.region", f"region {region!r} already has the region file {owners[region]!r}")
+        return
+    owners[region] = _short(str(path), root)
+
+    def not_own(block_id: str, block: dict[str, Any]) -> str:
+        return (f"block {block_id!r} is on stage {block.get('stage')!r} (in {_short(block['_file'], root)}): "
+                f"a region file changes only blocks on its own stage {region!r}")
+
+    stage = dict(merged.stages[region])
+    for i, entry in enumerate(_table_list(raw, "stages", mine)):
+        good = _check_table(entry, _STAGE_KEYS, f"stages[{i}]", mine)
+        if good.get("id") != region:
+            other = f", not {good['id']!r}" if "id" in good else ""
+            mine.add(f"stages[{i}].id", f"a region file changes only its own stage {region!r}{other}")
+            continue
+        if good.get("kind", "regional") != "regional":
+            mine.add(f"stages[{i}].kind", f"stage {region!r} is a region: its kind stays regional")
+        stage = {**stage, **{k: v for k, v in good.items() if k != "kind"}, "_file": str(path),
+                 "_where": f"stages[{i}]"}
+    base = merged.placeholders
+    placeholders = {**base, "region": _fill(stage["name"], base, "", _Collector("")),
+                    **_own_placeholders(raw, mine)}
+    if stage.get("_file") == str(path):
+        stage["_placeholders"] = placeholders
+    merged.stages[region] = stage
+
+    removals = raw.get("remove_blocks", [])
+    if not isinstance(removals, list) or not all(isinstance(r, str) for r in removals):
+        mine.add("remove_blocks", "must be a list of block ids")
+        removals = []
+    for block_id in removals:
+        block = merged.blocks.get(block_id)
+        if block is None:
+            mine.add("remove_blocks", f"unknown block id {block_id!r} in the national programme")
+        elif block.get("stage") != region:
+            mine.add("remove_blocks", not_own(block_id, block))
+        else:
+            del merged.blocks[block_id]
+
+    own_ids: set[str] = set()
+    for i, entry in enumerate(_table_list(raw, "blocks", mine)):
+        parsed = _parse_block(entry, i, mine)
+        if parsed is None:
+            continue
+        key = parsed["id"]
+        if key in own_ids:
+            mine.add(f"blocks[{i}].id", f"duplicate block id {key!r}")
+        own_ids.add(key)
+        parsed.setdefault("stage", region)
+        if parsed["stage"] != region:
+            mine.add(f"blocks[{i}].stage", f"a region file adds blocks only to its own stage {region!r}, "
+                                           f"not {parsed['stage']!r}")
+            continue
+        existing = merged.blocks.get(key)
+        if existing is not None and existing.get("stage") != region:
+            mine.add(f"blocks[{i}].id", not_own(key, existing))
+            continue
+        merged.blocks[key] = {**parsed, "_file": str(path), "_placeholders": placeholders}
+
+    for i, extra in enumerate(_table_list(raw, "extra_speakers", mine)):
+        good = _check_table(extra, _EXTRA_SPEAKER_KEYS, f"extra_speakers[{i}]", mine)
+        if "block" not in good or "name" not in good:
+            mine.add(f"extra_speakers[{i}]", "needs block and name")
+            continue
+        target = merged.blocks.get(good["block"])
+        if target is None:
+            mine.add(f"extra_speakers[{i}].block", f"unknown block id {good['block']!r}")
+        elif target.get("stage") != region:
+            mine.add(f"extra_speakers[{i}].block", not_own(good["block"], target))
+        else:
+            speaker = {k: v for k, v in good.items() if k != "block"}
+            speaker["_placeholders"] = placeholders
+            speaker["_file"] = str(path)
+            merged.blocks[good["block"]] = {**target, "speakers": [*target.get("speakers", []), speaker]}
 
 
 def _fill(text: str, placeholders: dict[str, str], where: str, out: _Collector) -> str:
@@ -463,20 +689,27 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
 
     if not stages:
         out.add("stages", "missing: the event needs at least one [[stages]] entry")
+    national = [key for key, stage in stages.items() if stage.get("kind") == "national"]
+    if len(national) > 1:
+        out.add("stages", f"a national event has exactly one stage with kind = \"national\", not {len(national)} "
+                          f"({', '.join(national)})")
     stage_specs = []
     for key, stage in stages.items():
+        stage_out = out.for_file(stage.get("_file"))
         stream = stage.get("stream_url")
         if stream:
-            _check_url(stream, f"stages[{key}].stream_url", out, hosts=hosts)
-        stage_specs.append(
-            StageSpec(key=key, name=_fill(stage["name"], placeholders, f"stages[{key}].name", out),
-                      kind=stage.get("kind", "regional"), stream_url=stream)
-        )
+            _check_url(stream, f"stages[{key}].stream_url", stage_out, hosts=hosts)
+        name = _fill(stage["name"], stage.get("_placeholders", placeholders), f"stages[{key}].name",
+                     stage_out if "_placeholders" in stage else out)
+        stage_specs.append(StageSpec(key=key, name=name, kind=stage.get("kind", "regional"), stream_url=stream))
 
     block_specs: list[BlockSpec] = []
     for key, block in blocks.items():
         where = block.get("_where", f"blocks[{key}]")
-        block_out = out if block.get("_file", str(path)) == str(path) else _Collector(block["_file"])
+        block_out = out.for_file(block.get("_file"))
+        # A region file's blocks are filled from its own placeholders (and their gaps are its problems).
+        values = block.get("_placeholders", placeholders)
+        fill_out = block_out if "_placeholders" in block else out
         if not _ID.match(key):
             block_out.add(f"{where}.id", "use lower-case letters, digits and hyphens")
         kind = block.get("kind")
@@ -490,9 +723,11 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
             if len(stages) == 1:
                 stage = next(iter(stages))
             else:
-                block_out.add(f"{where}.stage", "required when the event has more than one stage")
+                block_out.add(f"{where}.stage", f"required when the event has more than one stage "
+                                                f"(stages: {', '.join(stages)})")
         elif stage not in stages:
-            block_out.add(f"{where}.stage", f"unknown stage {stage!r}")
+            block_out.add(f"{where}.stage", f"unknown stage {stage!r} (stages: {', '.join(stages)})")
+            stage = None
         start = block.get("start")
         end = block.get("end")
         start_at = _when(start, day, f"{where}.start", block_out)
@@ -504,34 +739,44 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
                 _check_url(block[url_key], f"{where}.{url_key}", block_out, hosts=hosts)
         if block.get("recording_url"):
             _check_url(block["recording_url"], f"{where}.recording_url", block_out, link=True)
-        speakers = [
-            SpeakerSpec(
-                name=_fill(s["name"], placeholders, f"{where}.speakers", out),
-                role=_fill(s.get("role", ""), placeholders, f"{where}.speakers", out),
-                organisation=_fill(s.get("organisation", ""), placeholders, f"{where}.speakers", out),
-            )
-            for s in block.get("speakers", [])
-        ]
-        polls = [_poll_spec(poll, placeholders, block_out) for poll in block.get("polls", [])]
-        if block_out is not out:
-            out.problems.extend(block_out.problems)
+        speakers = []
+        for s in block.get("speakers", []):
+            # An extra speaker from a region file brings that file's placeholders.
+            speaker_values = s.get("_placeholders", values)
+            speaker_out = out.for_file(s["_file"]) if "_file" in s else fill_out
+            speakers.append(SpeakerSpec(
+                name=_fill(s["name"], speaker_values, f"{where}.speakers", speaker_out),
+                role=_fill(s.get("role", ""), speaker_values, f"{where}.speakers", speaker_out),
+                organisation=_fill(s.get("organisation", ""), speaker_values, f"{where}.speakers", speaker_out),
+            ))
+        polls = [_poll_spec(poll, values, block_out) for poll in block.get("polls", [])]
         if start_at is None or end_at is None or stage is None or kind not in BLOCK_KINDS:
             continue
         block_specs.append(
             BlockSpec(
                 key=key, stage=stage, kind=kind, start=start_at, end=end_at,
-                title=_fill(block["title"], placeholders, f"{where}.title", out),
-                description=_fill(block.get("description", ""), placeholders, f"{where}.description", out),
+                title=_fill(block["title"], values, f"{where}.title", fill_out),
+                description=_fill(block.get("description", ""), values, f"{where}.description", fill_out),
                 theme=theme, speakers=speakers, stream_url=block.get("stream_url"),
                 film_url=block.get("film_url"), recording_url=block.get("recording_url"),
                 polls=[p for p in polls if p is not None],
             )
         )
     block_specs.sort(key=lambda b: (b.start, b.end))
-    poll_keys = [p.key for b in block_specs for p in b.polls]
-    for key in sorted({k for k in poll_keys if poll_keys.count(k) > 1}):
-        out.add("blocks", f"poll id {key!r} is used more than once")
-    _check_overlaps(block_specs, blocks, out)
+    root = path.parent
+    poll_blocks: dict[str, BlockSpec] = {}
+    for spec in block_specs:
+        for poll in spec.polls:
+            first = poll_blocks.setdefault(poll.key, spec)
+            if first is not spec:
+                raw = blocks[spec.key]
+                elsewhere = "" if blocks[first.key].get("_file") == raw.get("_file") else \
+                    f" in {_short(blocks[first.key]['_file'], root)}"
+                out.for_file(raw.get("_file")).add(
+                    f"{raw.get('_where', f'blocks[{spec.key}]')}.polls",
+                    f"poll id {poll.key!r} is used more than once (also in block {first.key!r}{elsewhere})",
+                )
+    _check_overlaps(block_specs, blocks, out, root)
     evaluation = _evaluation_spec(merged.evaluation, placeholders, out)
     if out.problems:
         return None
@@ -609,16 +854,34 @@ def _poll_spec(raw: dict[str, Any], placeholders: dict[str, str], out: _Collecto
     )
 
 
-def _check_overlaps(specs: list[BlockSpec], raw: dict[str, dict[str, Any]], out: _Collector) -> None:
+def _rank(block: dict[str, Any], out: _Collector) -> int:
+    """How derived a block's file is: a region file's, the loaded file's, a parent's."""
+    if "_placeholders" in block:
+        return 2
+    return 1 if block.get("_file", out.file) == out.file else 0
+
+
+def _check_overlaps(specs: list[BlockSpec], raw: dict[str, dict[str, Any]], out: _Collector, root: Path) -> None:
+    """Blocks of one stage must not overlap, whichever files they come from.
+
+    The problem goes to the most derived of the two blocks' files (a region file before the national file, the
+    file being loaded before the one it extends; the later block's file on a tie), with the other block's file
+    named in the message.
+    """
     last_on_stage: dict[str, BlockSpec] = {}
     for block in specs:
         previous = last_on_stage.get(block.stage)
         if previous and block.start < previous.end:
-            where = raw[block.key].get("_where", f"blocks[{block.key}]")
-            out.add(
-                f"{where}.start",
-                f"block {block.key!r} ({block.start:%H:%M}–{block.end:%H:%M}) overlaps {previous.key!r} "
-                f"({previous.start:%H:%M}–{previous.end:%H:%M}) on stage {block.stage!r}",
+            target, other, edge = block, previous, "start"
+            if _rank(raw[previous.key], out) > _rank(raw[block.key], out):
+                target, other, edge = previous, block, "end"
+            target_raw, other_raw = raw[target.key], raw[other.key]
+            elsewhere = "" if other_raw.get("_file") == target_raw.get("_file") else \
+                f", in {_short(other_raw.get('_file', out.file), root)}"
+            out.for_file(target_raw.get("_file")).add(
+                f"{target_raw.get('_where', f'blocks[{target.key}]')}.{edge}",
+                f"block {target.key!r} ({target.start:%H:%M}–{target.end:%H:%M}) overlaps {other.key!r} "
+                f"({other.start:%H:%M}–{other.end:%H:%M}{elsewhere}) on stage {block.stage!r}",
             )
         if previous is None or block.end > previous.end:
             last_on_stage[block.stage] = block
