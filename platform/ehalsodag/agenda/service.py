@@ -104,18 +104,39 @@ async def list_events(session: AsyncSession) -> list[Event]:
     return list((await session.execute(select(Event).order_by(Event.date.desc(), Event.title))).scalars())
 
 
-async def _new_join_code(session: AsyncSession) -> str:
+async def _new_join_code(session: AsyncSession, taken: set[str] | None = None) -> str:
+    """A six-digit code that no event and no stage has (nor any in ``taken``, codes handed out but not yet
+    flushed); it is added to ``taken``. Joining by code finds an event or a stage, so the two never share one."""
     while True:
         code = f"{secrets.randbelow(900_000) + 100_000}"
-        if await event_by_code(session, code) is None:
+        if taken is not None and code in taken:
+            continue
+        if await event_by_code(session, code) is None and await stage_by_code(session, code) is None:
+            if taken is not None:
+                taken.add(code)
             return code
+
+
+async def _stage_in_use(session: AsyncSession, stage: Stage) -> bool:
+    """Whether any row (a block, even a removed one, a question, a poll, an attendee, ...) refers to ``stage``."""
+    import ehalsodag.models  # noqa: F401  (every table that may refer to a stage is mapped)
+
+    for table in Stage.metadata.tables.values():
+        for foreign_key in table.foreign_keys:
+            if foreign_key.column.table is Stage.__table__ and foreign_key.column.name == "id":
+                found = await session.execute(select(foreign_key.parent).where(foreign_key.parent == stage.id).limit(1))
+                if found.first() is not None:
+                    return True
+    return False
 
 
 async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, bool]:
     """Create the event or update it in place; return it and whether it was new.
 
     Blocks are matched by their id in the file, so questions and votes attached to a block stay
-    attached; a block gone from the file is marked removed, never deleted.
+    attached; a block gone from the file is marked removed, never deleted. Stages are matched by their id
+    too; a stage gone from the file is deleted only when nothing refers to it, else kept (after the others).
+    When the event has more than one stage, every stage gets its own join code (kept on reload).
     """
     event = await event_by_slug(session, spec.slug)
     created = event is None
@@ -144,6 +165,11 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
         stage.position = position
         stage.stream_url = stage_spec.stream_url
     await session.flush()
+    if len(spec.stages) > 1:  # a code per stage (a region of a national day): /j/{code} puts you on it
+        taken: set[str] = set()
+        for stage in event.stages:
+            if stage.join_code is None:
+                stage.join_code = await _new_join_code(session, taken)
 
     blocks = {block.key: block for block in event.blocks}
     wanted = {block_spec.key for block_spec in spec.blocks}
@@ -172,6 +198,10 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
             block.removed = True
             if event.live_block_id == block.id:
                 event.live_block_id = None
+            for stage in event.stages:
+                if stage.live_block_id == block.id:
+                    stage.live_block_id = None
+    await _drop_stages(session, event, spec)
     audit.record(
         session, actor="cli", action="agenda.load" if created else "agenda.reload", event_id=None,
         slug=spec.slug, blocks=len(spec.blocks), file=spec.source_file,
@@ -185,10 +215,23 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
     return event, created
 
 
+async def _drop_stages(session: AsyncSession, event: Event, spec: AgendaSpec) -> None:
+    """Delete the stages gone from the file that nothing refers to; keep the others, after the file's stages."""
+    wanted = {stage_spec.key for stage_spec in spec.stages}
+    position = len(spec.stages)
+    for stage in [s for s in event.stages if s.key not in wanted]:
+        if await _stage_in_use(session, stage):
+            stage.position = position
+            position += 1
+        else:
+            event.stages.remove(stage)
+
+
 async def _load_polls(session: AsyncSession, event: Event, spec: AgendaSpec) -> None:
     """Create the polls prepared in the file, or update them by id; never touch their answers."""
     existing = {p.key: p for p in (await session.execute(select(Poll).where(Poll.event_id == event.id))).scalars()}
     block_ids = {b.key: b.id for b in event.blocks}
+    stage_ids = {b.key: b.stage_id for b in event.blocks}
     for block_spec in spec.blocks:
         for poll_spec in block_spec.polls:
             poll = existing.get(poll_spec.key)
@@ -199,6 +242,7 @@ async def _load_polls(session: AsyncSession, event: Event, spec: AgendaSpec) -> 
                 await session.execute(select(PollResponse.id).where(PollResponse.poll_id == poll.id).limit(1))
             ).first() is not None
             poll.block_id = block_ids[block_spec.key]
+            poll.stage_id = stage_ids[block_spec.key]  # a regional block's poll is its region's
             poll.question = poll_spec.question
             poll.results = poll_spec.results
             poll.auto_open, poll.auto_close = poll_spec.auto_open, poll_spec.auto_close
