@@ -772,8 +772,10 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
                 raw = blocks[spec.key]
                 elsewhere = "" if blocks[first.key].get("_file") == raw.get("_file") else \
                     f" in {_short(blocks[first.key]['_file'], root)}"
+                where = next((f"{q['_where']}.id" for q in raw.get("polls", []) if q.get("id") == poll.key),
+                             f"{raw.get('_where', f'blocks[{spec.key}]')}.polls")
                 out.for_file(raw.get("_file")).add(
-                    f"{raw.get('_where', f'blocks[{spec.key}]')}.polls",
+                    where,
                     f"poll id {poll.key!r} is used more than once (also in block {first.key!r}{elsewhere})",
                 )
     _check_overlaps(block_specs, blocks, out, root)
