@@ -40,8 +40,11 @@ class Topic(enum.StrEnum):
     ANNOUNCEMENT = "announcement"
     #: Questions (asked, upvoted, moderated, erased). ids: question ids.
     QUESTION = "question"
-    #: What the presenter screen and the overlay show: the question on stage or the open poll. No ids.
+    #: What the presenter screen and the overlay show: the question on stage or the open poll. ids: the stages
+    #: whose screens show it (none: every stage's).
     STAGE = "stage"
+    #: A question just went on stage (it is announced, once). ids: that question.
+    ON_STAGE = "on_stage"
     #: Polls themselves (created, opened, closed, revealed, reset). ids: poll ids.
     POLL = "poll"
     #: A poll's answers (votes, open-text wall moderation): results are pushed coalesced. ids: poll ids.

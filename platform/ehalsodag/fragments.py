@@ -89,10 +89,11 @@ class FragmentSource(Protocol):
         """The fragments that make up this domain's part of ``viewer``'s page, personal state included."""
         ...
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
-        """What turns the shared attendee snapshot into this attendee's own: fragments applied after it, each
-        replacing an element by id (my upvotes, my waiting questions, my answers). ``snapshot()`` with the
-        attendee and the shared snapshot followed by these must give the same page."""
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        """What turns the shared attendee snapshot into this attendee's own (``viewer.attendee_id``, on the page of
+        the home stage ``viewer.stage``): fragments applied after it, each replacing an element by id (my upvotes,
+        my waiting questions, my answers) on that page. ``snapshot()`` with the attendee and the shared snapshot
+        followed by these must give the same page."""
         ...
 
     def personal_state(self) -> ColumnElement[bool] | None:

@@ -96,7 +96,10 @@ async def test_the_vote_writer_publishes_a_committed_batch_once_and_a_refused_on
             await poll_service.change(session, await poll_service.poll_by_id(session, poll_id), "close", "test")
         with pytest.raises(PollError, match="not open"):
             await writer.write(Vote(poll_id, voters[2], event_id, {"value": 2}, "en"))
-        assert batches == [[Change(Topic.POLL, event_id, frozenset({poll_id})), Change(Topic.STAGE, event_id)]]
+        async with db.reader() as session:
+            stage_id = (await poll_service.poll_by_id(session, poll_id)).stage_id
+        assert batches == [[Change(Topic.POLL, event_id, frozenset({poll_id})),
+                            Change(Topic.STAGE, event_id, frozenset({stage_id}))]]
     finally:
         await writer.stop()
         await db.dispose()

@@ -103,7 +103,7 @@ class AgendaFragments:
                     Fragment(Audience.STAFF, "agenda/run_of_show.html", context, slot="run_of_show")]
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         return []
 
     def personal_state(self) -> ColumnElement[bool] | None:

@@ -305,7 +305,8 @@ async def go_live(session: AsyncSession, event: Event, block_id: int, actor: str
     block.went_live_at = utcnow()
     audit.record(session, actor=actor, action="block.live", event_id=event.id, block=block.key)
     changed(session, Topic.AGENDA, event.id, block.id)
-    changed(session, Topic.STAGE, event.id)
+    if block.stage_id == tracks.main_stage_id(event):  # a region's screens follow its AGENDA change alone
+        changed(session, Topic.STAGE, event.id)
     return block
 
 
@@ -326,7 +327,6 @@ async def end_regional_block(session: AsyncSession, event: Event, stage: Stage, 
     stage.live_block_id = None
     audit.record(session, actor=actor, action="block.end", event_id=event.id, block=block.key)
     changed(session, Topic.REGION, event.id, stage.id)
-    changed(session, Topic.STAGE, event.id)
     return block
 
 
@@ -357,6 +357,7 @@ async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, 
         raise ActionError(_("Minutes must be a whole number."), status_code=422)
     if minutes == 0 or abs(minutes) > MAX_SHIFT_MINUTES:
         raise ActionError(_("Shift by 1 to %(max)d minutes, earlier or later.", max=MAX_SHIFT_MINUTES), status_code=422)
+    day_ends = max((b.ends_at for b in event.active_blocks()), default=None)
     moved = _blocks_to_shift(event, stage)
     if not moved:
         raise ActionError(_("There are no later blocks to shift."), status_code=409)
@@ -371,7 +372,8 @@ async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, 
         changed(session, Topic.REGION, event.id, stage.id)  # the national programme did not move
     else:
         changed(session, Topic.AGENDA, event.id)
-    changed(session, Topic.EVALUATION, event.id)  # the evaluation opens when the last block ends
+    if max((b.ends_at for b in event.active_blocks()), default=None) != day_ends:
+        changed(session, Topic.EVALUATION, event.id)  # the evaluation opens when the last block ends
     return [b for b in moved if isinstance(b, Block)]
 
 

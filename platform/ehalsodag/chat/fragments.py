@@ -144,8 +144,8 @@ class ChatFragments:
                 slot="mod_chat")]
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
-        if await service.is_muted(session, attendee_id):
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        if viewer.attendee_id and await service.is_muted(session, viewer.attendee_id):
             return [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True})]
         return []
 

@@ -106,9 +106,9 @@ class EvaluationFragments:
                              await self._status(session, event, window), slot="mod_evaluation")]
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         window = service.window(event)
-        if window.open and await service.has_answered(session, event.id, attendee_id):
+        if window.open and viewer.attendee_id and await service.has_answered(session, event.id, viewer.attendee_id):
             return [Fragment(Audience.ATTENDEE, "evaluation/body.html", {"event": event, "answered": True})]
         return []
 

@@ -101,7 +101,7 @@ class Snapshots:
             event = await self.load_event(session, event_id)
             own: list[Fragment] = []
             for source in self.sources:
-                own += await source.personal(session, event, viewer.attendee_id)
+                own += await source.personal(session, event, viewer)
         return shared + self.renderer.joined(own, language)
 
     async def _render(self, session: AsyncSession, event_id: int, viewer: Viewer,

@@ -272,10 +272,15 @@ class PollFragments:
                 "queues": queues}, slot="mod_polls")]
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         """Of every poll shown, whether this attendee has answered it, and the open ones' forms with their answer
         (the page keeps forms and these lines while it is pushed to, so a reconnect states them outright)."""
-        polls = service.shown_to_attendees(await service.event_polls(session, event.id))
+        attendee_id = viewer.attendee_id
+        if attendee_id is None:
+            return []
+        stage = tracks.content_stage_id(event, viewer)
+        polls = service.shown_to_attendees(
+            [p for p in await service.event_polls(session, event.id) if _stage(event, p) == stage])
         answers = await service.answers_of(session, [p.id for p in polls], [attendee_id]) if polls else {}
         base = self._base(event)
         fragments = []

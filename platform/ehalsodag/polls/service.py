@@ -178,7 +178,7 @@ async def _record(session: AsyncSession, poll: Poll, action: str, *, was_open: b
     personal = await answerers(session, poll.id) if action == "open" else []
     changed(session, Topic.POLL, poll.event_id, poll.id, attendees=personal)
     if action in ("open", "close", "reset") or was_open:
-        changed(session, Topic.STAGE, poll.event_id)
+        changed(session, Topic.STAGE, poll.event_id, poll.stage_id)
 
 
 async def change(session: AsyncSession, poll: Poll, action: str, actor: str) -> Poll:

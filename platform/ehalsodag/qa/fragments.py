@@ -103,14 +103,18 @@ class QuestionFragments:
                 "pending": await service.pending_questions(session, event, stage_id)}, slot="mod_questions")]
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
+        if viewer.attendee_id is None:
+            return []
         base = {"event": event, "sort_key": service.sort_key}
-        upvoted = await service.upvoted_by(session, attendee_id)
-        pressed = [q for q in await service.questions_by_id(session, upvoted) if q.status == "approved"]
+        stage = tracks.content_stage_id(event, viewer)
+        upvoted = await service.upvoted_by(session, viewer.attendee_id)
+        pressed = [q for q in await service.questions_by_id(session, upvoted)
+                   if q.status == "approved" and tracks.stage_of_content(event, q.stage_id) == stage]
         return [*(Fragment(Audience.ATTENDEE, "qa/upvote_form.html", {**base, "q": q, "pressed": True})
                   for q in pressed),
                 Fragment(Audience.ATTENDEE, "qa/my_questions.html",
-                         {"own_pending": await service.own_pending(session, attendee_id)})]
+                         {"own_pending": await service.own_pending(session, viewer.attendee_id)})]
 
     def personal_state(self) -> ColumnElement[bool]:
         attendee = bindparam("attendee_id")

@@ -115,7 +115,7 @@ async def upvote(session: AsyncSession, question: Question, attendee: Attendee, 
     count = await _recount(session, question)
     changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[attendee.id])
     if question.highlighted:
-        changed(session, Topic.STAGE, question.event_id)
+        changed(session, Topic.STAGE, question.event_id, question.stage_id)
     return count
 
 
@@ -188,8 +188,10 @@ async def moderate(
     audit.record(session, actor=actor, action=f"question.{action}", event_id=question.event_id, **detail)
     await session.flush()
     changed(session, Topic.QUESTION, question.event_id, *touched, attendees=personal)
-    if on_stage_before or question.highlighted:  # the id says "this one went on stage": it is announced
-        changed(session, Topic.STAGE, question.event_id, question.id if action == "highlight" else None)
+    if on_stage_before or question.highlighted:
+        changed(session, Topic.STAGE, question.event_id, question.stage_id)
+    if action == "highlight":
+        changed(session, Topic.ON_STAGE, question.event_id, question.id)
     return question
 
 

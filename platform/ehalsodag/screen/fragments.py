@@ -23,6 +23,7 @@ from ehalsodag.i18n import lazy
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import PollResult
 from ehalsodag.polls.models import Poll
+from ehalsodag.qa import service as qa_service
 from ehalsodag.qa.models import Question
 
 
@@ -63,7 +64,7 @@ def truncate(text: str, length: int) -> str:
 class ScreenFragments:
     """The presenter screen's and the overlay's fragment source."""
 
-    topics = frozenset({Topic.STAGE, Topic.AGENDA, Topic.REGION})
+    topics = frozenset({Topic.STAGE, Topic.ON_STAGE, Topic.AGENDA, Topic.REGION})
 
     async def _fragments(self, session: AsyncSession, event: Any, audiences: tuple[Audience, ...],
                          stage_id: int | None = None) -> list[Fragment]:
@@ -82,21 +83,31 @@ class ScreenFragments:
         return fragments
 
     async def for_change(self, session: AsyncSession, event: Any, change: Change) -> list[Fragment]:
+        if change.topic is Topic.ON_STAGE:
+            return await self._went_on_stage(session, event, change.ids)
         stage_ids = [s.id for s in event.stages] if tracks.is_national_day(event) else [None]
-        scope = tracks.agenda_scope(event, change.topic is Topic.REGION, change.ids) if change.topic in (
-            Topic.AGENDA, Topic.REGION) else None
+        if change.topic is Topic.STAGE:
+            scope = frozenset(change.ids) or None
+        else:
+            scope = tracks.agenda_scope(event, change.topic is Topic.REGION, change.ids)
         fragments = []
         for stage_id in stage_ids:
-            if scope is not None and stage_id not in scope:
-                continue
-            if change.topic in (Topic.AGENDA, Topic.REGION):  # the block's title, when nothing else is on screen
+            if scope is not None and stage_id is not None and stage_id not in scope:
+                continue  # another stage's screens show nothing of this
+            if change.topic is Topic.STAGE:
+                fragments += await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY), stage_id)
+            else:  # the block's title, when nothing else is on screen
                 fragments += await self._fragments(session, event, (Audience.SCREEN,), stage_id)
-                continue
-            fragments += await self._fragments(session, event, (Audience.SCREEN, Audience.OVERLAY), stage_id)
-            on_stage = await highlighted(session, event, stage_id)
-            if on_stage is not None and on_stage.id in change.ids:  # a question just went on stage: say so, once
-                text = lazy("On stage now: %(question)s", question=truncate(on_stage.text, 100))
-                fragments += [Fragment(audience, "layout/announce.html", {"text": text}, stage=stage_id)
+        return fragments
+
+    async def _went_on_stage(self, session: AsyncSession, event: Any, ids: frozenset[int]) -> list[Fragment]:
+        """Say once, on the pages of its stage, that a question is on stage now."""
+        fragments = []
+        for question in await qa_service.questions_by_id(session, ids):
+            if question.highlighted and question.event_id == event.id:
+                text = lazy("On stage now: %(question)s", question=truncate(question.text, 100))
+                stage = tracks.stage_of_content(event, question.stage_id) if tracks.is_national_day(event) else None
+                fragments += [Fragment(audience, "layout/announce.html", {"text": text}, stage=stage)
                               for audience in (Audience.ATTENDEE, Audience.STAFF)]
         return fragments
 
@@ -106,7 +117,7 @@ class ScreenFragments:
                                          tracks.shown_stage(event, viewer.stage).id if event.stages else None)
         return []
 
-    async def personal(self, session: AsyncSession, event: Any, attendee_id: int) -> list[Fragment]:
+    async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         return []
 
     def personal_state(self) -> ColumnElement[bool] | None:
