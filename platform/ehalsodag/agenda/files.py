@@ -543,7 +543,8 @@ def _apply_region(path: Path, national: Path, merged: _Merged, owners: dict[str,
     known = f"regional stages of {national.name!r}: {', '.join(regional) or 'none'}"
     region = event.get("region")
     if not isinstance(region, str):
-        mine.add("event.region", f"missing: name this file's region ({known})")
+        what = "missing" if region is None else "must be a string"
+        mine.add("event.region", f"{what}: name this file's region ({known})")
         return
     if region not in regional:
         what = "is the national stage" if region in merged.stages else "is an unknown region"
