@@ -10,6 +10,8 @@ the action does not concern must receive nothing at all.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,10 @@ from typing import Any
 import httpx
 import lxml.html
 import pytest
+from sqlalchemy import update
 
+from ehalsodag.agenda.models import Block
+from ehalsodag.db.engine import Database
 from tests.conftest import make_staff, run_sync, start_server, stop_server
 from tests.integration.test_push_equals_snapshot import _without_clock
 from tests.support.liveclient import LiveClient, settle
@@ -210,6 +215,46 @@ async def test_a_region_follows_its_own_stage_during_its_block_and_the_national_
             await settle(clients)
             assert shows(ost_page, "NATIONAL001") and shows(ost_page, "Nationell fråga")
             assert not shows(ost_page, "Östgötsk fråga")
+        finally:
+            for client in clients:
+                await client.stop()
+
+
+async def test_the_clock_alone_moves_a_region_onto_its_stage_and_back(national_server):
+    """No moderator: Östergötland's block is moved to start in a moment and end soon after; the clock ticker
+    switches the region's open pages at both boundaries (within its 5 s tick) and leaves Skåne's alone."""
+    server = national_server
+    async with httpx.AsyncClient(timeout=10, base_url=server.base_url) as http:
+        ost = (await http.post(f"{API}/join", json={"stage": OSTERGOTLAND})).json()["attendee_token"]
+        skane = (await http.post(f"{API}/join", json={"stage": SKANE})).json()["attendee_token"]
+        clients = [await LiveClient("ost", f"{server.ws_url}/e/{SLUG}/ws?token={ost}").start(),
+                   await LiveClient("skane", f"{server.ws_url}/e/{SLUG}/ws?token={skane}").start()]
+        try:
+            starts = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+            db = Database(server.settings)
+            try:
+                async with db.unit_of_work() as session:
+                    await session.execute(update(Block).where(Block.key == "sa-gor-vi-ostergotland").values(
+                        planned_start=starts, planned_end=starts + dt.timedelta(seconds=8)))
+            finally:
+                await db.dispose()
+
+            def stream(client: LiveClient) -> str:
+                assert client.document is not None
+                return lxml.html.tostring(client.document.root, encoding="unicode")
+
+            async def until(condition: Callable[[], bool], seconds: float = 14) -> None:
+                deadline = asyncio.get_running_loop().time() + seconds
+                while not condition():
+                    assert asyncio.get_running_loop().time() < deadline, "the region did not switch"
+                    await asyncio.sleep(0.2)
+
+            await until(lambda: "REGIONOST01" in stream(clients[0]))
+            assert "NATIONAL001" in stream(clients[1]) and "REGIONOST01" not in stream(clients[1])
+            await until(lambda: "NATIONAL001" in stream(clients[0]))
+            for client in clients:
+                await settle([client])
+                assert_same_dom(_without_clock(client.document), _without_clock(await client.fresh()), client.name)
         finally:
             for client in clients:
                 await client.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from ehalsodag.agenda import runofshow, tracks
@@ -47,6 +48,16 @@ class EventView:
     track: Stage | None = None
     other_regions: tuple[tuple[Stage, tuple[BlockRow, ...]], ...] = ()
     resume: tracks.ResumeNotice | None = None
+
+    @property
+    def other_regions_id(self) -> str:
+        """The folded list's element id: the same while its content is (so the page keeps it open or closed as
+        the person left it), a new one when the programme changed it."""
+        content = repr([(stage.key, stage.name, [(r.block.key, r.block.title, r.block.planned_start.isoformat(),
+                                                  r.block.planned_end.isoformat()) for r in rows])
+                        for stage, rows in self.other_regions])
+        digest = hashlib.blake2s(content.encode(), digest_size=4).hexdigest()
+        return f"other-regions-{self.home.key if self.home else 'main'}-{digest}"
 
     @property
     def regional(self) -> bool:
