@@ -30,10 +30,25 @@ from ehalsodag.web.templating import iso, page_context
 
 
 @get("/", name="home")
-async def home(db_session: AsyncSession) -> Template:
-    """The list of events."""
+async def home(db_session: AsyncSession, code: str | None = None) -> Template | Redirect:
+    """The list of events, and the join-by-code form: a valid code (an event's, or a region's on a national
+    day) leads to that attendee page; an unknown one shows the form again with the error beside the field."""
+    if code is not None:
+        target = await code_target(db_session, code.strip()[:20])
+        if target is not None:
+            return Redirect(target, status_code=303)
     events = await list_events(db_session)
-    return Template("attendee/index.html", context={"events": events})
+    error = _("No event has that code. Check the digits on the screen.") if code is not None else None
+    return Template("attendee/index.html", context={"events": events, "code": code or "", "code_error": error})
+
+
+async def code_target(session: AsyncSession, code: str) -> str | None:
+    """Where a join code leads: the event's page, or a region's (its join form pre-selects the region)."""
+    event = await event_by_code(session, code) if code else None
+    if event is not None:
+        return f"/e/{event.slug}"
+    stage = await stage_by_code(session, code) if code else None
+    return f"/e/{stage.event.slug}?stage={stage.key}" if stage is not None else None
 
 
 async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncSession, event: Event,
@@ -101,13 +116,10 @@ def event_csp(event: Event) -> str:
 @get("/j/{code:str}", name="join_by_code")
 async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
     """Short numeric code (shown on the shared screen and as a QR code) to the event page."""
-    event = await event_by_code(db_session, code.strip())
-    if event is not None:
-        return Redirect(f"/e/{event.slug}", status_code=303)
-    stage = await stage_by_code(db_session, code.strip())  # a region's own code: its attendees join that region
-    if stage is None:
+    target = await code_target(db_session, code.strip())  # a region's own code: its attendees join that region
+    if target is None:
         raise NotFoundException(detail=_("No event has that code. Check the digits on the screen."))
-    return Redirect(f"/e/{stage.event.slug}?stage={stage.key}", status_code=303)
+    return Redirect(target, status_code=303)
 
 
 @get(["/accessibility", "/tillganglighet"], name="accessibility_statement")

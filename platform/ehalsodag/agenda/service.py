@@ -11,6 +11,7 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from ehalsodag.agenda import runofshow, tracks
 from ehalsodag.agenda.files import AgendaSpec
@@ -96,7 +97,8 @@ async def event_by_code(session: AsyncSession, code: str) -> Event | None:
 
 async def stage_by_code(session: AsyncSession, code: str) -> Stage | None:
     """The stage (a region of a national day) whose join code is ``code``."""
-    return (await session.execute(select(Stage).where(Stage.join_code == code))).scalar_one_or_none()
+    return (await session.execute(select(Stage).options(selectinload(Stage.event)).where(
+        Stage.join_code == code))).scalar_one_or_none()
 
 
 async def list_events(session: AsyncSession) -> list[Event]:
