@@ -51,7 +51,7 @@ async def test_results_wait_while_another_worker_pushes_them_and_staff_get_them_
     published = []
     hub = Hub(plugin)
 
-    async def record(event_id, audience, by_language, *, to=None, exclude=frozenset()):
+    async def record(event_id, audience, by_language, *, to=None, exclude=frozenset(), stages=None):
         published.append(audience)
 
     hub.publish = record
