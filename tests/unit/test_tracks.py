@@ -79,3 +79,15 @@ def test_now_and_next_show_the_attendees_own_track():
     assert [row.block.key for row in national.rows] == ["oppning", "panel"]
     in_block = event_view(event, at(70), home=stages["ostergotland"].id)
     assert in_block.now is blocks["ost"] and in_block.regional and in_block.next is blocks["panel"]
+
+
+def test_national_content_alongside_a_regional_block_is_neither_next_nor_a_restart():
+    """A film on the national stage for those without a region, while Östergötland has its own block."""
+    event, stages, blocks = national_day()
+    film = Block(id=9, key="film", kind="film", title="film", stage_id=stages["nationell"].id,
+                 stage=stages["nationell"], planned_start=at(70), planned_end=at(85), shift_minutes=0, removed=False)
+    event.blocks.append(film)
+    assert tracks.resume_notice(event, stages["ostergotland"], at(75)) is None
+    view = event_view(event, at(75), home=stages["ostergotland"].id)
+    assert view.now is blocks["ost"] and view.next is blocks["panel"]
+    assert event_view(event, at(75)).now is film  # those without a region see the film

@@ -144,19 +144,20 @@ class ResumeNotice:
 
 
 def resume_notice(event: Event, home: Stage | None, at: dt.datetime) -> ResumeNotice | None:
-    """Tell a region whose own block runs on past the national programme's restart, shortly before and
-    while it happens."""
+    """Tell a region whose own block runs on past the national programme's restart, shortly before and while
+    it happens. The restart is the first national block planned to start when the regional block was planned
+    to end: national content running alongside the regional block (a film for those without a region) is not."""
     main = main_stage(event)
     if home is None or home is main:
         return None
     regional = regional_block_on(event, home, at)
     if regional is None:
         return None
-    for national in stage_blocks(event, main):
-        if national.ends_at <= at or national.starts_at >= regional.ends_at:
-            continue
-        if national.starts_at - at <= dt.timedelta(minutes=RESUME_NOTICE_MINUTES):
-            return ResumeNotice(regional, national, resumed=national.starts_at <= at)
+    restart = next((b for b in stage_blocks(event, main) if b.planned_start >= regional.planned_end), None)
+    if restart is None or restart.starts_at >= regional.ends_at or restart.ends_at <= at:
+        return None
+    if restart.starts_at - at <= dt.timedelta(minutes=RESUME_NOTICE_MINUTES):
+        return ResumeNotice(regional, restart, resumed=restart.starts_at <= at)
     return None
 
 

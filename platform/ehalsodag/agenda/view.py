@@ -121,7 +121,9 @@ def event_view(event: Event, at: dt.datetime | None = None, home: int | None = N
     track = tracks.track_of(event, home_stage, at) if national_day else None
     if national_day and track is not None and track is home_stage and not track.is_national:
         regional = tracks.regional_block_on(event, track, at)
-        blocks: list[Block] = tracks.track_blocks(event, home_stage)
+        # national content alongside the regional block (a film for those without a region) is not theirs
+        blocks: list[Block] = [b for b in tracks.track_blocks(event, home_stage) if regional is None
+                               or b.stage_id == track.id or not regional.starts_at <= b.starts_at < regional.ends_at]
         state = runofshow.now_and_next(blocks, at, regional.id if regional else None)
     elif national_day:
         # a regional block its moderator ended early is over, whatever the clock says
