@@ -6,6 +6,10 @@ the event with every block to decide would cost more than the write.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,3 +32,17 @@ async def stage_open_to(session: AsyncSession, stage_id: int | None, attendee: A
     if stage is None or stage.is_national:
         return True
     return await main_stage_id(session, stage.event_id) == stage_id
+
+
+def stage_of_path(model: Any, parameter: str) -> Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[int | None]]:
+    """For a staff guard's ``opt["stage_of"]``: the stage of the row (a question, poll, chat message) the path's
+    ``parameter`` names; none stored: the event's main stage."""
+
+    async def stage_of(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+        async with connection.app.state.db.reader() as session:
+            row = await session.get(model, connection.path_params[parameter])
+            if row is None:
+                return None
+            return row.stage_id or await main_stage_id(session, row.event_id)
+
+    return stage_of

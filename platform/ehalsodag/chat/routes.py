@@ -48,13 +48,8 @@ class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
     premoderation: bool | None = None
 
 
-async def message_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
-    """The stage of the path's chat message (for a moderator of one stage); None stored: the main stage."""
-    async with connection.app.state.db.reader() as session:
-        message = await session.get(ChatMessage, connection.path_params["message_id"])
-        if message is None:
-            return None
-        return message.stage_id or await stages.main_stage_id(session, message.event_id)
+#: The stage of the path's chat message (for a moderator of one stage).
+message_stage = stages.stage_of_path(ChatMessage, "message_id")
 
 
 async def message_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:

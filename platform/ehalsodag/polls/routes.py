@@ -78,13 +78,8 @@ def poll_json(poll: Poll) -> dict[str, Any]:
     }
 
 
-async def poll_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
-    """The stage of the path's poll (for a moderator of one stage); None stored: the main stage."""
-    async with connection.app.state.db.reader() as session:
-        poll = await session.get(Poll, connection.path_params["poll_id"])
-        if poll is None:
-            return None
-        return poll.stage_id or await stages.main_stage_id(session, poll.event_id)
+#: The stage of the path's poll (for a moderator of one stage).
+poll_stage = stages.stage_of_path(Poll, "poll_id")
 
 
 async def poll_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:

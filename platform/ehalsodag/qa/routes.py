@@ -50,13 +50,8 @@ async def question_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int 
             select(Question.event_id).where(Question.id == connection.path_params["question_id"]))).scalar()
 
 
-async def question_stage(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
-    """The stage of the path's question (for a moderator of one stage); None stored: the main stage."""
-    async with connection.app.state.db.reader() as session:
-        question = await session.get(Question, connection.path_params["question_id"])
-        if question is None:
-            return None
-        return question.stage_id or await stages.main_stage_id(session, question.event_id)
+#: The stage of the path's question (for a moderator of one stage).
+question_stage = stages.stage_of_path(Question, "question_id")
 
 
 async def _ask(request: Request[Any, Any, Any], event: Event, attendee: Attendee, body: AskBody,
