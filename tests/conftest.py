@@ -24,7 +24,7 @@ from ehalsodag.agenda.service import load_spec
 from ehalsodag.app import create_app
 from ehalsodag.db.engine import Database
 from ehalsodag.db.migrate import upgrade
-from ehalsodag.settings import Settings
+from ehalsodag.settings import PROGRAMMES_DIR, Settings
 from ehalsodag.staff.service import add_user, create_token
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,10 +52,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 async def load_fixture(settings: Settings, name: str = "regional.toml") -> str:
-    """Load a programme file from tests/fixtures/agenda (or agenda/); return its slug."""
+    """Load a programme file from tests/fixtures/agenda (or the demo programmes); return its slug."""
     path = FIXTURES / "agenda" / name
     if not path.exists():
-        path = ROOT / "agenda" / name
+        path = PROGRAMMES_DIR / name
     db = Database(settings)
     try:
         async with db.unit_of_work() as session:

@@ -1,6 +1,6 @@
 """Screenshots of the national e-health day for the README (docs/screenshots/national-*.png).
 
-Loads the national day of ``agenda/nationell-ehalsodag-2022.toml`` (with its region files) into a fresh
+Loads the national day of ``programmes/nationell-ehalsodag-2022.toml`` (with its region files) into a fresh
 SQLite database, moved in time so that Östergötland's "Så gör vi i Östergötland" is on now, serves it on a
 loopback port and fills it through the JSON API: attendees join in every region (some as care units
 watching together) and hold a websocket each, ask questions and chat in Östergötland, answer a national
@@ -47,7 +47,7 @@ from ehalsodag.settings import Settings
 from ehalsodag.staff.service import add_user, create_token
 
 ROOT = Path(__file__).resolve().parents[1]
-PROGRAMME = ROOT / "agenda" / "nationell-ehalsodag-2022.toml"
+PROGRAMME = ROOT / "platform" / "ehalsodag" / "programmes" / "nationell-ehalsodag-2022.toml"
 SLUG = "nationell-ehalsodag-2022"
 REGION = "ostergotland"
 #: The block on now, and where in it "now" falls (planned 14:10–15:00; the national stage pauses meanwhile).

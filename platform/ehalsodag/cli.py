@@ -211,7 +211,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def load_demo(settings: Settings) -> list[str]:
-    """Load every programme in agenda/ (the demo), returning the slugs."""
+    """Load every programme in ehalsodag/programmes/ (the demo), returning the slugs."""
     slugs = []
     for path in sorted(settings.agenda_dir.glob("*.toml")):
         slug, _created, _blocks = asyncio.run(load_file(settings, str(path)))
@@ -323,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--demo", action="store_true", help="migrate and load agenda/*.toml into an empty database")
+    serve.add_argument("--demo", action="store_true",
+                       help="migrate and load the demo programmes (ehalsodag/programmes/*.toml)")
     serve.set_defaults(run=cmd_serve)
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)

@@ -11,8 +11,20 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The repository root: templates, static files and agenda files live here.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The package folder: templates, static files, the demo programmes, translations and migrations ship inside it,
+#: so a non-editable install (a wheel, a container) finds them wherever it is installed.
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The programme files ``ehalsodag serve --demo`` loads (``ehalsodag/programmes/*.toml``).
+PROGRAMMES_DIR = PACKAGE_DIR / "programmes"
+#: The repository root when running from a source checkout (an editable install); unused when installed.
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
+
+
+def _default_var_dir() -> Path:
+    """``var/`` of the checkout in development, else ``var/`` in the working directory (never site-packages)."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / "var"
+    return Path.cwd() / "var"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -44,9 +56,9 @@ class Settings:
     #: Prefix of the realtime channel names, so that several installations can share one Redis.
     channel_prefix: str = "ehalsodag"
     sqlite_synchronous: str = "FULL"
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    static_dir: Path = PROJECT_ROOT / "static"
-    agenda_dir: Path = PROJECT_ROOT / "agenda"
+    templates_dir: Path = PACKAGE_DIR / "templates"
+    static_dir: Path = PACKAGE_DIR / "static"
+    agenda_dir: Path = PROGRAMMES_DIR
     #: Messages a socket may have queued before it counts as slow and is dropped.
     socket_queue_limit: int = 256
     #: Seconds between attendance samples (one row per event, worker and minute).
@@ -71,7 +83,7 @@ class Settings:
 
 def load_settings() -> Settings:
     """Read the settings from the environment."""
-    var_dir = Path(_env("VAR_DIR", str(PROJECT_ROOT / "var")) or "var")
+    var_dir = Path(_env("VAR_DIR", str(_default_var_dir())) or "var")
     database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'ehalsodag.sqlite3'}"
     if database_url.startswith("sqlite"):
         var_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ skip_without_chromium()
 from playwright.sync_api import Browser, Page  # noqa: E402
 
 pytestmark = pytest.mark.browser
-STATIC = Path(__file__).resolve().parents[2] / "static"
+STATIC = Path(__file__).resolve().parents[2] / "platform" / "ehalsodag" / "static"
 LIVE_JS = STATIC / "js" / "live.js"
 HTMX_JS = STATIC / "vendor" / "htmx-2.0.11.min.js"
 

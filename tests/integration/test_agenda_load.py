@@ -17,6 +17,7 @@ from ehalsodag.agenda.service import event_by_slug, load_spec
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.db.engine import Database
 from ehalsodag.polls.models import Poll
+from ehalsodag.settings import PROGRAMMES_DIR
 
 DAY = textwrap.dedent("""
     [event]
@@ -287,7 +288,7 @@ def test_cli_checks_and_loads_a_national_day(settings, tmp_path):
 def test_the_demo_loads_the_national_day_once(settings):
     from ehalsodag.cli import load_demo
 
-    slugs = load_demo(replace(settings, agenda_dir=ROOT / "agenda"))
+    slugs = load_demo(replace(settings, agenda_dir=PROGRAMMES_DIR))
     assert "nationell-ehalsodag-2022" in slugs
     assert not {"ostergotland", "jamtland-harjedalen"} & set(slugs)  # region files are not events of their own
-    assert len(slugs) == len(list((ROOT / "agenda").glob("*.toml")))
+    assert len(slugs) == len(list((PROGRAMMES_DIR).glob("*.toml")))

@@ -13,6 +13,7 @@ from lxml import etree
 
 from ehalsodag.agenda import interop
 from ehalsodag.agenda.files import load_agenda
+from ehalsodag.settings import PROGRAMMES_DIR
 from tests.conftest import FIXTURES, load_fixture
 
 XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "interop" / "schedule.xml.xsd")))
@@ -116,11 +117,11 @@ async def test_export_then_import_gives_the_same_blocks_times_and_speakers(setti
     imported = cli(settings, "agenda", "import", "--from", fmt, str(source), "--output", str(target))
     assert imported.returncode == 0, imported.stderr
     assert cli(settings, "agenda", "check", str(target)).returncode == 0
-    original = [row[:6] for row in blocks_of(Path("agenda") / f"{SLUG}.toml")]
+    original = [row[:6] for row in blocks_of(PROGRAMMES_DIR / f"{SLUG}.toml")]
     assert [row[:6] for row in blocks_of(target)] == original
     if fmt == "schedule-json":  # the JSON also carries the speakers' roles and organisations
         again = {b.key: b.speakers for b in load_agenda(target).blocks}
-        first = {b.key: b.speakers for b in load_agenda(Path("agenda") / f"{SLUG}.toml").blocks}
+        first = {b.key: b.speakers for b in load_agenda(PROGRAMMES_DIR / f"{SLUG}.toml").blocks}
         assert again == first
 
 

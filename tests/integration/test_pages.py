@@ -6,7 +6,8 @@ import re
 from ehalsodag.agenda.files import load_agenda
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.agenda.view import event_view
-from tests.conftest import ROOT, load_fixture
+from ehalsodag.settings import PROGRAMMES_DIR
+from tests.conftest import load_fixture
 
 
 async def test_pages_are_swedish_by_default_and_english_on_request(client, settings):
@@ -54,7 +55,7 @@ async def test_join_code_redirects_and_unknown_code_is_a_readable_404(client, se
 
 
 def build_event(path: str, at_day: dt.date) -> Event:
-    spec = load_agenda(ROOT / "agenda" / path)
+    spec = load_agenda(PROGRAMMES_DIR / path)
     event = Event(slug=spec.slug, title=spec.title, date=spec.date, timezone=spec.timezone, join_code="123456",
                   recording_url=spec.recording_url, allowed_stream_hosts=[], stages=[], blocks=[])
     stages = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ehalsodag.agenda.files import AgendaError, check_files, load_agenda
+from ehalsodag.settings import PROGRAMMES_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "agenda"
@@ -155,7 +156,7 @@ def test_check_files_collects_problems_of_every_file(tmp_path):
 
 
 def test_the_shipped_programmes_are_valid():
-    files = sorted((ROOT / "agenda").glob("*.toml"))
+    files = sorted((PROGRAMMES_DIR).glob("*.toml"))
     names = {f.name for f in files}
     assert {"ramprogram-2021.toml", "ostergotland-2021-03-23.toml", "jamtland-harjedalen-2021-05-25.toml",
             "webinar-2020-12.toml"} <= names
@@ -163,7 +164,7 @@ def test_the_shipped_programmes_are_valid():
 
 
 def test_the_framework_programme_follows_the_national_report():
-    spec = load_agenda(ROOT / "agenda" / "ramprogram-2021.toml", today=dt.date(2021, 3, 23))
+    spec = load_agenda(PROGRAMMES_DIR / "ramprogram-2021.toml", today=dt.date(2021, 3, 23))
     times = [(b.start.strftime("%H:%M"), b.end.strftime("%H:%M")) for b in spec.blocks]
     assert times[0] == ("09:00", "09:05") and times[-1] == ("15:55", "16:00")
     panels = [b for b in spec.blocks if b.key.startswith("block-")]
@@ -177,8 +178,8 @@ def test_the_framework_programme_follows_the_national_report():
 
 
 def test_the_regional_days_fill_in_their_region():
-    og = load_agenda(ROOT / "agenda" / "ostergotland-2021-03-23.toml")
-    jh = load_agenda(ROOT / "agenda" / "jamtland-harjedalen-2021-05-25.toml")
+    og = load_agenda(PROGRAMMES_DIR / "ostergotland-2021-03-23.toml")
+    jh = load_agenda(PROGRAMMES_DIR / "jamtland-harjedalen-2021-05-25.toml")
     assert og.date == dt.date(2021, 3, 23) and jh.date == dt.date(2021, 5, 25)
     for spec, region in ((og, "Östergötland"), (jh, "Jämtland Härjedalen")):
         closing_talk = next(b for b in spec.blocks if b.key == "fran-snack-till-verkstad")
@@ -370,7 +371,7 @@ def test_region_without_extends(tmp_path):
 
 
 def test_a_region_file_of_a_non_national_event(tmp_path):
-    (tmp_path / "ramprogram-2021.toml").write_bytes((ROOT / "agenda" / "ramprogram-2021.toml").read_bytes())
+    (tmp_path / "ramprogram-2021.toml").write_bytes((PROGRAMMES_DIR / "ramprogram-2021.toml").read_bytes())
     (tmp_path / "ramprogram-2021").mkdir()
     region_file = tmp_path / "ramprogram-2021" / "ostergotland.toml"
     region_file.write_text('[event]\nextends = "../ramprogram-2021.toml"\nregion = "main"\n', encoding="utf-8")
@@ -432,7 +433,7 @@ def test_overlaps_across_the_national_file_and_a_region_file(tmp_path, start, en
 
 
 def test_regional_blocks_may_run_at_the_same_time_as_national_ones_and_each_other():
-    spec = load_agenda(ROOT / "agenda" / "nationell-ehalsodag-2022.toml")
+    spec = load_agenda(PROGRAMMES_DIR / "nationell-ehalsodag-2022.toml")
     at_eleven = {b.stage for b in spec.blocks if f"{b.start:%H:%M}" <= "11:00" < f"{b.end:%H:%M}"}
     assert {"nationell", "ostergotland", "vastra-gotaland", "skane", "norrbotten"} <= at_eleven
 
@@ -457,8 +458,8 @@ def test_a_poll_id_used_by_the_national_file_and_a_region_file(tmp_path):
 
 
 def test_the_shipped_national_day():
-    national = ROOT / "agenda" / "nationell-ehalsodag-2022.toml"
-    regions = sorted((ROOT / "agenda" / "nationell-ehalsodag-2022").glob("*.toml"))
+    national = PROGRAMMES_DIR / "nationell-ehalsodag-2022.toml"
+    regions = sorted((PROGRAMMES_DIR / "nationell-ehalsodag-2022").glob("*.toml"))
     assert {"ostergotland.toml", "jamtland-harjedalen.toml"} <= {r.name for r in regions}
     assert check_files([str(national), *map(str, regions)]) == []
     spec = load_agenda(national)

@@ -13,8 +13,8 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy": 
 
 def extracted_ids() -> set[str]:
     ids: set[str] = set()
-    method_map = [("platform/**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [("platform/**.py", "python"), ("platform/ehalsodag/templates/**.html", "jinja2")]
+    options = {"platform/ehalsodag/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map=options, keywords=KEYWORDS
     ):

@@ -362,14 +362,14 @@ def run_writer(votes: int = 20_000) -> dict[str, Any]:
     """How fast the vote writer alone stores votes, without HTTP: ``votes`` attendees each answer one
     open scale poll in a fresh SQLite database (WAL, ``synchronous=FULL``), 2,000 at a time in flight.
     Shows what the storage side can take, apart from the event loop's HTTP work."""
-    from ehalsodag.settings import PROJECT_ROOT
+    from ehalsodag.settings import PROGRAMMES_DIR
     from ehalsodag_bench.target import _run_cli
 
     var_dir = Path(tempfile.mkdtemp(prefix="ehalsodag-writer-"))
     env = {**os.environ, "EHALSODAG_VAR_DIR": str(var_dir),
            "EHALSODAG_DATABASE_URL": f"sqlite+aiosqlite:///{var_dir / 'writer.sqlite3'}"}
     _run_cli(env, "db", "upgrade")
-    _run_cli(env, "agenda", "load", str(PROJECT_ROOT / "agenda" / f"{SLUG}.toml"))
+    _run_cli(env, "agenda", "load", str(PROGRAMMES_DIR / f"{SLUG}.toml"))
     return asyncio.run(_write_votes(env["EHALSODAG_DATABASE_URL"], votes))
 
 

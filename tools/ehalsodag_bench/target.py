@@ -83,7 +83,7 @@ def _postgres(url: str, sql: str) -> None:
 def start_platform(target: Target) -> Platform:
     """Migrate a fresh database, load the demo programme, make an organiser, start the server and wait
     until it answers. Rate limits on joins and votes are lifted (thousands come from one address)."""
-    from ehalsodag.settings import PROJECT_ROOT
+    from ehalsodag.settings import PROGRAMMES_DIR
 
     target.check()
     var_dir = Path(tempfile.mkdtemp(prefix="ehalsodag-bench-"))
@@ -107,7 +107,7 @@ def start_platform(target: Target) -> Platform:
         require_loopback(f"http://{urlsplit(target.redis_url).hostname}")
         env["EHALSODAG_REDIS_URL"] = target.redis_url
     _run_cli(env, "db", "upgrade")
-    _run_cli(env, "agenda", "load", str(PROJECT_ROOT / "agenda" / f"{SLUG}.toml"))
+    _run_cli(env, "agenda", "load", str(PROGRAMMES_DIR / f"{SLUG}.toml"))
     _run_cli(env, "user", "add", "bench@example.se", "--role", "organiser", "--event", SLUG,
              stdin=b"bench password\n")
     token = _run_cli(env, "token", "create", "bench@example.se")
