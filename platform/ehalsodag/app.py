@@ -28,10 +28,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import BlockingConnectionPool, Redis
 
 import ehalsodag.models  # noqa: F401  (every domain's tables are mapped before the first query)
-from ehalsodag import __version__
+from ehalsodag import __version__, metrics
 from ehalsodag.agenda import tracks
 from ehalsodag.agenda.dependencies import provide_event
 from ehalsodag.agenda.fragments import AgendaFragments, clock_state
+from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.routes import routes as agenda_routes
 from ehalsodag.agenda.service import EventIds, event_by_id
 from ehalsodag.attendees.dependencies import provide_attendee
@@ -52,6 +53,7 @@ from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.metrics.endpoint import metrics_controller, prometheus_config
 from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
@@ -79,7 +81,8 @@ MAX_BODY_BYTES = 64 * 1024
 def redis_client(url: str) -> Redis:
     """A Redis client whose callers wait (up to 10 s) for a free connection when all 64 are busy:
     a vote burst must queue for the rate-limit counter, not fail with "too many connections"."""
-    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=64, timeout=10))
+    return Redis(connection_pool=BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected))
 
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
@@ -183,6 +186,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     event_ids = EventIds(db)
     attendee_tokens = AttendeeTokens(db)
     inserter = BatchInserter(db)
+    metrics.watch(hub=hub, engine=db.engine)
+
+    async def event_slug(event_id: int) -> str | None:
+        async with db.reader() as session:
+            event = await session.get(Event, event_id)
+            return event.slug if event else None
+
+    # GET /metrics only with a token (else 404), and requests timed only then
+    monitoring = [metrics_controller(settings.metrics_token, event_slug)] if settings.metrics_token else []
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -211,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *handlers,
             create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
+            *monitoring,
         ],
         plugins=[
             channels,
@@ -226,7 +239,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=CSRFConfig(
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
-        middleware=[language_middleware],
+        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
