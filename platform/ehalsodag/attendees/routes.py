@@ -10,6 +10,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag import metrics
 from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, client_address
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.attendees.service import HomeRequest, JoinError, JoinRequest, move_home, new_attendee
@@ -41,6 +42,7 @@ async def api_join(
     except JoinError as exc:
         raise ClientException(detail=str(exc), status_code=422) from exc
     attendee = await state.inserter.insert(attendee)  # group commit: many joins, one fsync
+    metrics.count_join()
     state.attendee_tokens.remember(token, attendee)
     response = Response({"attendee_id": attendee.id, "attendee_token": token}, status_code=201)
     response.set_cookie(cookie(settings_of(request), attendee_cookie(event_id), token, ATTENDEE_COOKIE_SECONDS))

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag import metrics
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
@@ -67,6 +68,7 @@ async def join(session: AsyncSession, event_id: int, request: JoinRequest,
     attendee, token = new_attendee(event_id, request, stage_id)
     session.add(attendee)
     await session.flush()
+    metrics.count_join()
     return attendee, token
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from ehalsodag.changes import ChangeFeed, forget_changes, take_changes
+from ehalsodag.metrics import WatchedPool
 from ehalsodag.settings import Settings
 
 _WRITE_OPTION = "ehalsodag_write"
@@ -28,11 +29,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database."""
     if settings.is_sqlite:
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+            settings.database_url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8, poolclass=WatchedPool
         )
         _tune_sqlite(engine, settings.sqlite_synchronous)
         return engine
-    return create_async_engine(settings.database_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(settings.database_url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                               poolclass=WatchedPool)
 
 
 def _tune_sqlite(engine: AsyncEngine, synchronous: str) -> None:

@@ -28,9 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag import metrics
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic, merge
 from ehalsodag.db.engine import Database
@@ -75,7 +78,11 @@ class ResultsClaims:
         if self.redis is None:
             return True
         key = f"{self.prefix}:results:{poll_id}:{beat}"
-        return bool(await self.redis.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
+        try:
+            return bool(await self.redis.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
+        except (RedisConnectionError, RedisTimeoutError):
+            metrics.redis_error("results_claim")
+            raise
 
 
 class Renderer:
@@ -217,6 +224,7 @@ class Broadcaster:
             by_language = self.renderer.by_language([r.fragment for r in group])
             if topic:
                 self.published_bytes[topic] = self.published_bytes.get(topic, 0) + len(by_language["sv"])
+            metrics.published(audience, len(by_language["sv"].encode()))
             await self.hub.publish(event_id, audience, by_language, to=to, exclude=exclude, stages=stages)
 
     def deliver_local(self, event_id: int, routed: list[Routed]) -> None:

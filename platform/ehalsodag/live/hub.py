@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 from litestar.channels import ChannelsPlugin
 
+from ehalsodag import metrics
 from ehalsodag.fragments import Audience
 
 log = logging.getLogger(__name__)
@@ -310,6 +311,11 @@ class Hub:
         room = self._rooms.get(event_id)
         return len(room.connections) if room else 0
 
+    def socket_counts(self) -> dict[tuple[int, str], int]:
+        """Open sockets per (event id, audience) on this worker (read by the metrics at scrape time)."""
+        return {(event_id, audience): len(sockets) for event_id, room in list(self._rooms.items())
+                for audience, sockets in list(room.by_audience.items()) if sockets}
+
     def connected_event_ids(self) -> list[int]:
         """Events with at least one socket on this worker."""
         return [event_id for event_id, room in self._rooms.items() if room.connections]
@@ -393,8 +399,12 @@ class Hub:
             if skip and connection.attendee_id in skip:
                 continue
             self._offer(connection, by_language.get(connection.language) or fallback)
+        if not receivers:
+            return
+        took = time.perf_counter() - started
         if len(receivers) > 100:  # how long a fan-out to many takes, smoothed (the results ticker paces by it)
-            self.fanout_seconds = 0.8 * self.fanout_seconds + 0.2 * (time.perf_counter() - started)
+            self.fanout_seconds = 0.8 * self.fanout_seconds + 0.2 * took
+        metrics.fanout(audience, took, len(fallback.encode()), len(receivers))
 
     def _offer(self, connection: Connection, frame: str) -> None:
         if connection.dropped:
@@ -404,6 +414,7 @@ class Hub:
         else:
             connection.dropped = True
             self.dropped_sockets += 1
+            metrics.dropped(connection.audience)
             log.info("dropping a websocket that fell %d frames behind", self.queue_limit)
             asyncio.create_task(connection.close(CLOSE_TOO_SLOW, "too slow"))
 

@@ -23,6 +23,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from ehalsodag import metrics
 from ehalsodag.agenda.models import Stage
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic
@@ -108,6 +109,7 @@ class VoteWriter(GroupCommit[Vote]):
             )
             await session.execute(statement, rows)
             await session.commit()
+        metrics.count_votes(len(latest))
         await self._committed(_changes(list(latest.values())))
         results: list[bool | PollError] = []
         seen: set[tuple[int, int]] = set()

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag import metrics
 from ehalsodag.agenda import stages, tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
@@ -67,6 +68,7 @@ async def ask(
     session.add(question)
     await session.flush()
     changed(session, Topic.QUESTION, event.id, question.id, attendees=[attendee.id])
+    metrics.count_question()
     return question
 
 
@@ -110,6 +112,7 @@ async def upvote(session: AsyncSession, question: Question, attendee: Attendee, 
             try:
                 async with session.begin_nested():
                     session.add(QuestionUpvote(question_id=question.id, attendee_id=attendee.id))
+                metrics.count_upvote()
             except IntegrityError:
                 pass  # a concurrent duplicate: the constraint kept it to one
     count = await _recount(session, question)

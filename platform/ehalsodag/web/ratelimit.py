@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import HTTPException
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ehalsodag import metrics
 from ehalsodag.i18n import _
 
 
@@ -76,7 +79,11 @@ class RedisLimiter:
         pipe = self.redis.pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, window + 1)
-        count, _ok = await pipe.execute()
+        try:
+            count, _ok = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError):
+            metrics.redis_error("rate_limit")
+            raise
         if count > limit.count:
             return max(0.1, (slot + 1) * window - time.time())
         return 0.0
