@@ -29,7 +29,7 @@ METRICS_PATH = "/metrics"
 
 def prometheus_config() -> PrometheusConfig:
     """Request count and latency per route (``ehalsodag_request_duration_seconds``), labelled by the route's
-    path template (``/api/v1/polls/{poll_id:int}/vote``), never the raw path: bounded cardinality. HTTP only: a
+    path template (``/api/v1/polls/{poll_id}/responses``), never the raw path: bounded cardinality. HTTP only: a
     websocket's "request" lasts the whole day; the scrape itself is not timed."""
     return PrometheusConfig(app_name="ehalsodag", prefix="ehalsodag", group_path=True, scopes={ScopeType.HTTP},
                             exclude=[f"^{METRICS_PATH}"])
