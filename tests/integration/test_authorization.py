@@ -5,6 +5,7 @@ Every route of the app must be classified here: a new route makes this test fail
 
 import asyncio
 import re
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -25,7 +26,11 @@ ALLOWED = {
     "attendee": {"attendee"},
     "staff": {"moderator", "organiser", "admin"},
     "organiser": {"organiser", "admin"},
+    # the metrics token (EHALSODAG_METRICS_TOKEN) alone: no attendee's or staff member's token opens it
+    "metrics_token": set(),
 }
+#: The servers here run with a metrics token, so that GET /metrics exists (tests/integration/test_metrics.py).
+METRICS_TOKEN = "authorization-matrix-metrics-token"
 MATRIX = {
     ("GET", "/"): "public",
     ("GET", "/accessibility"): "public",
@@ -53,6 +58,7 @@ MATRIX = {
     ("GET", "/schema/openapi.json"): "public",
     ("GET", "/schema/openapi.yaml"): "public",
     ("GET", "/schema/{path}"): "public",
+    ("GET", "/metrics"): "metrics_token",
     ("POST", "/api/v1/events/{slug}/questions"): "attendee",
     ("POST", "/e/{slug}/questions"): "attendee",
     ("POST", "/api/v1/questions/{question_id}/upvote"): "attendee",
@@ -141,7 +147,7 @@ def body_for(path: str, params: dict) -> dict:
 
 
 def app_routes(settings) -> set[tuple[str, str]]:
-    app = create_app(settings)
+    app = create_app(replace(settings, metrics_token=METRICS_TOKEN))
     found = set()
     for route in app.routes:
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
@@ -173,7 +179,9 @@ def world(tmp_path_factory):
         "organiser": run_sync(make_staff(settings, "org@example.se", "organiser", A)),
         "admin": run_sync(make_staff(settings, "admin@example.se", "admin")),
     }
-    server = start_server(settings, tmp / "server.log")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EHALSODAG_METRICS_TOKEN", METRICS_TOKEN)
+        server = start_server(settings, tmp / "server.log")
     http = httpx.Client(base_url=server.base_url)
     tokens["attendee"] = http.post(f"/api/v1/events/{A}/join", json={"display_name": "A"}).json()["attendee_token"]
     tokens["other_attendee"] = http.post(f"/api/v1/events/{B}/join", json={}).json()["attendee_token"]
