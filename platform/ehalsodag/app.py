@@ -69,6 +69,7 @@ from ehalsodag.staff.auth import provide_allowed, provide_staff
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
+from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.responses import error_handler
 from ehalsodag.web.security import add_security_headers
@@ -134,11 +135,13 @@ def create_served_app() -> ASGIApp:
     accepted websocket's text frames (see :class:`ehalsodag.live.hub.Connection`).
     """
     app = create_app()
+    # EHALSODAG_LOG_FORMAT=json: one line per request and socket event (inside, so pushes skip it too)
+    inner: ASGIApp = request_log(app) if app.state.settings.log_format == "json" else app
 
     async def served(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             scope[RAW_SEND_KEY] = send  # type: ignore[literal-required]
-        await app(scope, receive, send)
+        await inner(scope, receive, send)
 
     return served
 
@@ -250,5 +253,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
                      "attendee_tokens": attendee_tokens, "event_ids": event_ids}),
+        logging_config=litestar_logging_config(settings.log_format),
         debug=settings.debug,
     )

@@ -15,6 +15,7 @@ import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
 from uvicorn.supervisors import Multiprocess
 
 from ehalsodag.live.hub import close_all_sockets
+from ehalsodag.web.logs import uvicorn_log_config
 
 #: Websocket frames larger than this are refused (close 1009): clients have nothing big to say.
 WS_MAX_FRAME = 64 * 1024
@@ -49,12 +50,20 @@ def access_log() -> bool:
     return os.environ.get("EHALSODAG_ACCESS_LOG", "0") == "1"
 
 
+def log_format() -> str:
+    """``EHALSODAG_LOG_FORMAT``: ``text`` (default) or ``json`` (see :mod:`ehalsodag.web.logs`)."""
+    return (os.environ.get("EHALSODAG_LOG_FORMAT") or "text").lower()
+
+
 def config(host: str, port: int, workers: int, **extra: Any) -> uvicorn.Config:
-    """The uvicorn configuration of ``ehalsodag serve``."""
+    """The uvicorn configuration of ``ehalsodag serve``: logs without query strings (tokens), JSON if asked;
+    in JSON mode the app writes the request lines, so uvicorn's access log is off."""
+    fmt = log_format()
     return uvicorn.Config(
         "ehalsodag.app:create_served_app", factory=True, host=host, port=port, workers=workers,
         ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True,
-        timeout_graceful_shutdown=20, log_level="info", access_log=access_log(), **extra,
+        timeout_graceful_shutdown=20, log_level="info", access_log=access_log() and fmt != "json",
+        log_config=uvicorn_log_config(fmt), **extra,
     )
 
 

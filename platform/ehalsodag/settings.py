@@ -69,6 +69,8 @@ class Settings:
     vote_limit: int = 10
     default_language: str = "sv"
     languages: tuple[str, ...] = field(default=("sv", "en"))
+    #: ``text`` (uvicorn's default lines) or ``json``: one JSON line per request and socket event, nothing personal.
+    log_format: str = "text"
     #: Bearer token for GET /metrics (Prometheus); unset: no metrics endpoint (404).
     metrics_token: str | None = None
 
@@ -101,5 +103,6 @@ def load_settings() -> Settings:
         join_limit=int(_env("JOIN_LIMIT", "600") or 600),
         vote_limit=int(_env("VOTE_LIMIT", "10") or 10),
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
+        log_format=(_env("LOG_FORMAT", "text") or "text").lower(),
         metrics_token=_env("METRICS_TOKEN"),
     )
