@@ -56,6 +56,11 @@ async def load_fixture(settings: Settings, name: str = "regional.toml") -> str:
     path = FIXTURES / "agenda" / name
     if not path.exists():
         path = PROGRAMMES_DIR / name
+    return await load_programme(settings, path)
+
+
+async def load_programme(settings: Settings, path: Path) -> str:
+    """Load a programme file; return its event's slug."""
     db = Database(settings)
     try:
         async with db.unit_of_work() as session:

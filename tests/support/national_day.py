@@ -7,9 +7,6 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ehalsodag.agenda.files import load_agenda
-from ehalsodag.agenda.service import load_spec
-from ehalsodag.db.engine import Database
 from ehalsodag.settings import Settings
 
 SLUG = "nationell-test"
@@ -94,12 +91,8 @@ labels = ["Mycket dålig", "Dålig", "Varken bra eller dålig", "Bra", "Mycket b
 
 async def load_national_day(settings: Settings, folder: Path) -> str:
     """Write and load the programme; return the event's slug."""
+    from tests.conftest import load_programme
+
     path = folder / f"{SLUG}.toml"
     path.write_text(programme(), encoding="utf-8")
-    db = Database(settings)
-    try:
-        async with db.unit_of_work() as session:
-            event, _created = await load_spec(session, load_agenda(path))
-            return event.slug
-    finally:
-        await db.dispose()
+    return await load_programme(settings, path)
