@@ -57,6 +57,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+#: uvicorn's own lines about a websocket (its handshake line carries the query string, hence the token).
+_SOCKET_LINES = ('%s - "WebSocket', "connection open", "connection closed", "connection rejected")
+
+
 def _without_query(value: object) -> object:
     if isinstance(value, str) and value.startswith("/") and "?" in value:
         return value.split("?", 1)[0]
@@ -66,8 +70,8 @@ def _without_query(value: object) -> object:
 class QueryStringFilter(logging.Filter):
     """Strip query strings from the paths uvicorn logs (its access lines and websocket handshakes).
 
-    With ``drop_socket_lines`` uvicorn's handshake lines are dropped altogether: in JSON mode
-    :func:`request_log` writes the socket's line itself.
+    With ``drop_socket_lines`` uvicorn's handshake and "connection open/closed/rejected" lines are dropped
+    altogether: in JSON mode :func:`request_log` writes one line per socket event itself.
     """
 
     def __init__(self, drop_socket_lines: bool = False) -> None:
@@ -76,7 +80,7 @@ class QueryStringFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """False for a dropped line; otherwise the record, its paths without query strings."""
-        if isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket') and self.drop_socket_lines:
+        if self.drop_socket_lines and isinstance(record.msg, str) and record.msg.startswith(_SOCKET_LINES):
             return False
         if isinstance(record.args, tuple):
             record.args = tuple(_without_query(arg) for arg in record.args)
