@@ -54,6 +54,8 @@ from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
 from ehalsodag.metrics.endpoint import metrics_controller, prometheus_config
+from ehalsodag.operations.readiness import Readiness
+from ehalsodag.operations.routes import routes as operations_routes
 from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
@@ -189,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     event_ids = EventIds(db)
     attendee_tokens = AttendeeTokens(db)
     inserter = BatchInserter(db)
+    readiness = Readiness(db, channels, settings.channel_prefix)
     metrics.watch(hub=hub, engine=db.engine)
 
     async def event_slug(event_id: int) -> str | None:
@@ -209,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            readiness.shutting_down = True  # first: /readyz answers 503 while the rest shuts down
             await vote_writer.stop()
             await inserter.stop()
             await ticker.stop()
@@ -226,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *handlers,
             create_static_files_router(path="/static", directories=[settings.static_dir], name="static"),
+            *operations_routes,  # /healthz, /readyz: public, not in the schema, not rate limited
             *monitoring,
         ],
         plugins=[
@@ -252,7 +257,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster, "snapshots": snapshots,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
-                     "attendee_tokens": attendee_tokens, "event_ids": event_ids}),
+                     "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness}),
         logging_config=litestar_logging_config(settings.log_format),
         debug=settings.debug,
     )

@@ -9,7 +9,16 @@ import sys
 from collections.abc import Sequence
 
 import ehalsodag.models  # noqa: F401  (every table mapped before the first query)
-from ehalsodag.settings import Settings, load_settings
+from ehalsodag.settings import (
+    ConfigurationError,
+    Settings,
+    configuration_problems,
+    effective_configuration,
+    load_settings,
+)
+
+#: Exit code of a refused configuration (``serve``, ``check-config``).
+EXIT_CONFIGURATION = 2
 
 
 def _print_problems(problems: Sequence[object]) -> None:
@@ -219,19 +228,56 @@ def load_demo(settings: Settings) -> list[str]:
     return slugs
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the app with uvicorn."""
-    from ehalsodag.db.migrate import upgrade
+def _refusals(settings: Settings, workers: int, host: str) -> list[str]:
+    """Every reason not to serve: a half-right configuration, an unreachable database or Redis."""
+    from ehalsodag.operations.checks import reachability_problems
 
+    return [*configuration_problems(settings, workers=workers, host=host),
+            *asyncio.run(reachability_problems(settings))]
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the app with uvicorn, unless the configuration is half right (one line per reason, exit 2)."""
+    from ehalsodag.db.migrate import upgrade
+    from ehalsodag.operations.checks import migration_warning
+
+    workers = settings.workers if args.workers is None else args.workers
+    refusals = _refusals(settings, workers, args.host)
+    if refusals:
+        _print_problems([f"error: {refusal}" for refusal in refusals])
+        return EXIT_CONFIGURATION
     if args.demo:
         upgrade(settings)
         for slug in load_demo(settings):  # idempotent: an existing event is updated in place
             print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
-    if args.workers > 1 and not settings.redis_url:
-        print("warning: several workers without EHALSODAG_REDIS_URL cannot share live pushes", file=sys.stderr)
+    else:
+        warning = asyncio.run(migration_warning(settings))
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     from ehalsodag.server import serve
 
-    serve(args.host, args.port, args.workers)
+    serve(args.host, args.port, workers, forwarded_allow_ips=settings.forwarded_allow_ips)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the effective configuration (secrets masked) and what is wrong with it: exit 0 when fine, else 2."""
+    from ehalsodag.operations.checks import migration_warning
+    from ehalsodag.server import access_log
+
+    workers = settings.workers if args.workers is None else args.workers
+    for name, value in effective_configuration(settings, workers=workers, host=args.host):
+        print(f"{name}={value}")
+    print(f"EHALSODAG_ACCESS_LOG={'1' if access_log() else '0'}")
+    refusals = _refusals(settings, workers, args.host)
+    warning = None if refusals else asyncio.run(migration_warning(settings))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    if refusals:
+        _print_problems([f"error: {refusal}" for refusal in refusals])
+        print(f"{len(refusals)} problem(s): ehalsodag serve refuses this configuration", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    print("configuration is fine")
     return 0
 
 
@@ -322,10 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the platform")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="worker processes (default: EHALSODAG_WORKERS, else 1)")
     serve.add_argument("--demo", action="store_true",
                        help="migrate and load the demo programmes (ehalsodag/programmes/*.toml)")
     serve.set_defaults(run=cmd_serve)
+
+    check_config = commands.add_parser(
+        "check-config", help="print the effective configuration (secrets masked) and what is wrong with it")
+    check_config.add_argument("--host", default="127.0.0.1", help="the host serve will listen on")
+    check_config.add_argument("--workers", type=int, help="worker processes (default: EHALSODAG_WORKERS, else 1)")
+    check_config.set_defaults(run=cmd_check_config)
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="run migrations").set_defaults(run=cmd_db_upgrade)
@@ -395,7 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ehalsodag`` command."""
     args = build_parser().parse_args(argv)
-    return args.run(args, load_settings())
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    return args.run(args, settings)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 On SIGTERM uvicorn stops accepting connections and would cut websockets with 1012; we first close
 them with 1001 "going away", so that browsers reconnect (to the restarted or another worker) at once.
+Before that, ``/readyz`` turns 503 and, with ``EHALSODAG_SHUTDOWN_DRAIN_SECONDS``, the worker keeps serving that
+long, so that a proxy polling ``/readyz`` stops sending it new sockets before the old ones reconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from typing import Any
@@ -15,6 +18,7 @@ import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
 from uvicorn.supervisors import Multiprocess
 
 from ehalsodag.live.hub import close_all_sockets
+from ehalsodag.operations.readiness import begin_shutdown
 from ehalsodag.web.logs import uvicorn_log_config
 
 #: Websocket frames larger than this are refused (close 1009): clients have nothing big to say.
@@ -25,7 +29,12 @@ class GracefulServer(uvicorn.Server):
     """uvicorn's server, closing every websocket with 1001 before its own shutdown."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Say goodbye on every socket, then shut down as uvicorn does."""
+        """Turn /readyz false, give the proxy the drain time, say goodbye on every socket, then shut down as uvicorn
+        does."""
+        begin_shutdown()
+        drain = drain_seconds()
+        if drain > 0:
+            await asyncio.sleep(drain)  # still accepting: /readyz answers 503, the sockets stay open
         try:
             await close_all_sockets()
         except Exception:  # a goodbye that fails must not block the shutdown
@@ -55,10 +64,22 @@ def log_format() -> str:
     return (os.environ.get("EHALSODAG_LOG_FORMAT") or "text").lower()
 
 
-def config(host: str, port: int, workers: int, **extra: Any) -> uvicorn.Config:
+def drain_seconds() -> float:
+    """Seconds between SIGTERM (``/readyz`` turns 503) and closing the sockets: ``EHALSODAG_SHUTDOWN_DRAIN_SECONDS``,
+    default 0. Set it a little above the proxy's health-check interval."""
+    try:
+        return max(0.0, float(os.environ.get("EHALSODAG_SHUTDOWN_DRAIN_SECONDS") or 0))
+    except ValueError:
+        return 0.0
+
+
+def config(host: str, port: int, workers: int, *, forwarded_allow_ips: str | None = None,
+           **extra: Any) -> uvicorn.Config:
     """The uvicorn configuration of ``ehalsodag serve``: logs without query strings (tokens), JSON if asked;
     in JSON mode the app writes the request lines, so uvicorn's access log is off."""
     fmt = log_format()
+    if forwarded_allow_ips:  # the proxies whose X-Forwarded-For/-Proto count (default: uvicorn's 127.0.0.1)
+        extra["forwarded_allow_ips"] = forwarded_allow_ips
     return uvicorn.Config(
         "ehalsodag.app:create_served_app", factory=True, host=host, port=port, workers=workers,
         ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True,
@@ -67,9 +88,9 @@ def config(host: str, port: int, workers: int, **extra: Any) -> uvicorn.Config:
     )
 
 
-def serve(host: str, port: int, workers: int = 1) -> None:
+def serve(host: str, port: int, workers: int = 1, *, forwarded_allow_ips: str | None = None) -> None:
     """Serve until SIGTERM or SIGINT; with ``workers`` > 1, several processes share the socket."""
-    cfg = config(host, port, workers)
+    cfg = config(host, port, workers, forwarded_allow_ips=forwarded_allow_ips)
     server = GracefulServer(cfg)
     if workers > 1:
         # uvicorn's supervisor (health checks, restarts) creates its workers by this module-level name.

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+N = TypeVar("N", int, float)
 
 #: The package folder: templates, static files, the demo programmes, translations and migrations ship inside it,
 #: so a non-editable install (a wheel, a container) finds them wherever it is installed.
@@ -30,6 +35,20 @@ def _default_var_dir() -> Path:
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"EHALSODAG_{name}")
     return value if value not in (None, "") else default
+
+
+class ConfigurationError(ValueError):
+    """A variable that cannot be read (its message is one line that names it)."""
+
+
+def _number(name: str, default: N, kind: Callable[[str], N]) -> N:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigurationError(f"EHALSODAG_{name} must be a number, not {value!r}") from None
 
 
 def _default_secret(var_dir: Path) -> str:
@@ -69,6 +88,18 @@ class Settings:
     vote_limit: int = 10
     default_language: str = "sv"
     languages: tuple[str, ...] = field(default=("sv", "en"))
+    #: ``development`` or ``production`` (EHALSODAG_ENV): production refuses to start without a secret key.
+    environment: str = "development"
+    #: Worker processes of ``ehalsodag serve`` when ``--workers`` is not given (EHALSODAG_WORKERS).
+    workers: int = 1
+    #: Proxy addresses whose X-Forwarded-For/-Proto uvicorn trusts (EHALSODAG_FORWARDED_ALLOW_IPS); unset:
+    #: uvicorn's default, 127.0.0.1 (a proxy on the same machine).
+    forwarded_allow_ips: str | None = None
+    #: The operator accepts several worker processes on one SQLite file (EHALSODAG_ALLOW_SQLITE_WORKERS=1).
+    allow_sqlite_workers: bool = False
+    #: Seconds between SIGTERM (/readyz turns 503) and closing the sockets (EHALSODAG_SHUTDOWN_DRAIN_SECONDS; the
+    #: served worker reads it again in ``ehalsodag.server.drain_seconds``).
+    shutdown_drain_seconds: float = 0.0
     #: ``text`` (uvicorn's default lines) or ``json``: one JSON line per request and socket event, nothing personal.
     log_format: str = "text"
     #: Bearer token for GET /metrics (Prometheus); unset: no metrics endpoint (404).
@@ -78,6 +109,11 @@ class Settings:
     def is_sqlite(self) -> bool:
         """True when the database is SQLite (the single-machine default)."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production(self) -> bool:
+        """True with ``EHALSODAG_ENV=production``: no secret is generated, a missing one refuses the start."""
+        return self.environment == "production"
 
     @property
     def https(self) -> bool:
@@ -91,7 +127,9 @@ def load_settings() -> Settings:
     database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'ehalsodag.sqlite3'}"
     if database_url.startswith("sqlite"):
         var_dir.mkdir(parents=True, exist_ok=True)
-    secret = _env("SECRET_KEY") or _default_secret(var_dir)
+    environment = (_env("ENV", "development") or "development").lower()
+    # production never invents a secret: a missing one is refused by configuration_problems()
+    secret = _env("SECRET_KEY") or ("" if environment == "production" else _default_secret(var_dir))
     return Settings(
         database_url=database_url,
         redis_url=_env("REDIS_URL"),
@@ -99,10 +137,106 @@ def load_settings() -> Settings:
         base_url=_env("BASE_URL"),
         debug=_env("DEBUG", "0") == "1",
         channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
-        attendance_seconds=float(_env("ATTENDANCE_SECONDS", "60") or 60),
-        join_limit=int(_env("JOIN_LIMIT", "600") or 600),
-        vote_limit=int(_env("VOTE_LIMIT", "10") or 10),
+        attendance_seconds=_number("ATTENDANCE_SECONDS", 60.0, float),
+        join_limit=_number("JOIN_LIMIT", 600, int),
+        vote_limit=_number("VOTE_LIMIT", 10, int),
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
         log_format=(_env("LOG_FORMAT", "text") or "text").lower(),
         metrics_token=_env("METRICS_TOKEN"),
+        environment=environment,
+        workers=_number("WORKERS", 1, int),
+        forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS"),
+        allow_sqlite_workers=_env("ALLOW_SQLITE_WORKERS", "0") == "1",
+        shutdown_drain_seconds=_number("SHUTDOWN_DRAIN_SECONDS", 0.0, float),
     )
+
+
+# --- configurations that cannot be half right (``ehalsodag serve`` refuses them, ``check-config`` lists them) ---
+
+#: Hosts that only this machine reaches: a proxy in front of them runs here, and uvicorn trusts 127.0.0.1 by default.
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def _loopback(host: str) -> bool:
+    return host in _LOOPBACK or host.startswith("127.")
+
+
+def configuration_problems(settings: Settings, *, workers: int, host: str) -> list[str]:
+    """What is wrong with ``settings`` served by ``workers`` processes on ``host``: one line per problem, each
+    starting with the variable to change. Nothing here connects anywhere (see ``ehalsodag.operations.checks``)."""
+    problems = []
+    if settings.environment not in ("development", "production"):
+        problems.append(f"EHALSODAG_ENV must be development or production, not {settings.environment!r}")
+    if workers > 1 and not settings.redis_url:
+        problems.append(f"EHALSODAG_REDIS_URL is not set but {workers} workers were asked for: each worker would keep "
+                        "its live pushes to itself (attendees on one never see a moderator's action on another); "
+                        "set EHALSODAG_REDIS_URL or run one worker")
+    if workers > 1 and settings.is_sqlite and not settings.allow_sqlite_workers:
+        problems.append(f"EHALSODAG_DATABASE_URL is SQLite but {workers} workers were asked for: use PostgreSQL, or "
+                        "set EHALSODAG_ALLOW_SQLITE_WORKERS=1 to accept several processes writing one SQLite file")
+    if workers < 1:
+        problems.append(f"EHALSODAG_WORKERS (or --workers) must be at least 1, not {workers}")
+    if settings.base_url and not settings.base_url.startswith(("http://", "https://")):
+        problems.append(f"EHALSODAG_BASE_URL must start with https:// (or http://), not {settings.base_url!r}")
+    if settings.https and not settings.forwarded_allow_ips and not _loopback(host):
+        problems.append(f"EHALSODAG_FORWARDED_ALLOW_IPS is not set but EHALSODAG_BASE_URL is https and the server "
+                        f"listens on {host}: the TLS proxy's X-Forwarded-For/-Proto would be ignored (every attendee "
+                        "would share the proxy's address); set it to the proxy's address, or '*' when only the "
+                        "proxy reaches this port")
+    if settings.production and not settings.secret_key:
+        problems.append("EHALSODAG_SECRET_KEY is not set and EHALSODAG_ENV=production: set a long random value, "
+                        "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    elif settings.production and len(settings.secret_key) < 32:
+        problems.append("EHALSODAG_SECRET_KEY is shorter than 32 characters and EHALSODAG_ENV=production: "
+                        "set a long random value")
+    if settings.production and settings.debug:
+        problems.append("EHALSODAG_DEBUG=1 and EHALSODAG_ENV=production: debug pages show tracebacks to anyone")
+    if settings.sqlite_synchronous not in _SYNCHRONOUS:
+        problems.append(f"EHALSODAG_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, "
+                        f"not {settings.sqlite_synchronous!r}")
+    return problems
+
+
+def masked_url(url: str | None) -> str | None:
+    """``url`` with its password replaced by ``***`` (for logs and ``check-config``)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    credentials, _at, host = parts.netloc.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def effective_configuration(settings: Settings, *, workers: int, host: str) -> list[tuple[str, str]]:
+    """Every variable's effective value (secrets masked), as ``ehalsodag check-config`` prints it."""
+
+    def shown(value: object, unset: str = "(unset)") -> str:
+        return unset if value in (None, "") else str(value)
+
+    secret = "(unset)"
+    if settings.secret_key:
+        secret = "*** (set)" if _env("SECRET_KEY") else "*** (generated into var/secret_key)"
+    return [
+        ("EHALSODAG_ENV", settings.environment),
+        ("EHALSODAG_DATABASE_URL", shown(masked_url(settings.database_url))),
+        ("EHALSODAG_REDIS_URL", shown(masked_url(settings.redis_url), "(unset: in-process channels)")),
+        ("EHALSODAG_SECRET_KEY", secret),
+        ("EHALSODAG_BASE_URL", shown(settings.base_url)),
+        ("EHALSODAG_WORKERS", f"{workers} (--workers or EHALSODAG_WORKERS)"),
+        ("host", host),
+        ("EHALSODAG_FORWARDED_ALLOW_IPS", shown(settings.forwarded_allow_ips, "(unset: 127.0.0.1)")),
+        ("EHALSODAG_ALLOW_SQLITE_WORKERS", "1" if settings.allow_sqlite_workers else "0"),
+        ("EHALSODAG_DEBUG", "1" if settings.debug else "0"),
+        ("EHALSODAG_VAR_DIR", shown(_env("VAR_DIR"), f"(unset: {_default_var_dir()})")),
+        ("EHALSODAG_CHANNEL_PREFIX", settings.channel_prefix),
+        ("EHALSODAG_SQLITE_SYNCHRONOUS", settings.sqlite_synchronous),
+        ("EHALSODAG_ATTENDANCE_SECONDS", f"{settings.attendance_seconds:g}"),
+        ("EHALSODAG_JOIN_LIMIT", str(settings.join_limit)),
+        ("EHALSODAG_VOTE_LIMIT", str(settings.vote_limit)),
+        ("EHALSODAG_LOG_FORMAT", settings.log_format),
+        ("EHALSODAG_METRICS_TOKEN", "*** (set)" if settings.metrics_token else "(unset: no /metrics)"),
+        ("EHALSODAG_SHUTDOWN_DRAIN_SECONDS", f"{settings.shutdown_drain_seconds:g}"),
+    ]

@@ -58,6 +58,8 @@ MATRIX = {
     ("GET", "/schema/openapi.json"): "public",
     ("GET", "/schema/openapi.yaml"): "public",
     ("GET", "/schema/{path}"): "public",
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "metrics_token",
     ("POST", "/api/v1/events/{slug}/questions"): "attendee",
     ("POST", "/e/{slug}/questions"): "attendee",
