@@ -168,6 +168,8 @@ def configuration_problems(settings: Settings, *, workers: int, host: str) -> li
     problems = []
     if settings.environment not in ("development", "production"):
         problems.append(f"EHALSODAG_ENV must be development or production, not {settings.environment!r}")
+    if settings.log_format not in ("text", "json"):
+        problems.append(f"EHALSODAG_LOG_FORMAT must be text or json, not {settings.log_format!r}")
     if workers > 1 and not settings.redis_url:
         problems.append(f"EHALSODAG_REDIS_URL is not set but {workers} workers were asked for: each worker would keep "
                         "its live pushes to itself (attendees on one never see a moderator's action on another); "

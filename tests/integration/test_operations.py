@@ -70,6 +70,7 @@ REFUSED = {
     "production with a short secret key": ([], {"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": "short"},
                                            "EHALSODAG_SECRET_KEY is shorter than 32 characters"),
     "an unknown mode": ([], {"EHALSODAG_ENV": "prod"}, "EHALSODAG_ENV must be development or production"),
+    "an unknown log format": ([], {"EHALSODAG_LOG_FORMAT": "xml"}, "EHALSODAG_LOG_FORMAT must be text or json"),
     "unreachable database": (
         [], {"EHALSODAG_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/test"},
         "EHALSODAG_DATABASE_URL: cannot reach postgresql+asyncpg://postgres@127.0.0.1:"),
