@@ -1,6 +1,6 @@
 """The benchmark's machinery at a tiny size: it runs, counts and refuses anything but loopback.
 
-Counts, not speed: timings belong to `ehalsodag bench --profile smoke|full|qa` (docs/performance.md).
+Counts, not speed: timings belong to `ehalsodag bench --profile smoke|full|qa|national` (docs/performance.md).
 """
 
 import os
@@ -10,6 +10,7 @@ import pytest
 
 from ehalsodag_bench.common import histogram_percentiles
 from ehalsodag_bench.frames import Recorder, SocketState
+from ehalsodag_bench.national import run_national
 from ehalsodag_bench.qa import run_qa
 from ehalsodag_bench.run import Target, percentiles, require_loopback, run, run_writer, vote_latencies
 from ehalsodag_bench.server import stamp
@@ -50,6 +51,28 @@ def test_the_tiny_qa_profile_delivers_every_action_to_every_attendee(tmp_path):
     assert staff_short and staff_long and 0.8 < staff_long / staff_short < 1.25, report.staff_upvote_bytes
     assert report.snapshot_bytes["in_storm"] > report.snapshot_bytes["at_start"] > 0
     assert (tmp_path / "qa.json").read_text().count('"upvotes": 60') == 1
+
+
+def test_the_tiny_national_profile_keeps_every_region_to_its_own_stage(tmp_path):
+    report = run_national("national-tiny", str(tmp_path / "national.json"))
+    # 3 regions × 20 attendees and 3 without a region, all connected, nothing refused or dropped
+    assert (report.regions, report.per_region, report.attendees, report.sockets) == (3, 20, 63, 63)
+    assert report.errors == 0 and report.disconnects == 0
+    # every attendee, whatever their region, got every national announcement, question and upvote
+    assert report.broadcasts_missed == 0 and report.national_broadcast_ms["p99"] is not None
+    national = report.per_stage[0]
+    assert national["stage"] == "nationell" and national["attendees"] == 63 and national["missed"] == 0
+    assert national["deliveries"] == 63 * (3 + 1 + 5)  # 3 announcements, a question, 5 upvotes
+    # a region's actions reached its own sockets only: not one frame or item on another stage
+    assert report.cross_stage_frames == 0 and report.cross_stage_items == 0
+    assert [s["stage"] for s in report.per_stage[1:]] == ["region-01", "region-02", "region-03"]
+    for stage in report.per_stage[1:]:
+        assert stage["attendees"] == 20 and stage["missed"] == 0 and stage["cross_stage_frames"] == 0
+        assert stage["deliveries"] > 0 and stage["action_to_attendee_ms"]["p99"] is not None
+    assert report.deliveries_missed == 0 and report.switch_ms["p50"] is not None
+    assert report.votes_accepted == 60 and report.votes_counted == 60
+    assert report.targets_met["no_cross_stage_frames"] and report.targets_met["nothing_missed"]
+    assert (tmp_path / "national.json").read_text().count('"cross_stage_frames": 0') == 4  # the run and each region
 
 
 def test_the_observer_stamps_every_language_and_the_stamp_is_not_counted():

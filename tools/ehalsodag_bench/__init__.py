@@ -4,8 +4,10 @@ The benchmark starts the platform through its own entry point (:mod:`ehalsodag_b
 builds the same app as ``ehalsodag serve`` and adds one observer to the hub that stamps every published
 frame with the moment it was published. Nothing in the platform knows about the benchmark.
 
-Profiles: ``tiny``, ``smoke`` and ``full`` (votes and broadcasts, :mod:`ehalsodag_bench.run`) and ``qa``
-and ``qa-tiny`` (questions, upvotes, a chat storm and joins, :mod:`ehalsodag_bench.qa`).
+Profiles: ``tiny``, ``smoke`` and ``full`` (votes and broadcasts, :mod:`ehalsodag_bench.run`), ``qa``
+and ``qa-tiny`` (questions, upvotes, a chat storm and joins, :mod:`ehalsodag_bench.qa`), and ``national``
+and ``national-tiny`` (a national day: a national stage and regional ones, per-stage latency and no
+cross-stage frames, :mod:`ehalsodag_bench.national`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def main(options: dict[str, Any]) -> int:
         from ehalsodag_bench.qa import run_qa
 
         figures = asdict(run_qa(profile, json_path, target=target, attendees=attendees))
+    elif profile.startswith("national"):
+        from ehalsodag_bench.national import run_national
+
+        figures = asdict(run_national(profile, json_path, target=target, attendees=attendees))
     else:
         from ehalsodag_bench.run import run
 
