@@ -115,3 +115,5 @@ class ClockState:
     other: Hashable
     stamp: Hashable
     tracks: Mapping[int | None, int | None]
+    #: Whether the day is over (the evaluation opens by itself when the last block ends).
+    day_over: bool = False

@@ -8,6 +8,8 @@ import re
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
+from ehalsodag.agenda import service as agenda_service
+from ehalsodag.agenda import tracks
 from ehalsodag.agenda.fragments import clock_state
 from ehalsodag.agenda.service import event_by_id, event_by_slug
 from ehalsodag.app import fragment_sources
@@ -76,5 +78,47 @@ async def test_ticker_pushes_when_the_clock_or_another_process_changes_the_day(s
     assert 'id="live-announcer"' not in pushed  # nothing went on air: nothing to announce
 
     await hub.detach(event_id, connection)
+    await plugin._on_shutdown()
+    await db.dispose()
+
+
+async def test_a_regional_block_seen_first_by_the_clock_reaches_only_its_region(settings, tmp_path):
+    """A moderator's go-live commits; the clock ticks before the broadcaster's own push and recheck. What the tick
+    pushes (the programme, the screens) must stay with that region: nothing, not the evaluation, reaches another."""
+    from tests.support.national_day import OSTERGOTLAND, SKANE, load_national_day
+
+    slug = await load_national_day(settings, tmp_path)
+    db = Database(settings)
+    plugin = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    await plugin._on_startup()
+    hub = Hub(plugin)
+    ticker = ClockTicker(Broadcaster(db, hub, Renderer(settings.templates_dir), fragment_sources(), event_by_id,
+                                     route=tracks.socket_stages), clock_state)
+    async with db.reader() as session:
+        event = await event_by_slug(session, slug)
+        event_id = event.id
+        stage = {s.key: s.id for s in event.stages}
+        regional = next(b.id for b in event.blocks if b.stage_id == stage[OSTERGOTLAND])
+    frames: dict[str, list[str]] = {OSTERGOTLAND: [], SKANE: []}
+
+    def socket(key: str) -> Connection:
+        async def send(frame):
+            frames[key].append(frame)
+
+        async def close(code, reason):
+            pass
+
+        return Connection(send, close, "sv", "attendee", 16, attendee_id=len(frames[key]) + 1, stage=stage[key])
+
+    for key in frames:
+        await hub.attach(event_id, socket(key))
+    assert await ticker.tick() == 0  # first look
+    async with db.unit_of_work() as session:  # the go-live, as committed, before its own push
+        event = await event_by_slug(session, slug)
+        await agenda_service.go_live(session, event, regional, "moderator")
+    assert await ticker.tick() == 1
+    await asyncio.sleep(0.05)
+    assert frames[SKANE] == [], "another region's page got the clock's push"
+    assert "Så gör vi i Östergötland" in "".join(frames[OSTERGOTLAND])
     await plugin._on_shutdown()
     await db.dispose()

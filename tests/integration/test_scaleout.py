@@ -200,3 +200,31 @@ async def test_one_worker_at_a_time_pushes_a_polls_results():
     finally:
         await client_a.aclose()
         await client_b.aclose()
+
+
+def test_concurrent_upvotes_of_one_question_are_all_counted_on_postgresql(postgres_url, tmp_path):
+    """Each upvote's transaction counts the upvotes it sees: without the question's row lock, two at once would each
+    write their own count and one would be lost (READ COMMITTED sees neither's uncommitted row)."""
+    settings, slug = migrated_with_fixture(postgres_url, tmp_path)
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        async def scenario() -> tuple[list[int], int]:
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+                tokens = [(await http.post(f"/api/v1/events/{slug}/join", json={})).json()["attendee_token"]
+                          for _ in range(40)]
+                asked = await http.post(f"/api/v1/events/{slug}/questions", json={"text": "Hur mycket?"},
+                                        headers={"Authorization": f"Bearer {tokens[0]}"})
+                question = asked.json()["id"]
+                answers = await asyncio.gather(*(http.post(f"/api/v1/questions/{question}/upvote",
+                                                           headers={"Authorization": f"Bearer {token}"})
+                                                 for token in tokens))
+                assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200]
+                again = await http.post(f"/api/v1/questions/{question}/upvote",
+                                        headers={"Authorization": f"Bearer {tokens[1]}"})
+                return sorted(a.json()["upvotes"] for a in answers), again.json()["upvotes"]
+
+        counts, final = asyncio.run(scenario())
+        assert counts == list(range(1, 41)), "every upvote saw the ones committed before it"
+        assert final == 40
+    finally:
+        stop_server(server)

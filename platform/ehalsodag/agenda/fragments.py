@@ -57,7 +57,7 @@ def clock_state(event: Any, at: dt.datetime | None = None) -> ClockState:
                   tuple((b.id, b.key, b.kind, b.title, b.description, b.planned_start, b.planned_end, b.removed,
                          b.stage_id, b.stream_url, b.film_url, b.recording_url, str(b.speakers))
                         for b in event.blocks)))
-    return ClockState(nows, tuple(other), stamp, followed)
+    return ClockState(nows, tuple(other), stamp, followed, day_over=all(item[1] for item in other))
 
 
 class AgendaFragments:

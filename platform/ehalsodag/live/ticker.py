@@ -80,6 +80,10 @@ class ClockTicker:
                     continue  # nothing moved
                 by_clock = before.stamp == state.stamp
                 topics = CLOCK_TOPICS if by_clock else PROGRAMME_TOPICS
+                if by_clock and before.day_over == state.day_over:
+                    # the evaluation reaches every page: only when the day just ended (a block moving on in one
+                    # region, or a moderator's go-live seen by the clock first, must not reach the others)
+                    topics = tuple(t for t in topics if t is not Topic.EVALUATION)
                 # announce a block the clock put on air; a moderator's go-live was announced by its own push
                 ids = frozenset(now for home, now in state.nows.items()
                                 if by_clock and now is not None and now != before.nows.get(home))

@@ -94,6 +94,10 @@ async def upvote(session: AsyncSession, question: Question, attendee: Attendee, 
         raise QuestionError(_("No such question."), 404)
     if not question.visible:
         raise QuestionError(_("Only approved questions can be upvoted."), 409)
+    # one upvote of a question at a time (PostgreSQL: the row lock; SQLite writes one at a time anyway), so that the
+    # count below sees every upvote committed before it: two at once would otherwise each write their own count.
+    # NO KEY UPDATE, not UPDATE: the upvote row's foreign key takes a KEY SHARE lock on the question
+    await session.execute(select(Question.id).where(Question.id == question.id).with_for_update(key_share=True))
     if undo:
         await session.execute(
             delete(QuestionUpvote).where(
