@@ -47,7 +47,7 @@ from ehalsodag.settings import Settings
 from ehalsodag.staff.service import add_user, create_token
 
 ROOT = Path(__file__).resolve().parents[1]
-PROGRAMME = ROOT / "platform" / "ehalsodag" / "programmes" / "nationell-ehalsodag-2022.toml"
+PROGRAMME = ROOT / "agenda" / "nationell-ehalsodag-2022.toml"
 SLUG = "nationell-ehalsodag-2022"
 REGION = "ostergotland"
 #: The block on now, and where in it "now" falls (planned 14:10–15:00; the national stage pauses meanwhile).

@@ -220,7 +220,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def load_demo(settings: Settings) -> list[str]:
-    """Load every programme in ehalsodag/programmes/ (the demo), returning the slugs."""
+    """Load every programme in agenda/ (``ehalsodag/programmes`` when installed: the demo), returning the slugs."""
     slugs = []
     for path in sorted(settings.agenda_dir.glob("*.toml")):
         slug, _created, _blocks = asyncio.run(load_file(settings, str(path)))
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, help="worker processes (default: EHALSODAG_WORKERS, else 1)")
     serve.add_argument("--demo", action="store_true",
-                       help="migrate and load the demo programmes (ehalsodag/programmes/*.toml)")
+                       help="migrate and load the demo programmes (agenda/*.toml)")
     serve.set_defaults(run=cmd_serve)
 
     check_config = commands.add_parser(

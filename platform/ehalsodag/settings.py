@@ -19,7 +19,8 @@ N = TypeVar("N", int, float)
 #: The package folder: templates, static files, the demo programmes, translations and migrations ship inside it,
 #: so a non-editable install (a wheel, a container) finds them wherever it is installed.
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: The programme files ``ehalsodag serve --demo`` loads (``ehalsodag/programmes/*.toml``).
+#: The programme files ``ehalsodag serve --demo`` loads (``ehalsodag/programmes/*.toml``: in a checkout a link to the
+#: repository's ``agenda/``, in a wheel the files themselves).
 PROGRAMMES_DIR = PACKAGE_DIR / "programmes"
 #: The repository root when running from a source checkout (an editable install); unused when installed.
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
