@@ -109,10 +109,22 @@ def test_a_regional_moderator_acts_on_their_own_stage_only(day):
                          headers=regional)
         assert poll.status_code == 201
         assert http.post(f"/api/v1/polls/{poll.json()['id']}/open", headers=regional).status_code == 200
+        assert http.post(f"{API}/live", json={"block_id": blocks["sa-gor-vi-ostergotland"]},
+                         headers=regional).status_code == 200  # taken live early
+        before = {b["key"]: b for b in http.get(API).json()["blocks"]}
         late = http.post(f"{API}/shift", json={"minutes": 5, "stage": OSTERGOTLAND}, headers=regional)
         assert late.status_code == 200
+        after = {b["key"]: b for b in http.get(API).json()["blocks"]}
+        running, panel = after["sa-gor-vi-ostergotland"], after["nationell-panel"]
+        assert running["start"] == before["sa-gor-vi-ostergotland"]["start"], "the block on air keeps its start"
+        assert running["end"] > before["sa-gor-vi-ostergotland"]["end"]  # and runs five minutes longer
+        assert panel["start"] == before["nationell-panel"]["start"], "the national programme does not move"
+        assert after["sa-gor-vi-skane"]["start"] == before["sa-gor-vi-skane"]["start"]
         # a regional poll is for its region's attendees only
-        options = next(p for p in http.get(f"{API}/polls").json() if p["id"] == poll.json()["id"])["options"]
+        listed = httpx.get(f"{server.base_url}{API}/polls").json()  # nobody's: every stage's polls
+        options = next(p for p in listed if p["id"] == poll.json()["id"])["options"]
+        # an attendee of the national programme does not see a region's poll
+        assert poll.json()["id"] not in [p["id"] for p in http.get(f"{API}/polls", headers=attendee).json()]
         vote = http.post(f"/api/v1/polls/{poll.json()['id']}/responses", json={"option_ids": [options[0]["id"]]},
                          headers=attendee)
         assert vote.status_code == 404
@@ -121,6 +133,17 @@ def test_a_regional_moderator_acts_on_their_own_stage_only(day):
                          headers=organiser).status_code == 200
         panel = http.get(f"/e/{SLUG}/control?stage={SKANE}", headers=regional)
         assert panel.status_code == 403
+        assert http.get(f"/e/{SLUG}/control?stage=halland", headers=organiser).status_code == 404
+        # muting: a region's moderator mutes that region's attendees only
+        skane_attendee = http.post(f"{API}/join", json={"stage": SKANE}).json()["attendee_id"]
+        assert http.post(f"{API}/attendees/{skane_attendee}/mute", headers=regional).status_code == 403
+        ost_attendee = http.post(f"{API}/join", json={"stage": OSTERGOTLAND}).json()["attendee_id"]
+        assert http.post(f"{API}/attendees/{ost_attendee}/mute", headers=regional).status_code == 200
+        # a poll whose block is on another stage than the one it names
+        mismatch = http.post(f"{API}/polls", headers=organiser, json={
+            "kind": "single", "question": "?", "options": ["A", "B"], "stage": SKANE,
+            "block_id": blocks["sa-gor-vi-ostergotland"]})
+        assert mismatch.status_code == 422
         own = http.get(f"/e/{SLUG}/control", headers=regional)
         assert own.status_code == 200 and "Östergötland" in own.text and "announcement-text" not in own.text
 

@@ -101,6 +101,8 @@ class Block(BigIntAuditBase):
     planned_start: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     planned_end: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     shift_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    #: Minutes a regional block on air runs longer than planned (its start stays; a region running late).
+    overrun_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: When a moderator actually took the block live (planned vs actual on the control panel).
     went_live_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     speakers: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
@@ -122,5 +124,5 @@ class Block(BigIntAuditBase):
 
     @property
     def ends_at(self) -> dt.datetime:
-        """End on the day, after shifts."""
-        return self.planned_end + dt.timedelta(minutes=self.shift_minutes)
+        """End on the day, after shifts and a regional block's overrun."""
+        return self.planned_end + dt.timedelta(minutes=self.shift_minutes + (self.overrun_minutes or 0))

@@ -342,33 +342,46 @@ def _blocks_to_shift(event: Event, stage: Stage | None) -> list[Block]:
     elif stage is None or stage is tracks.main_stage(event):
         moved = runofshow.blocks_to_shift(tracks.stage_blocks(event, tracks.main_stage(event)), event.live_block_id,
                                           now)
-    else:
+    else:  # the block on now (perhaps taken live early) runs longer instead: see _overrun
         current = tracks.regional_block_on(event, stage, now)
-        if current is not None:
-            stage.live_block_id = current.id
-            current.went_live_at = current.went_live_at or now
-        moved = [b for b in tracks.stage_blocks(event, stage) if b is current or b.starts_at >= now]
+        moved = [b for b in tracks.stage_blocks(event, stage) if b.starts_at >= now and b is not current]
     return [b for b in moved if isinstance(b, Block)]
+
+
+def _overrun(event: Event, stage: Stage | None, minutes: int) -> Block | None:
+    """A region running late: its block on now keeps its start and runs ``minutes`` longer (shorter, if
+    negative, but never ending before now); None if no regional block is on."""
+    if stage is None or not tracks.is_national_day(event) or stage is tracks.main_stage(event):
+        return None
+    now = utcnow()
+    current = tracks.regional_block_on(event, stage, now)
+    if current is None:
+        return None
+    if current.ends_at + dt.timedelta(minutes=minutes) <= now:
+        raise ActionError(_("The block would end before now: end it instead."), status_code=422)
+    current.overrun_minutes = (current.overrun_minutes or 0) + minutes
+    return current
 
 
 async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, actor: str,
                              stage: Stage | None = None) -> list[Block]:
     """Move every block after the live one (or every block not yet started) by ``minutes``; on a national day
-    only those of ``stage`` (default: the main stage)."""
+    only those of ``stage`` (default: the main stage), and a region's block on now runs ``minutes`` longer."""
     if not isinstance(minutes, int) or isinstance(minutes, bool):
         raise ActionError(_("Minutes must be a whole number."), status_code=422)
     if minutes == 0 or abs(minutes) > MAX_SHIFT_MINUTES:
         raise ActionError(_("Shift by 1 to %(max)d minutes, earlier or later.", max=MAX_SHIFT_MINUTES), status_code=422)
     day_ends = max((b.ends_at for b in event.active_blocks()), default=None)
     moved = _blocks_to_shift(event, stage)
-    if not moved:
+    running = _overrun(event, stage, minutes)
+    if not moved and running is None:
         raise ActionError(_("There are no later blocks to shift."), status_code=409)
     for block in moved:
         assert isinstance(block, Block)
         block.shift_minutes += minutes
     audit.record(
         session, actor=actor, action="blocks.shift", event_id=event.id, minutes=minutes,
-        blocks=[b.key for b in moved if isinstance(b, Block)],
+        blocks=[b.key for b in moved if isinstance(b, Block)], overrun=running.key if running else None,
     )
     if stage is not None and tracks.is_national_day(event) and stage is not tracks.main_stage(event):
         changed(session, Topic.REGION, event.id, stage.id)  # the national programme did not move
@@ -376,7 +389,7 @@ async def shift_later_blocks(session: AsyncSession, event: Event, minutes: int, 
         changed(session, Topic.AGENDA, event.id)
     if max((b.ends_at for b in event.active_blocks()), default=None) != day_ends:
         changed(session, Topic.EVALUATION, event.id)  # the evaluation opens when the last block ends
-    return [b for b in moved if isinstance(b, Block)]
+    return [*([running] if running else []), *(b for b in moved if isinstance(b, Block))]
 
 
 async def set_announcement(session: AsyncSession, event: Event, text: str | None, actor: str) -> None:

@@ -48,6 +48,9 @@ class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
     premoderation: bool | None = None
 
 
+#: The home stage of the path's attendee (a region's moderator mutes that region's attendees only).
+attendee_stage = stages.stage_of_path(Attendee, "attendee_id")
+
 #: The stage of the path's chat message (for a moderator of one stage).
 message_stage = stages.stage_of_path(ChatMessage, "message_id")
 
@@ -142,7 +145,7 @@ async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_i
 
 @post(["/api/v1/events/{slug:str}/attendees/{attendee_id:int}/mute",
        "/e/{slug:str}/control/attendees/{attendee_id:int}/mute"], name="mute", status_code=200,
-      guards=[moderator_guard])
+      guards=[moderator_guard], opt={"stage_of": attendee_stage})
 async def mute(request: Request[Any, Any, Any], event: Event, attendee_id: Id, uow: AsyncSession,
                staff: StaffUser) -> Response[Any]:
     """Mute an attendee for the rest of the day: no more chat messages or questions."""

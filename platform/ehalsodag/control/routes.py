@@ -43,6 +43,8 @@ async def control_panel(request: Request[Any, Any, Any], slug: str, db_session: 
     # on a national day each stage has its own panel (?stage=); a regional moderator sees only theirs
     mine = [s for s in event.stages if allowed.moderates(s.id)]
     asked = tracks.stage_by_key(event, request.query_params.get("stage"))
+    if request.query_params.get("stage") and asked is None:
+        raise NotFoundException(detail=_("No such stage in this event."))
     shown = asked if asked is not None else tracks.main_stage(event) if allowed.stages is None else (
         mine[0] if mine else None)
     if shown is not None and not allowed.moderates(shown.id):

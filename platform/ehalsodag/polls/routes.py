@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import stages, tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import load_event
-from ehalsodag.attendees.auth import known_attendee
+from ehalsodag.attendees.auth import current_attendee, known_attendee
 from ehalsodag.i18n import _, current_language
 from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.batch import Vote
@@ -91,10 +91,17 @@ async def poll_event(connection: ASGIConnection[Any, Any, Any, Any]) -> int | No
 
 
 @get("/api/v1/events/{slug:str}/polls", name="api_polls")
-async def api_polls(slug: str, db_session: AsyncSession) -> list[dict[str, Any]]:
-    """Every poll of the event with its options (drafts included: they hold no answers yet)."""
+async def api_polls(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> list[dict[str, Any]]:
+    """The event's polls with their options (drafts included: they hold no answers yet) and their stage; an
+    attendee sees the national polls and their own region's, not another region's."""
     event = await load_event(db_session, slug)
-    return [poll_json(p) for p in await poll_service.event_polls(db_session, event.id)]
+    polls = await poll_service.event_polls(db_session, event.id)
+    attendee = await current_attendee(request, db_session, event.id)
+    if attendee is not None and tracks.is_national_day(event):
+        theirs = tracks.visible_stage_ids(event, tracks.home_of(event, attendee.stage_id))
+        polls = [p for p in polls if tracks.stage_of_content(event, p.stage_id) in theirs]
+    keys = {s.id: s.key for s in event.stages}
+    return [{**poll_json(p), "stage": keys.get(tracks.stage_of_content(event, p.stage_id) or 0)} for p in polls]
 
 
 # --- answering: the hot path of a vote burst ----------------------------------------------------------------
@@ -148,6 +155,8 @@ async def _create_poll(request: Request[Any, Any, Any], event: Event, staff: Sta
     block = next((b for b in event.active_blocks() if b.id == body.block_id), None)
     if stage is None and block is None and allowed.stages is not None:
         stage = tracks.stage_by_id(event, min(allowed.stages))  # a region's moderator makes their region's polls
+    if stage is not None and block is not None and block.stage_id != stage.id:
+        raise poll_service.PollError(_("That block is on another stage than the poll."), 422)
     stage_id = stage.id if stage else block.stage_id if block else tracks.main_stage_id(event)
     require_stage(allowed, stage_id)
     poll = await poll_service.create_poll(uow, event, poll_service.PollSpec(**fields), staff.email, stage_id)

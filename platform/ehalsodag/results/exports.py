@@ -76,8 +76,9 @@ def tables(report: dict[str, Any]) -> list[Table]:
     questions = report["questions"]
     question_rows = questions.get("all") or questions["top"]
     with_names = "all" in questions
-    qa = Table("questions", [_("Question"), _("Upvotes"), _("Status"), *([_("Name")] if with_names else [])], [
-        [q["text"], q["upvotes"], q["status"], *([q.get("author") or ""] if with_names else [])]
+    qa = Table("questions", [_("Question"), _("Upvotes"), _("Status"), _("Stage"),
+                             *([_("Name")] if with_names else [])], [
+        [q["text"], q["upvotes"], q["status"], region(q.get("stage")), *([q.get("author") or ""] if with_names else [])]
         for q in question_rows])
     timeline = Table("attendance", [_("Minute (UTC)"), _("Connections"), _("People reached")], [
         [t["minute"], t["connections"], t["reach"]] for t in attendance["timeline"]])

@@ -358,16 +358,21 @@ async def _questions(session: AsyncSession, event: Event, include_names: bool) -
                                   .order_by(Question.upvotes.desc(), Question.id))).scalars().all()
     statuses = Counter(q.status for q in rows)
     visible = [q for q in rows if q.status in ("approved", "answered")]
+    keys = {s.id: s.key for s in event.stages}
+
+    def stage_of(question: Question) -> str | None:
+        return keys.get(tracks.stage_of_content(event, question.stage_id) or 0)
+
     top = []
     for q in visible[:TOP_QUESTIONS]:
-        entry = {"id": q.id, "text": q.text, "upvotes": q.upvotes, "status": q.status}
+        entry = {"id": q.id, "text": q.text, "upvotes": q.upvotes, "status": q.status, "stage": stage_of(q)}
         if include_names:
             entry["author"] = q.author_name
         top.append(entry)
     listing = None
     if include_names:
         listing = [{"id": q.id, "text": q.text, "upvotes": q.upvotes, "status": q.status, "author": q.author_name,
-                    "asked_at": iso(q.created_at)} for q in rows if q.status != "merged"]
+                    "asked_at": iso(q.created_at), "stage": stage_of(q)} for q in rows if q.status != "merged"]
     return {
         "asked": len(rows),
         "approved": statuses["approved"] + statuses["answered"],
