@@ -345,7 +345,10 @@ def test_a_region_switches_by_itself_at_both_boundaries(people: People, day: Ser
     people.regional.get_by_role("button", name=re.compile("^Avsluta det regionala blocket nu")).click()
     for attendee in people.ostergotland:
         _expect_national(attendee)
+        # and a screen reader hears it (the polite announcer)
+        expect(attendee.locator("#live-announcer")).to_contain_text("Ert regionala block är slut", timeout=WAIT)
     _expect_national(skane)
+    expect(skane.locator("#live-announcer")).not_to_contain_text("Ert regionala block är slut")
     # 6. What was being typed survived both switches.
     expect(ost2.locator("#question-text")).to_have_value(TYPING)
 

@@ -18,6 +18,7 @@ from ehalsodag.agenda.view import EventView, event_view
 from ehalsodag.changes import Change, Topic
 from ehalsodag.fragments import Audience, ClockState, Fragment, Viewer
 from ehalsodag.i18n import lazy
+from ehalsodag.web.templating import hhmm
 
 #: What changes when the programme moves on (a block goes live, the clock, a shift, a new programme file).
 ATTENDEE_PROGRAMME = (("agenda/now_next.html", "now_next"), ("agenda/player.html", "player"),
@@ -60,6 +61,17 @@ def clock_state(event: Any, at: dt.datetime | None = None) -> ClockState:
     return ClockState(nows, tuple(other), stamp, followed, day_over=all(item[1] for item in other))
 
 
+class LocalTime:
+    """A time shown in the language of the render (``hhmm``), for a text translated later."""
+
+    def __init__(self, value: dt.datetime, timezone: str) -> None:
+        self.value = value
+        self.timezone = timezone
+
+    def __str__(self) -> str:
+        return hhmm(self.value, self.timezone)
+
+
 class AgendaFragments:
     """The programme's fragment source."""
 
@@ -82,6 +94,14 @@ class AgendaFragments:
             if change.ids and now is not None and now.id in change.ids:  # a block went live: say so, once
                 fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html",
                                           {"text": lazy("Now live: %(title)s", title=now.title)}, homes=homes))
+            elif change.topic is Topic.REGION and homes is not None and not view.regional:  # its moderator ended it
+                fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html", {"text": lazy(
+                    "Your regional block has ended: you follow the national programme again.")}, homes=homes))
+            elif view.resume is not None:  # said when it appears (the announcer leaves a repeated text unread)
+                at = LocalTime(view.resume.national.starts_at, event.timezone)
+                text = (lazy("The national programme has resumed at %(time)s.", time=at) if view.resume.resumed
+                        else lazy("The national programme resumes at %(time)s.", time=at))
+                fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html", {"text": text}, homes=homes))
         for stage in event.stages if tracks.is_national_day(event) else [None]:
             if scope is not None and stage is not None and stage.id not in scope:
                 continue
