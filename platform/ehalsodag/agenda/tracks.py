@@ -14,7 +14,6 @@ own stage) keeps its region for those ten minutes and never moves the national p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,11 +158,6 @@ def resume_notice(event: Event, home: Stage | None, at: dt.datetime) -> ResumeNo
     if restart.starts_at - at <= dt.timedelta(minutes=RESUME_NOTICE_MINUTES):
         return ResumeNotice(regional, restart, resumed=restart.starts_at <= at)
     return None
-
-
-def stage_ids(stages: Iterable[Stage]) -> list[int]:
-    """The ids of ``stages``, in order."""
-    return [s.id for s in stages]
 
 
 def socket_stages(event: Event, fragment: Fragment, at: dt.datetime | None = None) -> frozenset[int | None] | None:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ehalsodag import metrics
-from ehalsodag.agenda.models import Stage
+from ehalsodag.agenda import stages
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Change, Topic
 from ehalsodag.db.batch import GroupCommit
@@ -167,13 +167,10 @@ def _changes(stored: list[_Checked]) -> list[Change]:
 
 async def _outsiders(session: AsyncSession, polls: dict[int, Poll], votes: list[Vote]) -> set[tuple[int, int]]:
     """(poll, attendee) pairs of votes on another region's poll: a region's own polls are for its attendees
-    (a national poll is for everyone). One small query per batch, two when a regional poll is answered."""
+    (a national poll is for everyone). One small query per event of the batch, one more when a regional poll is
+    answered."""
     event_ids = {poll.event_id for poll in polls.values()}
-    rows = (await session.execute(select(Stage.id, Stage.event_id, Stage.kind, Stage.position).where(
-        Stage.event_id.in_(event_ids)).order_by(Stage.kind != "national", Stage.position, Stage.id))).all()
-    main: dict[int, int] = {}
-    for stage_id, event_id, _kind, _position in rows:
-        main.setdefault(event_id, stage_id)
+    main = {event_id: await stages.main_stage_id(session, event_id) for event_id in event_ids}
     regional = {poll.id: poll.stage_id for poll in polls.values()
                 if poll.stage_id is not None and poll.stage_id != main.get(poll.event_id)}
     voters = {vote.attendee_id for vote in votes if vote.poll_id in regional}
