@@ -1,0 +1,258 @@
+"""Accessibility checks that hold for EVERY page, in a real browser: reflow at 320 px (WCAG 1.4.10), every
+ARIA/label id reference resolves, headings never skip a level, scrollable regions can be reached by keyboard
+(axe scrollable-region-focusable); plus the presenter screen's contrast in every poll kind and state, and the
+poll instructions, the name field and the chat log as assistive technology gets them.
+
+The list of pages is checked against the app's own route table: a new HTML page that this module does not
+visit fails `test_every_html_page_is_visited`, so a page cannot join the app without these checks.
+
+Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=required (as in .ci/run).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import skip_without_chromium
+from tests.conftest import (
+    STAFF_PASSWORD,
+    ServedApp,
+    load_fixture,
+    load_programme,
+    make_settings,
+    make_staff,
+    run_sync,
+    start_server,
+    stop_server,
+)
+from tests.support import national_day
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+SLUG = "ostergotland-2021-03-23"
+NATIONAL = national_day.SLUG
+
+skip_without_chromium()
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+#: GET routes that answer something other than an HTML page (a redirect, a file, JSON); every other GET route
+#: of the app is an HTML page and must be visited by `pages_visited` below.
+NOT_PAGES = {
+    "/j/{code:str}", "/lang/{code:str}", "/e/{slug:str}/schedule.json", "/e/{slug:str}/schedule.xml",
+    "/e/{slug:str}/schedule.ics", "/e/{slug:str}/qr.svg", "/e/{slug:str}/results/export/{fmt:str}",
+    "/e/{slug:str}/audit.csv", "/healthz", "/readyz", "/static/{file_path:path}",
+}
+
+#: What a page must pass, run in the page: the page's width against the viewport's (and, when too wide, the
+#: elements that stick out), id references that resolve, and the order of the headings.
+PAGE_CHECKS = """() => {
+  const problems = [];
+  const width = window.innerWidth;
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  if (document.documentElement.scrollWidth > width) {
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const box = el.getBoundingClientRect();
+      if (box.right > width + 1 && box.width > 0) {
+        let inScroller = false;
+        for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+          const o = getComputedStyle(p).overflowX;
+          if (o === 'auto' || o === 'scroll' || o === 'hidden') { inScroller = true; break; }
+        }
+        if (!inScroller) wide.push(name(el) + ' (right edge ' + Math.round(box.right) + ' px)');
+      }
+    }
+    problems.push('horizontal scrolling: page is ' + document.documentElement.scrollWidth + ' px wide at ' +
+                  width + ' px; widest: ' + wide.slice(-4).join(', '));
+  }
+  const refs = ['aria-labelledby', 'aria-describedby', 'aria-controls', 'aria-owns', 'aria-details',
+                'aria-errormessage', 'aria-flowto', 'aria-activedescendant', 'headers', 'for', 'list', 'form'];
+  for (const attr of refs) {
+    for (const el of document.querySelectorAll('[' + attr + ']')) {
+      if (el.tagName === 'OUTPUT' && attr === 'for') continue;
+      for (const id of el.getAttribute(attr).split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) problems.push(name(el) + ' ' + attr + '="' + id + '": no such id');
+      }
+    }
+  }
+  const ids = {};
+  for (const el of document.querySelectorAll('[id]')) ids[el.id] = (ids[el.id] || 0) + 1;
+  for (const [id, n] of Object.entries(ids)) if (n > 1) problems.push('id "' + id + '" used ' + n + ' times');
+  let previous = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    if (h.closest('[hidden], template')) continue;
+    const level = Number(h.tagName[1]);
+    if (level > previous + 1) problems.push('heading ' + h.tagName + ' "' + h.textContent.trim().slice(0, 40) +
+                                            '" follows h' + previous);
+    previous = level;
+  }
+  return problems;
+}"""
+
+
+def axe(page: Page, rules: list[str]) -> list[str]:
+    """Run the given axe-core rules on the page; return readable violations."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async (rules) => {
+        const r = await axe.run(document, {runOnly: {type: 'rule', values: rules}});
+        return r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ') + ' ' +
+                                (n.any.concat(n.all)[0] || {message: ''}).message).join(' | '));
+    }""", rules)
+
+
+@dataclass
+class Site:
+    """The served app with two events (a regional day and a national day), staff and an attendee."""
+
+    server: ServedApp
+    staff: dict[str, str]
+    question_id: int = 0
+    visited: dict[str, list[str]] = field(default_factory=dict)
+
+    def api(self, method: str, path: str, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
+        response = httpx.request(method, f"{self.server.base_url}/api/v1{path}", headers=headers or self.staff,
+                                 json=body or None)
+        assert response.status_code < 400, response.text
+        return response
+
+    def block(self, slug: str, key: str) -> int:
+        event = httpx.get(f"{self.server.base_url}/api/v1/events/{slug}").json()
+        return next(b["id"] for b in event["blocks"] if b["key"] == key)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    from ehalsodag.db.migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("every-page")
+    settings = replace(make_settings(folder), attendance_seconds=1.0)
+    upgrade(settings)
+    run_sync(load_fixture(settings, f"{SLUG}.toml"))
+    programme = folder / "national.toml"
+    programme.write_text(national_day.programme(), encoding="utf-8")
+    run_sync(load_programme(settings, programme))
+    token = run_sync(make_staff(settings, "admin@example.se", "admin"))
+    server = start_server(settings, folder / "server.log")
+    try:
+        site = Site(server, {"Authorization": f"Bearer {token}"})
+        site.api("POST", f"/events/{SLUG}/live", block_id=site.block(SLUG, "block-1"))  # its poll opens
+        for kind, extra in (("multiple", {"options": ["Kompetens", "Ekonomi", "Teknik"], "max_picks": 2}),
+                            ("scale", {"scale_labels": ["Inte alls", "Mycket långt"]})):
+            poll = site.api("POST", f"/events/{SLUG}/polls", kind=kind, question=f"En fråga ({kind})?",
+                            **extra).json()["id"]
+            site.api("POST", f"/polls/{poll}/open")
+        attendee = {"Authorization": "Bearer " + site.api(
+            "POST", f"/events/{SLUG}/join", headers={}, display_name="Lena", group_size=3).json()["attendee_token"]}
+        site.question_id = site.api("POST", f"/events/{SLUG}/questions", headers=attendee,
+                                    text="Hur når vi dem som inte använder digitala tjänster?").json()["id"]
+        site.api("POST", f"/events/{SLUG}/chat", headers=attendee, text="Hej från Motala!")
+        site.api("POST", f"/events/{SLUG}/evaluation/open", minutes=30)
+        yield site
+    finally:
+        stop_server(server)
+
+
+def login(page: Page) -> None:
+    page.goto("/login?next=/")
+    page.locator("#email").fill("admin@example.se")
+    page.locator("#password").fill(STAFF_PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
+def live(page: Page) -> None:
+    """Wait until a live page's websocket is open and its snapshot applied."""
+    expect(page.locator("#connection[data-state=open]")).to_be_attached(timeout=8000)
+
+
+def pages_visited(site: Site, browser: Browser, language: str, width: int) -> dict[str, list[str]]:
+    """Visit every page at ``width`` px (as an anonymous visitor, an attendee and staff); return each page's
+    problems by its address."""
+    found: dict[str, list[str]] = {}
+    contexts: list[BrowserContext] = []
+
+    def context() -> Page:
+        made = browser.new_context(viewport={"width": width, "height": 800}, base_url=site.server.base_url,
+                                   bypass_csp=True)
+        contexts.append(made)
+        page = made.new_page()
+        page.goto(f"/lang/{language}?next=/")
+        return page
+
+    def check(page: Page, path: str | None, ready=None) -> None:
+        if path is not None:
+            page.goto(path)
+        if ready:
+            ready(page)
+        page.wait_for_load_state("load")
+        found[page.url.replace(site.server.base_url, "")] = (
+            page.evaluate(PAGE_CHECKS) + axe(page, ["scrollable-region-focusable"]))
+
+    try:
+        visitor = context()
+        for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
+                     f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
+                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay"):
+            check(visitor, path)
+
+        attendee = context()
+        attendee.goto(f"/e/{SLUG}")
+        attendee.locator("#group_size").fill("4")
+        attendee.locator("form[action$='/join'] button[type=submit]").click()
+        check(attendee, None, live)
+        check(attendee, f"/e/{SLUG}/me")
+        national = context()
+        national.goto(f"/e/{NATIONAL}?stage={national_day.OSTERGOTLAND}")
+        national.locator("form[action$='/join'] button[type=submit]").click()
+        check(national, None, live)
+
+        staff = context()
+        login(staff)
+        for path in (f"/e/{SLUG}/control", f"/e/{NATIONAL}/control?stage={national_day.SKANE}", f"/e/{SLUG}"):
+            check(staff, path, live)
+        for path in (f"/e/{SLUG}/screen", f"/e/{NATIONAL}/screen", f"/e/{SLUG}/results", f"/e/{SLUG}/results/report",
+                     f"/e/{SLUG}/results/compare?with={NATIONAL}", f"/e/{NATIONAL}/results", f"/e/{SLUG}/audit",
+                     f"/e/{SLUG}/control/questions/{site.question_id}/edit"):
+            check(staff, path)
+    finally:
+        for made in contexts:
+            made.close()
+    return found
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_every_page_reflows_at_320_px_and_its_references_resolve(browser: Browser, site: Site, language: str):
+    found = pages_visited(site, browser, language, 320)
+    site.visited.update(found)
+    failing = [f"{path}: {problem}" for path, problems in found.items() for problem in problems]
+    assert not failing, "\n".join(failing)
+
+
+def test_every_html_page_is_visited(site: Site):
+    from litestar.routes import HTTPRoute
+
+    from ehalsodag.app import create_app
+
+    assert site.visited, "run with the reflow test first (same module)"
+    app = create_app(site.server.settings)
+    pages = {route.path for route in app.routes if isinstance(route, HTTPRoute)
+             for handler in route.route_handlers if "GET" in handler.http_methods
+             and not route.path.startswith(("/api/", "/schema")) and route.path not in NOT_PAGES}
+    paths = [url.split("?")[0] for url in site.visited]
+
+    def pattern(route: str) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route) + "$")
+
+    missing = sorted(route for route in pages if not any(pattern(route).match(path) for path in paths))
+    assert missing == [], "HTML pages the accessibility checks never visit: add them to pages_visited()"
