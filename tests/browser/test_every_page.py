@@ -157,6 +157,24 @@ def site(tmp_path_factory) -> Iterator[Site]:
         site.question_id = site.api("POST", f"/events/{SLUG}/questions", headers=attendee,
                                     text="Hur når vi dem som inte använder digitala tjänster?").json()["id"]
         site.api("POST", f"/events/{SLUG}/chat", headers=attendee, text="Hej från Motala!")
+        for n in range(8):  # a chat log longer than its box: it scrolls
+            someone = {"Authorization": "Bearer " + site.api(
+                "POST", f"/events/{SLUG}/join", headers={}, group_size=1).json()["attendee_token"]}
+            for m in range(4):
+                site.api("POST", f"/events/{SLUG}/chat", headers=someone,
+                         text=f"Meddelande {n}.{m} om digitala vårdtjänster, tillgänglighet och länets e-hälsoarbete")
+        for kind, extra in (("open_text", {}), ("wordcloud", {}),
+                            ("ranking", {"options": ["Journalen", "Egen provhantering", "Videobesök"]})):
+            poll = site.api("POST", f"/events/{SLUG}/polls", kind=kind, question=f"En fråga ({kind})?",
+                            **extra).json()["id"]
+            site.api("POST", f"/polls/{poll}/open")
+            answer = {"open_text": {"text": "Mer samarbete"}, "wordcloud": {"words": ["samverkan", "trygghet"]},
+                      "ranking": {"ranking": [o["id"] for o in next(
+                          p for p in site.api("GET", f"/events/{SLUG}/polls", headers=attendee).json()
+                          if p["id"] == poll).get("options", [])]}}[kind]
+            site.api("POST", f"/polls/{poll}/responses", headers=attendee, **answer)
+        second = site.api("POST", f"/events/{SLUG}/questions", headers=attendee, text="Vem äger datat?").json()["id"]
+        site.api("POST", f"/questions/{second}/moderate", action="highlight")
         site.api("POST", f"/events/{SLUG}/evaluation/open", minutes=30)
         yield site
     finally:
@@ -182,12 +200,15 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
     found: dict[str, list[str]] = {}
     contexts: list[BrowserContext] = []
 
-    def context() -> Page:
+    roles: dict[int, str] = {}
+
+    def context(who: str) -> Page:
         made = browser.new_context(viewport={"width": width, "height": 800}, base_url=site.server.base_url,
                                    bypass_csp=True)
         contexts.append(made)
         page = made.new_page()
         page.goto(f"/lang/{language}?next=/")
+        roles[id(page)] = who
         return page
 
     def check(page: Page, path: str | None, ready=None) -> None:
@@ -196,28 +217,29 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         if ready:
             ready(page)
         page.wait_for_load_state("load")
-        found[page.url.replace(site.server.base_url, "")] = (
+        who = roles[id(page)]
+        found[f"{who} {page.url.replace(site.server.base_url, '')}"] = (
             page.evaluate(PAGE_CHECKS) + axe(page, ["scrollable-region-focusable"]))
 
     try:
-        visitor = context()
+        visitor = context("visitor")
         for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
                      f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
                      f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay"):
             check(visitor, path)
 
-        attendee = context()
+        attendee = context("attendee")
         attendee.goto(f"/e/{SLUG}")
         attendee.locator("#group_size").fill("4")
         attendee.locator("form[action$='/join'] button[type=submit]").click()
         check(attendee, None, live)
         check(attendee, f"/e/{SLUG}/me")
-        national = context()
+        national = context("national")
         national.goto(f"/e/{NATIONAL}?stage={national_day.OSTERGOTLAND}")
         national.locator("form[action$='/join'] button[type=submit]").click()
         check(national, None, live)
 
-        staff = context()
+        staff = context("staff")
         login(staff)
         for path in (f"/e/{SLUG}/control", f"/e/{NATIONAL}/control?stage={national_day.SKANE}", f"/e/{SLUG}"):
             check(staff, path, live)
@@ -249,7 +271,7 @@ def test_every_html_page_is_visited(site: Site):
     pages = {route.path for route in app.routes if isinstance(route, HTTPRoute)
              for handler in route.route_handlers if "GET" in handler.http_methods
              and not route.path.startswith(("/api/", "/schema")) and route.path not in NOT_PAGES}
-    paths = [url.split("?")[0] for url in site.visited]
+    paths = [key.split(" ", 1)[1].split("?")[0] for key in site.visited]
 
     def pattern(route: str) -> re.Pattern[str]:
         return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route) + "$")
