@@ -96,6 +96,10 @@ PAGE_CHECKS = """() => {
                                             '" follows h' + previous);
     previous = level;
   }
+  for (const bar of document.querySelectorAll('.bar')) {
+    const box = bar.getBoundingClientRect();
+    if (box.width > 0 && box.width < 40) problems.push(name(bar) + ' collapsed to ' + Math.round(box.width) + ' px');
+  }
   return problems;
 }"""
 
@@ -136,7 +140,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     from ehalsodag.db.migrate import upgrade
 
     folder = tmp_path_factory.mktemp("every-page")
-    settings = replace(make_settings(folder), attendance_seconds=1.0)
+    settings = replace(make_settings(folder), attendance_seconds=1.0, vote_limit=1000)
     upgrade(settings)
     run_sync(load_fixture(settings, f"{SLUG}.toml"))
     programme = folder / "national.toml"
@@ -278,3 +282,69 @@ def test_every_html_page_is_visited(site: Site):
 
     missing = sorted(route for route in pages if not any(pattern(route).match(path) for path in paths))
     assert missing == [], "HTML pages the accessibility checks never visit: add them to pages_visited()"
+
+
+#: An answer of each poll kind, from the poll as the JSON API shows it.
+ANSWERS = {
+    "single": lambda poll: {"option_ids": [poll["options"][0]["id"]]},
+    "multiple": lambda poll: {"option_ids": [o["id"] for o in poll["options"][:2]]},
+    "scale": lambda poll: {"value": 4},
+    "wordcloud": lambda poll: {"words": ["samverkan", "trygghet", "journalen"]},
+    "open_text": lambda poll: {"text": "Fler gemensamma utbildningar för vårdens personal"},
+    "ranking": lambda poll: {"ranking": [o["id"] for o in poll["options"]]},
+}
+OPTIONS = ["Kompetens", "Ekonomi", "Teknik och infrastruktur"]
+
+
+def test_the_presenter_screen_has_enough_contrast_and_room_sized_text_in_every_poll_kind_and_state(
+        browser: Browser, site: Site):
+    """axe color-contrast on the presenter screen for every poll kind: open with no answers, with answers (an
+    open-text answer approved onto the wall), and with its results hidden until revealed; word-cloud counts
+    readable across a room; and at a phone's width, bars that keep a visible length and no sideways scroll."""
+    voters = [{"Authorization": "Bearer " + site.api("POST", f"/events/{SLUG}/join", headers={}, group_size=1)
+               .json()["attendee_token"]} for _ in range(3)]
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=site.server.base_url,
+                                  bypass_csp=True)
+    screen = context.new_page()
+    screen.goto(f"/e/{SLUG}/screen")
+    staff = context.new_page()
+    login(staff)
+    found: dict[str, list[str]] = {}
+    try:
+        for kind, answer in ANSWERS.items():
+            for results in ("live", "on_reveal"):
+                question = f"Skärmfråga {kind} ({results})?"
+                extra = {"options": OPTIONS} if kind in ("single", "multiple", "ranking") else {}
+                poll_id = site.api("POST", f"/events/{SLUG}/polls", kind=kind, question=question,
+                                   results=results, scale_labels=["Inte alls", "Mycket långt"], **extra).json()["id"]
+                site.api("POST", f"/polls/{poll_id}/open")
+                expect(screen.locator("#screen-main h1")).to_have_text(question, timeout=8000)
+                found[f"{kind}, {results}, no answers"] = axe(screen, ["color-contrast"])
+                poll = next(p for p in site.api("GET", f"/events/{SLUG}/polls").json() if p["id"] == poll_id)
+                for voter in voters:
+                    site.api("POST", f"/polls/{poll_id}/responses", headers=voter, **answer(poll))
+                if results == "live":
+                    expect(screen.locator("#screen-main .poll-count")).to_contain_text("3", timeout=8000)
+                if kind == "open_text" and results == "live":
+                    staff.goto(f"/e/{SLUG}/control")
+                    live(staff)
+                    staff.locator(f"#mp-{poll_id}-wall button[id$='-show']").first.click()
+                    expect(screen.locator("#screen-main .wall li:not(.empty)")).to_have_count(1, timeout=8000)
+                found[f"{kind}, {results}, answered"] = axe(screen, ["color-contrast"])
+                if kind == "wordcloud" and results == "live":
+                    sizes = screen.evaluate("""() => [...document.querySelectorAll(
+                        '#screen-main .wordcloud li, #screen-main .word-count')]
+                        .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+                    if not sizes or min(sizes) < 24:
+                        found[f"{kind}, {results}, answered"].append(f"word-cloud text of {sizes} px: too small")
+                for width in (390, 320):
+                    screen.set_viewport_size({"width": width, "height": 844})
+                    found[f"{kind}, {results}, answered, {width} px"] = [
+                        p for p in screen.evaluate(PAGE_CHECKS) if "horizontal" in p or "collapsed" in p]
+                screen.set_viewport_size({"width": 1920, "height": 1080})
+                site.api("POST", f"/polls/{poll_id}/close")
+        assert len(found) == 6 * 2 * 4
+        failing = [f"{state}: {problem}" for state, problems in found.items() for problem in problems]
+        assert not failing, "\n".join(failing)
+    finally:
+        context.close()
