@@ -348,3 +348,51 @@ def test_the_presenter_screen_has_enough_contrast_and_room_sized_text_in_every_p
         assert not failing, "\n".join(failing)
     finally:
         context.close()
+
+
+def accessible(page: Page, selector: str) -> list[dict[str, str]]:
+    """The accessible name, description and role that Chromium gives assistive technology, for every element
+    matching ``selector``."""
+    client = page.context.new_cdp_session(page)
+    try:
+        client.send("Accessibility.enable")
+        root = client.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        found = []
+        for node in client.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"]:
+            backend = client.send("DOM.describeNode", {"nodeId": node})["node"]["backendNodeId"]
+            ax = next(n for n in client.send("Accessibility.getPartialAXTree", {
+                "nodeId": node, "fetchRelatives": False})["nodes"] if n.get("backendDOMNodeId") == backend)
+            found.append({key: (ax.get(key) or {}).get("value", "") for key in ("name", "description", "role")})
+        return found
+    finally:
+        client.detach()
+
+
+def test_instructions_labels_and_the_chat_log_reach_assistive_technology(browser: Browser, site: Site):
+    """A poll's instructions ("Välj högst 2", "1 = Inte alls, 5 = Mycket långt") are part of what every one of its
+    controls announces; the name field of a question has a visible label; the chat log is a log."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=site.server.base_url)
+    page = context.new_page()
+    try:
+        page.goto(f"/e/{SLUG}")
+        page.locator("form[action$='/join'] button[type=submit]").click()
+        live(page)
+        polls = {p["kind"]: p for p in site.api("GET", f"/events/{SLUG}/polls").json()
+                 if p["question"] in ("En fråga (multiple)?", "En fråga (scale)?")}
+        for kind, instruction in (("multiple", "Välj högst 2."), ("scale", "1 = Inte alls, 5 = Mycket långt")):
+            controls = accessible(page, f"#poll-{polls[kind]['id']} input:not([type=hidden])")
+            assert len(controls) >= 3, controls
+            for control in controls:
+                assert instruction in control["description"] or instruction in control["name"], (kind, control)
+
+        label = page.locator("label[for=question-name]")
+        box = label.bounding_box()
+        assert box and box["width"] > 20 and box["height"] > 8, "the name field's label is not visible"
+        name = accessible(page, "#question-name")[0]["name"]
+        assert name == label.inner_text().strip() and page.locator("#question-name").get_attribute("placeholder") \
+            in (None, ""), "the name field must be named by its visible label, not a placeholder"
+
+        assert page.locator("#chat-log").evaluate("e => e.closest('[role=log]') !== null")
+        assert accessible(page, "[role=log]")[0]["name"] == page.locator("#chat-heading").inner_text()
+    finally:
+        context.close()
