@@ -37,6 +37,7 @@ from tests.support import national_day
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 SLUG = "ostergotland-2021-03-23"
 NATIONAL = national_day.SLUG
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "screen"
 
 skip_without_chromium()
 
@@ -122,6 +123,7 @@ class Site:
     server: ServedApp
     staff: dict[str, str]
     question_id: int = 0
+    attendee: dict[str, str] = field(default_factory=dict)
     visited: dict[str, list[str]] = field(default_factory=dict)
 
     def api(self, method: str, path: str, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
@@ -158,6 +160,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
             site.api("POST", f"/polls/{poll}/open")
         attendee = {"Authorization": "Bearer " + site.api(
             "POST", f"/events/{SLUG}/join", headers={}, display_name="Lena", group_size=3).json()["attendee_token"]}
+        site.attendee = attendee
         site.question_id = site.api("POST", f"/events/{SLUG}/questions", headers=attendee,
                                     text="Hur når vi dem som inte använder digitala tjänster?").json()["id"]
         site.api("POST", f"/events/{SLUG}/chat", headers=attendee, text="Hej från Motala!")
@@ -247,6 +250,19 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         login(staff)
         for path in (f"/e/{SLUG}/control", f"/e/{NATIONAL}/control?stage={national_day.SKANE}", f"/e/{SLUG}"):
             check(staff, path, live)
+        # the control panel with pre-moderation on, a question waiting, and a question's edit box opened
+        staff.goto(f"/e/{SLUG}/control")
+        live(staff)
+        if staff.locator("#mod-settings input[name=premoderation]").get_attribute("value") == "1":
+            staff.locator("#mod-settings-premoderation").click()
+            expect(staff.locator("#mod-settings input[name=premoderation]")).to_have_value("0")
+        site.api("POST", f"/events/{SLUG}/questions", headers=site.attendee, text=f"Väntande fråga ({language})?")
+        expect(staff.locator("#mod-pending li").first).to_be_visible(timeout=8000)
+        staff.locator(f"#mq-{site.question_id}-summary").click()
+        expect(staff.locator(f"#edit-{site.question_id}")).to_be_visible(timeout=8000)
+        roles[id(staff)] = "staff (pre-moderation, edit box open)"
+        check(staff, None)
+        roles[id(staff)] = "staff"
         for path in (f"/e/{SLUG}/screen", f"/e/{NATIONAL}/screen", f"/e/{SLUG}/results", f"/e/{SLUG}/results/report",
                      f"/e/{SLUG}/results/compare?with={NATIONAL}", f"/e/{NATIONAL}/results", f"/e/{SLUG}/audit",
                      f"/e/{SLUG}/control/questions/{site.question_id}/edit"):
@@ -331,6 +347,8 @@ def test_the_presenter_screen_has_enough_contrast_and_room_sized_text_in_every_p
                     staff.locator(f"#mp-{poll_id}-wall button[id$='-show']").first.click()
                     expect(screen.locator("#screen-main .wall li:not(.empty)")).to_have_count(1, timeout=8000)
                 found[f"{kind}, {results}, answered"] = axe(screen, ["color-contrast"])
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                screen.screenshot(path=str(ARTIFACTS / f"{kind}-{results}-1920.png"))
                 if kind == "wordcloud" and results == "live":
                     sizes = screen.evaluate("""() => [...document.querySelectorAll(
                         '#screen-main .wordcloud li, #screen-main .word-count')]
@@ -339,6 +357,7 @@ def test_the_presenter_screen_has_enough_contrast_and_room_sized_text_in_every_p
                         found[f"{kind}, {results}, answered"].append(f"word-cloud text of {sizes} px: too small")
                 for width in (390, 320):
                     screen.set_viewport_size({"width": width, "height": 844})
+                    screen.screenshot(path=str(ARTIFACTS / f"{kind}-{results}-{width}.png"), full_page=True)
                     found[f"{kind}, {results}, answered, {width} px"] = [
                         p for p in screen.evaluate(PAGE_CHECKS) if "horizontal" in p or "collapsed" in p]
                 screen.set_viewport_size({"width": 1920, "height": 1080})
