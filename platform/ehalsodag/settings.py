@@ -73,6 +73,10 @@ class Settings:
     secret_key: str
     base_url: str | None
     debug: bool = False
+    #: The accessibility statement's public body (EHALSODAG_OPERATOR; unset: the events' organisers) and where
+    #: to report a barrier (EHALSODAG_ACCESSIBILITY_CONTACT: an e-mail or web address; unset: each organiser).
+    operator: str | None = None
+    accessibility_contact: str | None = None
     #: Prefix of the realtime channel names, so that several installations can share one Redis.
     channel_prefix: str = "ehalsodag"
     sqlite_synchronous: str = "FULL"
@@ -137,6 +141,8 @@ def load_settings() -> Settings:
         secret_key=secret,
         base_url=_env("BASE_URL"),
         debug=_env("DEBUG", "0") == "1",
+        operator=_env("OPERATOR"),
+        accessibility_contact=_env("ACCESSIBILITY_CONTACT"),
         channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
         attendance_seconds=_number("ATTENDANCE_SECONDS", 60.0, float),
         join_limit=_number("JOIN_LIMIT", 600, int),

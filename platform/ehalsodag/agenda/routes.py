@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -122,10 +123,25 @@ async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
     return Redirect(target, status_code=303)
 
 
+#: When the platform's accessibility was last assessed, and the statement last updated (Digg asks for both).
+ACCESSIBILITY_ASSESSED = dt.date(2026, 11, 24)
+ACCESSIBILITY_UPDATED = dt.date(2026, 11, 24)
+
+
 @get(["/accessibility", "/tillganglighet"], name="accessibility_statement")
-async def accessibility_statement() -> Template:
-    """The accessibility statement (tillgänglighetsredogörelse), in Swedish and English."""
-    return Template("about/accessibility.html")
+async def accessibility_statement(request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+    """The accessibility statement (tillgänglighetsredogörelse), in Swedish and English, with what Digg's rules
+    ask of it: the public body, compliance status, shortcomings, assessment date and method, contact, and the
+    link to Digg's notification form."""
+    settings = settings_of(request)
+    operators = [settings.operator] if settings.operator else sorted(
+        {e.organiser for e in await list_events(db_session) if e.organiser})
+    contact = settings.accessibility_contact or ""
+    contact_href = contact if contact.startswith(("https://", "http://")) else f"mailto:{contact}" if "@" in contact \
+        else ""
+    return Template("about/accessibility.html", context={
+        "operators": operators, "contact": contact, "contact_href": contact_href,
+        "assessed": ACCESSIBILITY_ASSESSED, "updated": ACCESSIBILITY_UPDATED})
 
 
 def block_json(block: Block) -> dict[str, Any]:
