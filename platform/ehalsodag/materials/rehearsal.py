@@ -45,11 +45,21 @@ def _today_at(moment: dt.datetime, timezone: str, today: dt.date) -> dt.datetime
 
 
 async def rehearse(session: AsyncSession, original: Event, actor: str, *, slug: str | None = None,
-                   today: dt.date | None = None) -> Event:
-    """A rehearsal copy of ``original`` at today's date (in the event's time zone)."""
+                   today: dt.date | None = None, starts_at: dt.datetime | None = None) -> Event:
+    """A rehearsal copy of ``original`` at today's date (in the event's time zone), each block at its own
+    wall-clock time; with ``starts_at``, the whole programme moved so that its first block starts then (the
+    demo: a day that is on now, whatever the hour)."""
     if original.rehearsal_of_id is not None:
         raise RehearsalError("a rehearsal cannot be rehearsed; rehearse the day itself")
-    today = today or dt.datetime.now(ZoneInfo(original.timezone)).date()
+    zone = ZoneInfo(original.timezone)
+    today = (starts_at.astimezone(zone).date() if starts_at else None) or today or dt.datetime.now(zone).date()
+    first = min((b.planned_start for b in original.active_blocks()), default=None)
+
+    def moved(moment: dt.datetime) -> dt.datetime:
+        if starts_at is not None and first is not None:
+            return starts_at.astimezone(dt.UTC) + (moment - first)
+        return _today_at(moment, original.timezone, today)
+
     slug = slug or f"{original.slug[:80]}-repetition-{secrets.token_hex(3)}"
     taken: set[str] = set()
     copy = Event(**_columns(
@@ -69,8 +79,7 @@ async def rehearse(session: AsyncSession, original: Event, actor: str, *, slug: 
         blocks[block.id] = Block(**_columns(
             block, event_id=copy.id, stage_id=stages[block.stage_id].id, shift_minutes=0, overrun_minutes=0,
             went_live_at=None, ended_at=None,
-            planned_start=_today_at(block.planned_start, original.timezone, today),
-            planned_end=_today_at(block.planned_end, original.timezone, today)))
+            planned_start=moved(block.planned_start), planned_end=moved(block.planned_end)))
         session.add(blocks[block.id])
     await session.flush()
     polls = (await session.execute(select(Poll).where(Poll.event_id == original.id))).scalars().all()
@@ -117,10 +126,13 @@ async def remove_rehearsals_of(session: AsyncSession, original: Event, actor: st
         await remove(session, copy, actor)
 
 
-async def demo_rehearsal(session: AsyncSession, slug: str) -> Event | None:
-    """The demo's day as if today: a fresh rehearsal of ``slug`` at ``{slug}-repetition``."""
+async def demo_rehearsal(session: AsyncSession, slug: str, now: dt.datetime | None = None) -> Event | None:
+    """The demo's day as if today: a fresh rehearsal of ``slug`` at ``{slug}-repetition`` whose first block began
+    a few minutes ago, so a newcomer sees a day that is on (not one long over)."""
     original = await event_by_slug(session, slug)
     if original is None:
         return None
     await remove_rehearsals_of(session, original, "demo")
-    return await rehearse(session, original, "demo", slug=f"{slug}-repetition")
+    now = now or dt.datetime.now(dt.UTC)
+    start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
+    return await rehearse(session, original, "demo", slug=f"{slug}-repetition", starts_at=start)
