@@ -53,6 +53,9 @@ from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.materials.archive_routes import routes as archive_routes
+from ehalsodag.materials.rehearsal_routes import routes as rehearsal_routes
+from ehalsodag.materials.routes import routes as material_routes
 from ehalsodag.metrics.endpoint import metrics_controller, prometheus_config
 from ehalsodag.operations.readiness import Readiness
 from ehalsodag.operations.routes import routes as operations_routes
@@ -221,7 +224,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.dispose()
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
-                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes]
+                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
+                *material_routes, *rehearsal_routes, *archive_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)

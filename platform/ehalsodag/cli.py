@@ -228,6 +228,24 @@ def load_demo(settings: Settings) -> list[str]:
     return slugs
 
 
+#: The programme ``serve --demo`` rehearses "as if today" (README: a newcomer sees a day that is on now).
+DEMO_REHEARSAL = "ostergotland-2021-03-23"
+
+
+async def demo_rehearsal(settings: Settings) -> str | None:
+    """A fresh rehearsal copy of the demo day at today's date; its slug (None without the demo day)."""
+    from ehalsodag.db.engine import Database
+    from ehalsodag.materials.rehearsal import demo_rehearsal as make
+
+    db = Database(settings)
+    try:
+        async with db.unit_of_work() as session:
+            copy = await make(session, DEMO_REHEARSAL)
+            return copy.slug if copy is not None else None
+    finally:
+        await db.dispose()
+
+
 def _refusals(settings: Settings, workers: int, host: str) -> list[str]:
     """Every reason not to serve: a half-right configuration, an unreachable database or Redis."""
     from ehalsodag.operations.checks import reachability_problems
@@ -250,6 +268,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(settings)
         for slug in load_demo(settings):  # idempotent: an existing event is updated in place
             print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
+        rehearsal = asyncio.run(demo_rehearsal(settings))  # the demo day as if today, made afresh at each start
+        if rehearsal:
+            print(f"demo day as if today (rehearsal): http://{args.host}:{args.port}/e/{rehearsal}")
     else:
         warning = asyncio.run(migration_warning(settings))
         if warning:
