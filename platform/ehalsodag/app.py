@@ -49,7 +49,7 @@ from ehalsodag.evaluation.routes import routes as evaluation_routes
 from ehalsodag.fragments import FragmentSource
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
-from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
+from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub, HubHealth
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
@@ -85,15 +85,17 @@ def redis_client(url: str) -> Redis:
     """A Redis client whose callers wait (up to 10 s) for a free connection when all 64 are busy:
     a vote burst must queue for the rate-limit counter, not fail with "too many connections"."""
     return Redis(connection_pool=BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected))
+        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected,
+        socket_connect_timeout=2, socket_timeout=5))  # a Redis host that vanishes must not hang a request
 
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
-    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set."""
+    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set (reconnecting by itself, see
+    :mod:`ehalsodag.live.redis_channels`)."""
     if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from ehalsodag.live.redis_channels import ResilientRedisChannels
 
-        return RedisChannelsPubSubBackend(redis=redis_client(settings.redis_url))
+        return ResilientRedisChannels(settings.redis_url, redis_client(settings.redis_url))
     return MemoryChannelsBackend()
 
 
@@ -173,8 +175,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
     db = Database(settings, ChangeFeed())
-    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
-    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
+    backend = channels_backend(settings)
+    channels = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix,
+              health=backend if isinstance(backend, HubHealth) else None)
     claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
     renderer = Renderer(settings.templates_dir)
     sources = fragment_sources()
