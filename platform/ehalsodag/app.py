@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -45,8 +47,10 @@ from ehalsodag.control.routes import routes as control_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.fragments import EvaluationFragments
+from ehalsodag.evaluation.fragments import status as evaluation_status
 from ehalsodag.evaluation.routes import routes as evaluation_routes
-from ehalsodag.fragments import FragmentSource
+from ehalsodag.evaluation.service import window as evaluation_window
+from ehalsodag.fragments import ClockState, FragmentSource
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
 from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub, HubHealth
@@ -171,6 +175,12 @@ def _control_handler(ticker: ClockTicker, snapshots: Snapshots) -> ControlHandle
     return handle
 
 
+def day_clock(event: Event, at: dt.datetime | None = None) -> ClockState:
+    """What the clock decides of ``event`` (see ``clock_state``), with where its evaluation window stands: the
+    ticker pushes the evaluation when the clock opens or closes it (a closed form must not stay on the page)."""
+    return replace(clock_state(event, at), evaluation=evaluation_status(evaluation_window(event, at), at))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
@@ -187,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
                           personal_at_once=6, follows=lambda event: clock_state(event).tracks)
-    ticker = ClockTicker(broadcaster, clock_state, resend=snapshots.resend)
+    ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)

@@ -76,13 +76,17 @@ class ClockTicker:
                 self._switch_tracks(event_id, state)
                 if before is None:
                     continue  # first look: sockets got a fresh snapshot
-                if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
+                if ((before.nows, before.other, before.stamp, before.evaluation)
+                        == (state.nows, state.other, state.stamp, state.evaluation)):
                     continue  # nothing moved
                 by_clock = before.stamp == state.stamp
                 topics = CLOCK_TOPICS if by_clock else PROGRAMME_TOPICS
-                if by_clock and before.day_over == state.day_over:
-                    # the evaluation reaches every page: only when the day just ended (a block moving on in one
-                    # region, or a moderator's go-live seen by the clock first, must not reach the others)
+                if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
+                    topics = (Topic.EVALUATION,)  # only the evaluation's window opened or closed by the clock
+                if by_clock and before.day_over == state.day_over and before.evaluation == state.evaluation:
+                    # the evaluation reaches every page: only when the day just ended or its window opened or closed
+                    # (a block moving on in one region, or a moderator's go-live seen by the clock first, must not
+                    # reach the others)
                     topics = tuple(t for t in topics if t is not Topic.EVALUATION)
                 # announce a block the clock put on air; a moderator's go-live was announced by its own push
                 ids = frozenset(now for home, now in state.nows.items()
