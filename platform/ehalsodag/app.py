@@ -64,6 +64,7 @@ from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.polls.service import PollEvents
+from ehalsodag.polls.service import follow_clock as poll_follow_clock
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.fragments import QuestionFragments
 from ehalsodag.qa.routes import routes as qa_routes
@@ -197,7 +198,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
                           personal_at_once=6, follows=lambda event: clock_state(event).tracks)
-    ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend)
+    async def polls_follow_clock(event_id: int, moves: set[tuple[int | None, int | None]]) -> None:
+        async with db.unit_of_work() as session:
+            event = await event_by_id(session, event_id)
+            if event is not None:
+                await poll_follow_clock(session, event, moves)
+
+    ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend, follow=polls_follow_clock)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)

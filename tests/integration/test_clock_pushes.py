@@ -92,3 +92,65 @@ async def test_the_evaluation_closing_by_the_clock_is_pushed(any_settings):
         await hub.detach(event_id, page.connection)
         await plugin._on_shutdown()
         await db.dispose()
+
+
+@pytest.mark.parametrize("by_hand", [False, True], ids=["nobody-drives", "driven-by-hand"])
+async def test_block_polls_follow_the_clock_unless_the_day_is_driven_by_hand(any_settings, by_hand):
+    """Nobody took a block live: when the clock moves the next block on air, its auto-open poll opens (pushed) and
+    the previous block's auto-close poll closes. Once a moderator drives the day, only their go-live moves polls."""
+    from sqlalchemy import select
+
+    from ehalsodag.polls.models import Poll
+
+    settings = any_settings
+    slug = await load_fixture(settings)
+    plugin, db, hub, broadcaster, ticker = await live_setup(settings)
+    switch = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    async with db.unit_of_work() as session:
+        event = await event_by_slug(session, slug)
+        first, second = sorted(event.active_blocks(), key=lambda b: b.planned_start)[:2]
+        first.planned_start, first.planned_end = switch - dt.timedelta(minutes=30), switch
+        second.planned_start, second.planned_end = switch, switch + dt.timedelta(minutes=30)
+        if by_hand:
+            event.live_block_id = first.id
+        earlier = Poll(event_id=event.id, block_id=first.id, kind="scale", question="Hur var första passet?",
+                       state="open", auto_close=True, scale_min=1, scale_max=5)
+        later = Poll(event_id=event.id, block_id=second.id, kind="scale", question="Vad tror du om andra passet?",
+                     state="draft", auto_open=True, scale_min=1, scale_max=5)
+        session.add_all([earlier, later])
+        await session.flush()
+        event_id, earlier_id, later_id = event.id, earlier.id, later.id
+    page = Page()
+    await hub.attach(event_id, page.connection)
+    ticker.follow = lambda event_id, moves: follow(db, event_id, moves)
+    try:
+        await ticker.tick()  # first look: the first block is on, its auto-close poll stays open
+        await asyncio.sleep(max(0.0, (switch - dt.datetime.now(dt.UTC)).total_seconds() + 0.1))
+        await ticker.tick()
+        await asyncio.wait_for(broadcaster.settled(), 5)
+        async with db.reader() as session:
+            states = dict((await session.execute(select(Poll.id, Poll.state).where(
+                Poll.id.in_([earlier_id, later_id])))).all())
+        pushed = "".join(page.frames)
+        if by_hand:
+            assert states == {earlier_id: "open", later_id: "draft"}
+            assert "Vad tror du om andra passet?" not in pushed
+        else:
+            assert states == {earlier_id: "closed", later_id: "open"}
+            assert "Vad tror du om andra passet?" in pushed, "the opened poll reached the page"
+            other_worker = ClockTicker(broadcaster, day_clock, follow=ticker.follow)
+            await other_worker.tick()  # a second worker seeing the same move changes nothing
+            async with db.reader() as session:
+                assert dict((await session.execute(select(Poll.id, Poll.state).where(
+                    Poll.id.in_([earlier_id, later_id])))).all()) == {earlier_id: "closed", later_id: "open"}
+    finally:
+        await hub.detach(event_id, page.connection)
+        await plugin._on_shutdown()
+        await db.dispose()
+
+
+async def follow(db, event_id, moves):
+    from ehalsodag.polls.service import follow_clock
+
+    async with db.unit_of_work() as session:
+        await follow_clock(session, await event_by_id(session, event_id), moves)
