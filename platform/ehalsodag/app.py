@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -45,11 +47,13 @@ from ehalsodag.control.routes import routes as control_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.fragments import EvaluationFragments
+from ehalsodag.evaluation.fragments import status as evaluation_status
 from ehalsodag.evaluation.routes import routes as evaluation_routes
-from ehalsodag.fragments import FragmentSource
+from ehalsodag.evaluation.service import window as evaluation_window
+from ehalsodag.fragments import ClockState, FragmentSource
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
-from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
+from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub, HubHealth
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
@@ -63,6 +67,7 @@ from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.polls.service import PollEvents
+from ehalsodag.polls.service import follow_clock as poll_follow_clock
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.fragments import QuestionFragments
 from ehalsodag.qa.routes import routes as qa_routes
@@ -88,15 +93,17 @@ def redis_client(url: str) -> Redis:
     """A Redis client whose callers wait (up to 10 s) for a free connection when all 64 are busy:
     a vote burst must queue for the rate-limit counter, not fail with "too many connections"."""
     return Redis(connection_pool=BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected))
+        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected,
+        socket_connect_timeout=2, socket_timeout=5))  # a Redis host that vanishes must not hang a request
 
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
-    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set."""
+    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set (reconnecting by itself, see
+    :mod:`ehalsodag.live.redis_channels`)."""
     if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from ehalsodag.live.redis_channels import ResilientRedisChannels
 
-        return RedisChannelsPubSubBackend(redis=redis_client(settings.redis_url))
+        return ResilientRedisChannels(settings.redis_url, redis_client(settings.redis_url))
     return MemoryChannelsBackend()
 
 
@@ -172,12 +179,20 @@ def _control_handler(ticker: ClockTicker, snapshots: Snapshots) -> ControlHandle
     return handle
 
 
+def day_clock(event: Event, at: dt.datetime | None = None) -> ClockState:
+    """What the clock decides of ``event`` (see ``clock_state``), with where its evaluation window stands: the
+    ticker pushes the evaluation when the clock opens or closes it (a closed form must not stay on the page)."""
+    return replace(clock_state(event, at), evaluation=evaluation_status(evaluation_window(event, at), at))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
     db = Database(settings, ChangeFeed())
-    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
-    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
+    backend = channels_backend(settings)
+    channels = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix,
+              health=backend if isinstance(backend, HubHealth) else None)
     claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
     renderer = Renderer(settings.templates_dir)
     sources = fragment_sources()
@@ -186,7 +201,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
                           personal_at_once=6, follows=lambda event: clock_state(event).tracks)
-    ticker = ClockTicker(broadcaster, clock_state, resend=snapshots.resend)
+    async def polls_follow_clock(event_id: int, moves: set[tuple[int | None, int | None]]) -> None:
+        async with db.unit_of_work() as session:
+            event = await event_by_id(session, event_id)
+            if event is not None:
+                await poll_follow_clock(session, event, moves)
+
+    ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend, follow=polls_follow_clock)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)

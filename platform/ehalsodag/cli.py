@@ -447,9 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")
     bench.add_argument("--profile", default="smoke",
-                       choices=["tiny", "smoke", "full", "qa-tiny", "qa", "national-tiny", "national"],
+                       choices=["tiny", "smoke", "full", "qa-tiny", "qa", "national-tiny", "national", "soak-tiny",
+                                "soak"],
                        help="tiny/smoke/full: votes and broadcasts; qa, qa-tiny: questions, upvotes, chat, joins; "
-                            "national, national-tiny: regional stages, each action timed and kept to its stage")
+                            "national, national-tiny: regional stages, each action timed and kept to its stage; "
+                            "soak, soak-tiny: a steady load for 10 minutes, figures per minute and their drift")
     bench.add_argument("--json", help="write the results as JSON to this file")
     bench.add_argument("--attendees", type=int, help="override the profile's number of attendees")
     bench.add_argument("--writer", type=int, metavar="VOTES",

@@ -8,11 +8,12 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.settings import Settings
+from ehalsodag.web.outage import RETRY_AFTER_SECONDS, is_outage
 
 API_PREFIX = "/api/"
 
@@ -41,10 +42,16 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         extra = exc.extra
     elif isinstance(exc, RefusedError):
         status, detail, extra = exc.status_code, str(exc), None
+    elif is_outage(exc):  # the database or Redis is briefly away: nothing was stored, try again
+        request.logger.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+        status, extra = HTTP_503_SERVICE_UNAVAILABLE, None
+        detail = _("The service is briefly unavailable. Nothing was saved; please try again in a moment.")
     else:
         request.logger.exception("unhandled error")
         status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side."), None
     headers = getattr(exc, "headers", None) or {}
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
+        headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "").split(
         ";"
     )[0]:
