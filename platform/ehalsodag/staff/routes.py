@@ -14,6 +14,7 @@ from ehalsodag.staff import audit
 from ehalsodag.staff.auth import STAFF_COOKIE
 from ehalsodag.staff.service import SESSION_SECONDS, authenticate, session_cookie_value
 from ehalsodag.web.auth import settings_of
+from ehalsodag.web.bounds import Email, Password, Text
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie, expired_cookie
 
@@ -21,9 +22,9 @@ from ehalsodag.web.responses import cookie, expired_cookie
 class LoginBody(msgspec.Struct):
     """The login form."""
 
-    email: str = ""
-    password: str = ""
-    next: str | None = None
+    email: Email = ""
+    password: Password = ""
+    next: Text | None = None
 
 
 def _safe_next(target: str | None) -> str:
