@@ -20,7 +20,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -73,8 +72,9 @@ from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
+from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import add_security_headers
+from ehalsodag.web.security import add_security_headers, refuse_nul_bytes
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -240,14 +240,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"uow": Provide(provide_unit_of_work), "event": Provide(provide_event),
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
-        request_class=HTMXRequest,
+        request_class=AppRequest,
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),
         csrf_config=CSRFConfig(
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
-        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware],
+        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware, refuse_nul_bytes],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},

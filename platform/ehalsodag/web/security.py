@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from litestar.types import Message, Scope
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 BASE_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -47,3 +47,30 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     if b"content-security-policy" not in present:
         headers.append((b"content-security-policy", DEFAULT_CSP))
     message["headers"] = headers
+
+
+def _has_nul(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"\x00" in query or b"%00" in query.lower()
+
+
+def refuse_nul_bytes(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: a path or query string with a NUL byte (``%00``) is refused with 400 before routing.
+
+    Nothing a person types or clicks carries one, and PostgreSQL refuses it in any text (a 500 otherwise, wherever
+    a slug, a stage or a code reaches a query). Bodies are checked field by field at decoding
+    (:mod:`ehalsodag.web.bounds`)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            body = b'{"status_code":400,"detail":"NUL bytes are not allowed in addresses."}'
+            await send({"type": "http.response.start", "status": 400, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] == "websocket" and _has_nul(scope):
+            await send({"type": "websocket.close", "code": 1008, "reason": "NUL byte in the address"})
+            return
+        await app(scope, receive, send)
+
+    return middleware
