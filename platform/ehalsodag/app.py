@@ -67,6 +67,7 @@ from ehalsodag.screen.fragments import ScreenFragments
 from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.auth import provide_allowed, provide_staff
+from ehalsodag.staff.routes import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
@@ -123,7 +124,9 @@ def openapi_config() -> OpenAPIConfig:
 
 def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
-    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
+    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
+                  "login_account": Limit(LOGIN_PER_ACCOUNT, LOGIN_WINDOW_SECONDS),
+                  "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)

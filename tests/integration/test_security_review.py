@@ -3,10 +3,14 @@ cross-site writes to the JSON API, files and transport."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
+import httpx
 from litestar.testing import AsyncTestClient
 
 from ehalsodag.settings import Settings
-from tests.conftest import load_fixture
+from tests.conftest import STAFF_PASSWORD, load_fixture, make_staff
 
 SLUG = "ostergotland-2021-03-23"
 EVIL = "https://evil.example"
@@ -60,3 +64,57 @@ async def test_every_api_write_refuses_what_a_cross_site_form_can_send(client: A
     # an action with an empty body needs no type (curl -X POST -H 'Authorization: …')
     empty = await client.post("/api/v1/questions/999/upvote", headers=auth)
     assert empty.status_code != 415
+
+
+# --- item 2: login throttling, and the password hash off the event loop ------------------------------------------
+
+
+async def _login(client: AsyncTestClient, email: str, password: str) -> httpx.Response:
+    page = await client.get("/login")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    return await client.post("/login", data={"_csrf_token": csrf, "email": email, "password": password},
+                             follow_redirects=False)
+
+
+async def test_login_is_throttled_per_account_and_per_address_with_a_clear_message(client, settings):
+    from ehalsodag.staff.routes import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+
+    await load_fixture(settings, f"{SLUG}.toml")
+    await make_staff(settings, "mod@example.se", "moderator", SLUG)
+    await make_staff(settings, "other@example.se", "moderator", SLUG)
+    for _attempt in range(LOGIN_PER_ACCOUNT):
+        assert (await _login(client, "mod@example.se", "wrong password")).status_code == 401
+    throttled = await _login(client, "MOD@example.se", STAFF_PASSWORD)  # even the right password now waits
+    assert throttled.status_code == 429
+    assert "För många inloggningsförsök" in throttled.text and int(throttled.headers["retry-after"]) > 0
+    assert "ehd_staff" not in client.cookies
+    # another account from the same address is not locked by this one's guesses ...
+    assert (await _login(client, "other@example.se", STAFF_PASSWORD)).status_code == 303
+    # ... until the address has tried too many accounts
+    for number in range(LOGIN_PER_ADDRESS):
+        await _login(client, f"guess{number}@example.se", "wrong password")
+    assert (await _login(client, "other@example.se", STAFF_PASSWORD)).status_code == 429
+
+
+async def test_the_password_hash_is_checked_off_the_event_loop(client, settings, monkeypatch):
+    from ehalsodag.staff import service
+
+    await load_fixture(settings, f"{SLUG}.toml")
+    await make_staff(settings, "mod@example.se", "moderator", SLUG)
+    on_loop: list[bool] = []
+    real = service._hasher
+
+    class Watching:
+        def verify(self, hash_: str, password: str) -> bool:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:
+                on_loop.append(False)
+            return real.verify(hash_, password)
+
+    monkeypatch.setattr(service, "_hasher", Watching())
+    assert (await _login(client, "mod@example.se", "wrong password")).status_code == 401
+    assert (await _login(client, "nobody@example.se", "wrong password")).status_code == 401
+    assert (await _login(client, "mod@example.se", STAFF_PASSWORD)).status_code == 303
+    assert on_loop == [False, False, False]
