@@ -22,7 +22,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -76,13 +75,15 @@ from ehalsodag.screen.fragments import ScreenFragments
 from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.auth import provide_allowed, provide_staff
+from ehalsodag.staff.routes import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
+from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import add_security_headers
+from ehalsodag.web.security import add_security_headers, guard_api_writes, refuse_nul_bytes
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -133,7 +134,9 @@ def openapi_config() -> OpenAPIConfig:
 
 def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
-    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
+    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
+                  "login_account": Limit(LOGIN_PER_ACCOUNT, LOGIN_WINDOW_SECONDS),
+                  "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)
@@ -265,14 +268,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"uow": Provide(provide_unit_of_work), "event": Provide(provide_event),
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
-        request_class=HTMXRequest,
+        request_class=AppRequest,
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),
         csrf_config=CSRFConfig(
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
-        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware],
+        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware,
+                    refuse_nul_bytes, guard_api_writes],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},

@@ -17,6 +17,7 @@ from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _
 from ehalsodag.text import TextError, clean_optional
 from ehalsodag.tokens import token_hash
+from ehalsodag.web.bounds import Key, ShortText, SmallInt
 
 MAX_NAME = 80
 MAX_ORGANISATION = 120
@@ -31,17 +32,17 @@ class JoinRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """What an attendee may tell us when joining (POST /api/v1/events/{slug}/join and the join form).
     Everything is optional."""
 
-    display_name: str | None = None
-    organisation: str | None = None
-    group_size: int | None = None
+    display_name: ShortText | None = None
+    organisation: ShortText | None = None
+    group_size: SmallInt | None = None
     #: On a national day: the attendee's region (a stage's id in the programme file, or its number).
-    stage: str | int | None = None
+    stage: Key | SmallInt | None = None
 
 
 class HomeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """PATCH /api/v1/events/{slug}/me and the region picker on the attendee page: the attendee's region."""
 
-    stage: str | int
+    stage: Key | SmallInt
 
 
 def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = None) -> tuple[Attendee, str]:

@@ -27,6 +27,7 @@ from ehalsodag.qa.service import set_premoderation
 from ehalsodag.staff.auth import has_staff_credentials, is_staff_of, moderator_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import Id, documented, reply
+from ehalsodag.web.bounds import Text
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import is_htmx
 
@@ -38,7 +39,7 @@ MAX_ID = 2**63 - 1
 class ChatBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/chat and the chat form."""
 
-    text: str
+    text: Text
 
 
 class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import DBAPIError
 
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
@@ -35,8 +36,21 @@ def expired_cookie(settings: Settings, key: str) -> Cookie:
     return Cookie(key=key, value="", max_age=0, httponly=True, samesite="lax", secure=settings.https, path="/")
 
 
+def bad_value(exc: Exception) -> bool:
+    """Whether ``exc`` is a database refusing a value the client sent (SQLSTATE class 22, "data exception": a NUL
+    byte, a number out of range, an invalid text), or SQLite refusing a number beyond 64 bits. Nothing was written
+    (the unit of work rolls back), so it is the client's error, not ours."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(code, str) and code.startswith("22")
+    return isinstance(exc, OverflowError)
+
+
 def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """JSON ``{status_code, detail}`` for the API and for htmx; a page for people."""
+    if bad_value(exc):
+        request.logger.info("a value the database refused: %s", type(exc).__name__)
+        exc = HTTPException(status_code=400, detail=_("The request contains a value that cannot be stored."))
     if isinstance(exc, HTTPException):
         status, detail = exc.status_code, exc.detail
         extra = exc.extra
