@@ -84,6 +84,7 @@ class ImportedSchedule:
     stages: list[tuple[str, str]] = field(default_factory=list)
     blocks: list[ImportedBlock] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    description: str = ""
 
 
 # --- small, defensive readers of values ------------------------------------------------------------------------
@@ -261,6 +262,8 @@ class _Builder:
         self.fallback_zone = fallback_zone
         self.events: list[_Raw] = []
         self.prefix = ""
+        self.description = ""
+        self.room_keys: dict[str, str] = {}  # room name → its slug in the file, when the file gives one
 
     def add(self, where: str, room: str, item: dict[str, Any], start: dt.datetime, *,
             length: dt.timedelta | None = None, end: dt.datetime | None = None) -> None:
@@ -345,13 +348,16 @@ class _Builder:
         if not self.events:
             raise ScheduleImportError("schedule: the schedule has no events")
         zone, zone_name, notes = self._zone()
-        schedule = ImportedSchedule(title=self.title or self.slug_hint, slug="", timezone=zone_name, notes=notes)
+        schedule = ImportedSchedule(title=self.title or self.slug_hint, slug="", timezone=zone_name, notes=notes,
+                                    description=self.description)
         schedule.slug = slugify(self.slug_hint, "imported", limit=100)
         stage_keys: dict[str, str] = {}
         used: set[str] = set()
         for event in self.events:
             if event.room not in stage_keys:
-                key = slugify(event.room, f"room-{len(stage_keys) + 1}")
+                given = self.room_keys.get(event.room, "")
+                key = given if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", given) else \
+                    slugify(event.room, f"room-{len(stage_keys) + 1}")
                 while key in stage_keys.values():
                     key = f"{key}-{len(stage_keys) + 1}"
                 stage_keys[event.room] = key
@@ -504,6 +510,11 @@ def _builder(conference: dict[str, Any], schedule: dict[str, Any], where: str, t
     zone = _text(conference.get("time_zone_name"), f"{where}.time_zone_name")
     builder = _Builder(title, ours or acronym or title or "imported", zone, timezone)
     builder.prefix = acronym
+    builder.description = _text(conference.get("description"), f"{where}.description")
+    rooms = conference.get("rooms")
+    for room in rooms if isinstance(rooms, list) else []:
+        if isinstance(room, dict) and isinstance(room.get("name"), str) and isinstance(room.get("slug"), str):
+            builder.room_keys[room["name"].strip()] = room["slug"]
     return builder
 
 
@@ -763,6 +774,9 @@ def from_ics(data: bytes | str, timezone: str | None = None) -> ImportedSchedule
                 "url": str(event.get("URL", "")), "slug": str(event.get("UID", "")).split("@", 1)[0],
                 "type": category}
         room = str(event.get("LOCATION", ""))
+        ours = _OUR_EVENT_URL.search(item["url"])
+        if ours and n == 0:
+            builder.slug_hint = ours.group(1)  # our own export: the event's slug is in every URL
         if isinstance(end, dt.datetime):
             if end.tzinfo is not None and not isinstance(end.tzinfo, ZoneInfo) and end.tzinfo is not dt.UTC:
                 end = end.astimezone(dt.UTC)
@@ -810,6 +824,8 @@ def to_agenda_toml(schedule: ImportedSchedule, source: str) -> str:
         f"date = {first_day.isoformat()}",
         f"timezone = {_toml_string(schedule.timezone)}",
     ]
+    if schedule.description:
+        lines.append(f"description = {_escaped(schedule.description)}")
     for key, name in schedule.stages:
         lines += ["", "[[stages]]", f"id = {_toml_string(key)}", f"name = {_escaped(name)}"]
 
