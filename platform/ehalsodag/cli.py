@@ -81,20 +81,18 @@ def cmd_agenda_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_agenda_import(args: argparse.Namespace, _settings: Settings) -> int:
-    """Turn a frab schedule.xml or a voc/pretalx schedule.json into a programme file."""
-    from ehalsodag.agenda import interop
+    """Turn another tool's schedule into a programme file; on any problem write nothing and exit 1."""
+    from ehalsodag.agenda import importers
 
     try:
-        with open(args.file, "rb") as handle:
-            data = handle.read()
-        schedule = interop.from_frab_xml(data) if args.source == "frab" else interop.from_schedule_json(data)
-    except OSError as exc:
-        print(f"{args.file}: file: cannot be read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except interop.ScheduleImportError as exc:
+        schedule = importers.read_schedule(args.file, args.source, args.timezone)
+        text = importers.checked_toml(schedule, source=args.file.rsplit("/", 1)[-1])
+    except importers.ScheduleImportError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
-    _emit(interop.to_agenda_toml(schedule, source=args.file.rsplit("/", 1)[-1]).encode(), args.output)
+    for note in schedule.notes:
+        print(f"{args.file}: note: {note}", file=sys.stderr)
+    _emit(text.encode(), args.output)
     return 0
 
 
@@ -411,8 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     load = agenda.add_parser("load", help="create or update an event from a programme file")
     load.add_argument("file")
     load.set_defaults(run=cmd_agenda_load)
-    importer = agenda.add_parser("import", help="turn a frab schedule.xml or a schedule.json into a programme file")
-    importer.add_argument("--from", dest="source", required=True, choices=["frab", "schedule-json"])
+    importer = agenda.add_parser("import", help="turn another tool's schedule (frab/Pentabarf XML, schedule JSON, "
+                                                "c3 hub v2, pretalx widget, iCalendar, xCal) into a programme file")
+    importer.add_argument("--from", dest="source", required=True,
+                          choices=["frab", "schedule-json", "hub-json", "pretalx-widget", "ics", "xcal"])
+    importer.add_argument("--timezone", help="the IANA zone of a file that names none (e.g. Europe/Brussels)")
     importer.add_argument("file")
     importer.add_argument("--output", help="file to write (stdout when left out)")
     importer.set_defaults(run=cmd_agenda_import)
