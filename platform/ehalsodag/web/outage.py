@@ -32,9 +32,8 @@ def _asyncpg_outage(error: BaseException) -> bool:
 
 
 def _one(error: BaseException) -> bool:
-    from ehalsodag.live.hub import HubUnavailable
-
-    if isinstance(error, HubUnavailable | RedisConnectionError | RedisTimeoutError | sa.TimeoutError):
+    # The live hub's HubUnavailable is a ConnectionError, caught below (web may not import the live layer).
+    if isinstance(error, RedisConnectionError | RedisTimeoutError | sa.TimeoutError):
         return True  # sa.TimeoutError: no pooled connection came free in time
     if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
         return True
