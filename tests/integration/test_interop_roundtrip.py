@@ -232,3 +232,22 @@ def test_the_command_line_imports_a_real_file_that_then_checks_and_loads(setting
     assert refused.returncode == 1 and not (tmp_path / "never.toml").exists()
     assert refused.stderr.decode().startswith(f"{REAL / 'fosdem-2019.xml'}: conference.time_zone_name: missing")
     assert "--timezone" in refused.stderr.decode()
+
+
+async def test_a_us_eastern_event_comes_back_at_its_local_time_from_our_xml_json_and_ics(db_settings, tmp_path):
+    path = tmp_path / "boston.toml"
+    path.write_text('[event]\nslug = "boston-day"\ntitle = "Boston"\ndate = 2026-07-01\ntimezone = "US/Eastern"\n'
+                    '[[stages]]\nid = "main"\nname = "Main"\n[[blocks]]\nid = "talk"\nkind = "talk"\n'
+                    'start = "13:00"\nend = "14:00"\ntitle = "{{braces}} stay"\n', encoding="utf-8")
+    slug = await load_programme(db_settings, path)
+    async with AsyncTestClient(app=create_app(db_settings), base_url="http://testserver.local") as client:
+        document, xml, ics = await exports(client, slug, "US/Eastern")
+    assert document["schedule"]["conference"]["time_zone_name"] == "America/New_York"
+    assert validate_xml(xml).findtext("conference/time_zone_name") == "America/New_York"
+    for reader, data in ((importers.from_frab_xml, xml), (importers.from_schedule_json, json.dumps(document)),
+                         (importers.from_ics, ics)):
+        target = tmp_path / "again.toml"
+        target.write_text(importers.checked_toml(reader(data), "x"), encoding="utf-8")
+        again = load_agenda(target)
+        assert again.timezone == "America/New_York" or reader is importers.from_ics
+        assert again.blocks[0].start.strftime("%H:%M") == "13:00" and again.blocks[0].title == "{braces} stay"
