@@ -48,6 +48,7 @@ REAL_FILES = {
     "pentabarf-fosdem-2010.xml": ("frab", "Europe/Brussels", "Europe/Brussels"),
     "fosdem-2019.xml": ("frab", "Europe/Brussels", "Europe/Brussels"),
     "frab-31c3.xml": ("frab", None, "Europe/Stockholm"),
+    "pretalx-pyconau-2023-adelaide.ics": ("ics", None, "Australia/Adelaide"),
 }
 DEMO_PROGRAMMES = sorted(p for p in PROGRAMMES_DIR.glob("*.toml") if not load_agenda(p).template)
 
@@ -185,6 +186,8 @@ async def test_every_real_file_imports_checks_loads_exports_and_round_trips(db_s
 
 def count_events(path: Path) -> int:
     text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ics":
+        return text.count("BEGIN:VEVENT")
     if path.suffix == ".xml":
         return len(re.findall(r"<event[ >]", text))
     document = json.loads(text)
@@ -210,6 +213,11 @@ def test_what_the_real_files_say_survives_the_import():
     assert frab.blocks[0].start == dt.datetime(2014, 12, 27, 10, 0, tzinfo=dt.UTC)
     democon = importers.read_schedule(str(REAL / "pretalx-democon-utc.json"), "schedule-json")
     assert democon.blocks[0].start == dt.datetime(2020, 12, 14, 8, 0, tzinfo=dt.UTC)  # +01:00 though "UTC"
+    adelaide = importers.read_schedule(str(REAL / "pretalx-pyconau-2023-adelaide.ics"), "ics")
+    assert adelaide.slug == "pyconau-2023" and adelaide.blocks[0].key == "ejwemk"
+    assert adelaide.blocks[0].start == dt.datetime(2023, 8, 17, 23, 30, tzinfo=dt.UTC)  # 09:00 at +09:30
+    second = adelaide.blocks[1].description
+    assert second.endswith("create a better world.") and "\\," not in second
     camp = importers.read_schedule(str(REAL / "frab-camp2019.json"), "schedule-json")
     assert [s["name"] for s in camp.blocks[3].speakers] == ["Chloé Berthélémy (EDRi)", "Andreea Belu (EDRi)"]
 

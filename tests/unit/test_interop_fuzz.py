@@ -32,7 +32,8 @@ SEEDS = {
                    "end": "2026-09-04T09:30:00+05:30"},
                   {"title": {"en": "Tea"}, "room": 1, "start": "2026-09-04T09:30:00+05:30", "duration": 15}],
     }).encode()],
-    "ics": [b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20260101T000000Z\r\n"
+    "ics": [(REAL / "pretalx-pyconau-2023-adelaide.ics").read_bytes(),
+            b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20260101T000000Z\r\n"
             b"DTSTART;TZID=Europe/Berlin:20260415T090000\r\nDTEND;TZID=Europe/Berlin:20260415T100000\r\n"
             b"SUMMARY:Talk\r\nLOCATION:Hall\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"],
     "xcal": [b'<icalendar xmlns="urn:ietf:params:xml:ns:icalendar-2.0"><vcalendar><components><vevent><properties>'

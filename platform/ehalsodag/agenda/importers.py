@@ -48,6 +48,7 @@ KIND_FROM_TYPE = {
 _BREAK_TITLE = re.compile(r"\b(coffee|kaffee|fika|pause|paus|break)\b", re.IGNORECASE)
 _LUNCH_TITLE = re.compile(r"\b(lunch|mittagessen|dinner|breakfast|frukost|middag)\b", re.IGNORECASE)
 _OUR_BLOCK_URL = re.compile(r"#block-([a-z0-9][a-z0-9-]{0,99})$")
+_PRETALX_TALK_URL = re.compile(r"/([A-Za-z0-9_-]{1,100})/talk/([A-Za-z0-9]{1,20})/?$")
 _OUR_EVENT_URL = re.compile(r"/e/([a-z0-9][a-z0-9-]{0,99})/?(?:#.*)?$")
 _HHMM = re.compile(r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$")
 _DURATION = re.compile(r"^\s*(\d{1,4}):([0-5]\d)(?::([0-5]\d))?\s*$")
@@ -775,8 +776,13 @@ def from_ics(data: bytes | str, timezone: str | None = None) -> ImportedSchedule
                 "type": category}
         room = str(event.get("LOCATION", ""))
         ours = _OUR_EVENT_URL.search(item["url"])
+        pretalx = _PRETALX_TALK_URL.search(item["url"])
         if ours and n == 0:
             builder.slug_hint = ours.group(1)  # our own export: the event's slug is in every URL
+        elif pretalx:
+            item["slug"] = pretalx.group(2)  # pretalx: …/<event>/talk/<CODE>/
+            if n == 0 and not name:
+                builder.slug_hint = builder.title = pretalx.group(1)
         if isinstance(end, dt.datetime):
             if end.tzinfo is not None and not isinstance(end.tzinfo, ZoneInfo) and end.tzinfo is not dt.UTC:
                 end = end.astimezone(dt.UTC)
