@@ -265,6 +265,7 @@ class _Builder:
         self.prefix = ""
         self.description = ""
         self.room_keys: dict[str, str] = {}  # room name → its slug in the file, when the file gives one
+        self.exact_slug: str | None = None  # our own export's event slug, taken as it is
 
     def add(self, where: str, room: str, item: dict[str, Any], start: dt.datetime, *,
             length: dt.timedelta | None = None, end: dt.datetime | None = None) -> None:
@@ -351,7 +352,7 @@ class _Builder:
         zone, zone_name, notes = self._zone()
         schedule = ImportedSchedule(title=self.title or self.slug_hint, slug="", timezone=zone_name, notes=notes,
                                     description=self.description)
-        schedule.slug = slugify(self.slug_hint, "imported", limit=100)
+        schedule.slug = self.exact_slug or slugify(self.slug_hint, "imported", limit=100)
         stage_keys: dict[str, str] = {}
         used: set[str] = set()
         for event in self.events:
@@ -510,6 +511,7 @@ def _builder(conference: dict[str, Any], schedule: dict[str, Any], where: str, t
     ours = next((m.group(1) for u in urls if (m := _OUR_EVENT_URL.search(u))), None)
     zone = _text(conference.get("time_zone_name"), f"{where}.time_zone_name")
     builder = _Builder(title, ours or acronym or title or "imported", zone, timezone)
+    builder.exact_slug = ours
     builder.prefix = acronym
     builder.description = _text(conference.get("description"), f"{where}.description")
     rooms = conference.get("rooms")
@@ -639,6 +641,7 @@ def from_frab_xml(data: bytes | str, timezone: str | None = None) -> ImportedSch
     urls = [get("url"), get("base_url"), _xml_text(root.find("url"))]
     ours = next((m.group(1) for u in urls if (m := _OUR_EVENT_URL.search(u))), None)
     builder = _Builder(title, ours or acronym or title or "imported", get("time_zone_name"), timezone)
+    builder.exact_slug = ours
     builder.prefix = acronym
     day_change = dt.time(0, 0)
     if get("day_change"):
@@ -778,7 +781,7 @@ def from_ics(data: bytes | str, timezone: str | None = None) -> ImportedSchedule
         ours = _OUR_EVENT_URL.search(item["url"])
         pretalx = _PRETALX_TALK_URL.search(item["url"])
         if ours and n == 0:
-            builder.slug_hint = ours.group(1)  # our own export: the event's slug is in every URL
+            builder.exact_slug = ours.group(1)  # our own export: the event's slug is in every URL
         elif pretalx:
             item["slug"] = pretalx.group(2)  # pretalx: …/<event>/talk/<CODE>/
             if n == 0 and not name:
