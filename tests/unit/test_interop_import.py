@@ -57,13 +57,27 @@ def test_a_programme_file_escapes_braces_with_doubling(tmp_path):
 
 # 2. overlapping events of one room: a clear error naming the source
 def test_overlapping_events_of_a_room_are_refused_naming_room_day_and_both_events():
+    schedule = importers.from_schedule_json(schedule_json([
+        talk("Long session", duration="02:00"), talk("Inside it", start="2026-03-30T10:30:00+02:00")]))
     with pytest.raises(ScheduleImportError) as error:
-        importers.from_schedule_json(schedule_json([
-            talk("Long session", duration="02:00"), talk("Inside it", start="2026-03-30T10:30:00+02:00")]))
+        importers.checked_toml(schedule, "source.json")
     message = str(error.value)
     assert message.startswith("schedule.conference.days[0].rooms['Hall A'][1]: overlaps")
     assert "'Hall A'" in message and "2026-03-30" in message and "'Long session' (10:00–12:00" in message
-    assert "'Inside it' (10:30–11:00)" in message
+    assert "'Inside it' (10:30–11:00)" in message and "--split-overlaps" in message
+
+
+def test_split_overlaps_puts_parallel_events_on_parallel_stages(tmp_path):
+    schedule = importers.from_schedule_json(schedule_json([
+        talk("Long session", duration="02:00"), talk("Inside it", start="2026-03-30T10:30:00+02:00"),
+        talk("Also inside", start="2026-03-30T10:45:00+02:00"), talk("After", start="2026-03-30T12:00:00+02:00")]))
+    path = tmp_path / "split.toml"
+    path.write_text(importers.checked_toml(schedule, "source.json", split_overlaps=True), encoding="utf-8")
+    spec = load_agenda(path)
+    names = {s.key: s.name for s in spec.stages}
+    assert [s.name for s in spec.stages] == ["Hall A", "Hall A (2)", "Hall A (3)"]
+    assert {b.title: names[b.stage] for b in spec.blocks} == {
+        "Long session": "Hall A", "Inside it": "Hall A (2)", "Also inside": "Hall A (3)", "After": "Hall A"}
 
 
 # 3. a file without a zone: from its offsets, or refused

@@ -391,7 +391,6 @@ class _Builder:
                 key=key, stage=stage_keys[event.room], kind=event.kind, start=start, end=end, title=event.title,
                 description=event.description, speakers=event.speakers, theme=event.theme, where=event.where,
             ))
-        _refuse_overlaps(schedule, zone)
         return schedule
 
     def _instant(self, moment: dt.datetime, zone: ZoneInfo, where: str) -> dt.datetime:
@@ -425,14 +424,34 @@ def _offset(offset: dt.timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _refuse_overlaps(schedule: ImportedSchedule, zone: ZoneInfo) -> None:
-    """Two events of one room at once cannot be one stage's blocks: name both, their room and day."""
+def settle_overlaps(schedule: ImportedSchedule, split: bool = False) -> None:
+    """Two events of one room at once cannot be one stage's blocks.
+
+    By default that is an error naming both events, their room and day. With ``split`` an event that overlaps
+    goes to a parallel stage of its room ("Saal 1 (2)"), the first of them it fits on.
+    """
+    zone = ZoneInfo(schedule.timezone)
     names = dict(schedule.stages)
     by_stage: dict[str, list[ImportedBlock]] = {}
     for block in schedule.blocks:
         by_stage.setdefault(block.stage, []).append(block)
-    for stage, blocks in by_stage.items():
+    for stage, blocks in list(by_stage.items()):
         blocks.sort(key=lambda b: (b.start, b.end))
+        if split:
+            lanes: list[tuple[str, dt.datetime]] = [(stage, blocks[0].start)]
+            for block in blocks:
+                lane = next((i for i, (_key, free) in enumerate(lanes) if block.start >= free), None)
+                if lane is None:
+                    lane = len(lanes)
+                    key = f"{stage[:90]}-{lane + 1}"
+                    while key in names:
+                        key += "x"
+                    names[key] = f"{names[stage][:190]} ({lane + 1})"
+                    schedule.stages.insert([k for k, _n in schedule.stages].index(stage) + lane, (key, names[key]))
+                    lanes.append((key, block.start))
+                block.stage = lanes[lane][0]
+                lanes[lane] = (block.stage, block.end)
+            continue
         last: ImportedBlock | None = None
         for block in blocks:
             if last is not None and block.start < last.end:
@@ -442,7 +461,7 @@ def _refuse_overlaps(schedule: ImportedSchedule, zone: ZoneInfo) -> None:
                     f"{b.where}: overlaps another event in room {names[stage]!r} on {day:%Y-%m-%d}: "
                     f"{a.title[:60]!r} ({_hm(a.start, zone)}–{_hm(a.end, zone)}, {a.where}) and "
                     f"{b.title[:60]!r} ({_hm(b.start, zone)}–{_hm(b.end, zone)}); a stage runs one block at a "
-                    "time, so move one of them to its own room first")
+                    "time: move one to its own room, or import with --split-overlaps")
             if last is None or block.end > last.end:
                 last = block
 
@@ -858,8 +877,9 @@ def to_agenda_toml(schedule: ImportedSchedule, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def checked_toml(schedule: ImportedSchedule, source: str) -> str:
+def checked_toml(schedule: ImportedSchedule, source: str, *, split_overlaps: bool = False) -> str:
     """The programme file, run through ``agenda check``; a problem is reported at the source file's event."""
+    settle_overlaps(schedule, split_overlaps)
     text = to_agenda_toml(schedule, source)
     ordered = sorted(schedule.blocks, key=lambda b: (b.start, b.stage))
     with tempfile.TemporaryDirectory() as folder:
