@@ -50,7 +50,8 @@ json_values = st.recursive(
                        "US/Eastern", "{event}", "", "10:00", "2026-03-29T02:30:00"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["schedule", "conference", "days", "rooms", "date", "start", "end", "duration", "title",
-                         "persons", "events", "room", "time_zone_name", "talks", "speakers", "name", "x"]),
+                         "persons", "events", "room", "time_zone_name", "talks", "speakers", "name", "x", "_speakers",
+                         "_kind", "participants", "code", "url", "slug"]),
         inner, max_size=5),
     max_leaves=25)
 

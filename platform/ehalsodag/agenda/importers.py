@@ -53,6 +53,9 @@ _OUR_EVENT_URL = re.compile(r"/e/([a-z0-9][a-z0-9-]{0,99})/?(?:#.*)?$")
 _HHMM = re.compile(r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$")
 _DURATION = re.compile(r"^\s*(\d{1,4}):([0-5]\d)(?::([0-5]\d))?\s*$")
 _ICAL_NS = "{urn:ietf:params:xml:ns:icalendar-2.0}"
+#: Keys a reader adds to an event it has read; tuples, so no key of a JSON file can be one.
+_SPEAKERS = ("reader", "speakers")
+_KIND = ("reader", "kind")
 
 
 class ScheduleImportError(ValueError):
@@ -281,11 +284,11 @@ class _Builder:
         description = _text(item.get("description"), f"{where}.description")
         text = "\n\n".join(part for part in (subtitle, abstract, description if description != abstract else "")
                            if part)
-        speakers = item.get("_speakers")
+        speakers = item.get(_SPEAKERS)
         if speakers is None:
             speakers = _persons(item.get("persons"), f"{where}.persons")
         type_name = _text(item.get("type"), f"{where}.type")
-        kind = item.get("_kind") or _kind(type_name, title, bool(speakers))
+        kind = item.get(_KIND) or _kind(type_name, title, bool(speakers))
         url = _text(item.get("url"), f"{where}.url")
         exact = _OUR_BLOCK_URL.search(url)
         hint = ""
@@ -565,7 +568,7 @@ def _from_hub(document: dict[str, Any], timezone: str | None) -> ImportedSchedul
         track = item.get("track")
         if isinstance(track, dict):
             item["track"] = tracks.get(str(track.get("slug")), _text(track.get("name"), f"{where}.track.name"))
-        item["_speakers"] = _persons(item.get("participants", item.get("persons")), f"{where}.participants")
+        item[_SPEAKERS] = _persons(item.get("participants", item.get("persons")), f"{where}.participants")
         start = _datetime(item.get("start"), f"{where}.start")
         if item.get("end") is not None:
             builder.add(where, room_name, item, start, end=_datetime(item["end"], f"{where}.end"))
@@ -614,10 +617,10 @@ def from_pretalx_widget(text: str | bytes, timezone: str | None = None) -> Impor
         if talk.get("room") is None or talk.get("start") is None:
             continue  # unscheduled
         codes = _list(talk.get("speakers"), f"{where}.speakers")
-        talk["_speakers"] = [speakers[str(c)] for c in codes if str(c) in speakers]
+        talk[_SPEAKERS] = [speakers[str(c)] for c in codes if str(c) in speakers]
         if not talk.get("code"):
             title = _text(talk.get("title"), f"{where}.title")
-            talk["_kind"] = "lunch" if _LUNCH_TITLE.search(title) else "break"  # pretalx breaks have no code
+            talk[_KIND] = "lunch" if _LUNCH_TITLE.search(title) else "break"  # pretalx breaks have no code
         talk["track"] = tracks.get(str(talk.get("track")), "")
         start = _datetime(talk.get("start"), f"{where}.start")
         room_name = rooms.get(str(talk.get("room")), str(talk.get("room")))
