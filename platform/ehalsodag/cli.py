@@ -86,7 +86,7 @@ def cmd_agenda_import(args: argparse.Namespace, _settings: Settings) -> int:
 
     try:
         schedule = importers.read_schedule(args.file, args.source, args.timezone)
-        text = importers.checked_toml(schedule, source=args.file.rsplit("/", 1)[-1])
+        text = importers.checked_toml(schedule, source=args.file.rsplit("/", 1)[-1], split_overlaps=args.split_overlaps)
     except importers.ScheduleImportError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -414,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--from", dest="source", required=True,
                           choices=["frab", "schedule-json", "hub-json", "pretalx-widget", "ics", "xcal"])
     importer.add_argument("--timezone", help="the IANA zone of a file that names none (e.g. Europe/Brussels)")
+    importer.add_argument("--split-overlaps", action="store_true",
+                          help="put events that overlap in one room on parallel stages instead of refusing the file")
     importer.add_argument("file")
     importer.add_argument("--output", help="file to write (stdout when left out)")
     importer.set_defaults(run=cmd_agenda_import)

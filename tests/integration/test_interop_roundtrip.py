@@ -48,6 +48,7 @@ REAL_FILES = {
     "pentabarf-fosdem-2010.xml": ("frab", "Europe/Brussels", "Europe/Brussels"),
     "fosdem-2019.xml": ("frab", "Europe/Brussels", "Europe/Brussels"),
     "frab-31c3.xml": ("frab", None, "Europe/Stockholm"),
+    "pretalx-pyconau-2023-adelaide.ics": ("ics", None, "Australia/Adelaide"),
 }
 DEMO_PROGRAMMES = sorted(p for p in PROGRAMMES_DIR.glob("*.toml") if not load_agenda(p).template)
 
@@ -185,6 +186,8 @@ async def test_every_real_file_imports_checks_loads_exports_and_round_trips(db_s
 
 def count_events(path: Path) -> int:
     text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ics":
+        return text.count("BEGIN:VEVENT")
     if path.suffix == ".xml":
         return len(re.findall(r"<event[ >]", text))
     document = json.loads(text)
@@ -210,6 +213,11 @@ def test_what_the_real_files_say_survives_the_import():
     assert frab.blocks[0].start == dt.datetime(2014, 12, 27, 10, 0, tzinfo=dt.UTC)
     democon = importers.read_schedule(str(REAL / "pretalx-democon-utc.json"), "schedule-json")
     assert democon.blocks[0].start == dt.datetime(2020, 12, 14, 8, 0, tzinfo=dt.UTC)  # +01:00 though "UTC"
+    adelaide = importers.read_schedule(str(REAL / "pretalx-pyconau-2023-adelaide.ics"), "ics")
+    assert adelaide.slug == "pyconau-2023" and adelaide.blocks[0].key == "ejwemk"
+    assert adelaide.blocks[0].start == dt.datetime(2023, 8, 17, 23, 30, tzinfo=dt.UTC)  # 09:00 at +09:30
+    second = adelaide.blocks[1].description
+    assert second.endswith("create a better world.") and "\\," not in second
     camp = importers.read_schedule(str(REAL / "frab-camp2019.json"), "schedule-json")
     assert [s["name"] for s in camp.blocks[3].speakers] == ["Chloé Berthélémy (EDRi)", "Andreea Belu (EDRi)"]
 
@@ -232,3 +240,22 @@ def test_the_command_line_imports_a_real_file_that_then_checks_and_loads(setting
     assert refused.returncode == 1 and not (tmp_path / "never.toml").exists()
     assert refused.stderr.decode().startswith(f"{REAL / 'fosdem-2019.xml'}: conference.time_zone_name: missing")
     assert "--timezone" in refused.stderr.decode()
+
+
+async def test_a_us_eastern_event_comes_back_at_its_local_time_from_our_xml_json_and_ics(db_settings, tmp_path):
+    path = tmp_path / "boston.toml"
+    path.write_text('[event]\nslug = "boston-day"\ntitle = "Boston"\ndate = 2026-07-01\ntimezone = "US/Eastern"\n'
+                    '[[stages]]\nid = "main"\nname = "Main"\n[[blocks]]\nid = "talk"\nkind = "talk"\n'
+                    'start = "13:00"\nend = "14:00"\ntitle = "{{braces}} stay"\n', encoding="utf-8")
+    slug = await load_programme(db_settings, path)
+    async with AsyncTestClient(app=create_app(db_settings), base_url="http://testserver.local") as client:
+        document, xml, ics = await exports(client, slug, "US/Eastern")
+    assert document["schedule"]["conference"]["time_zone_name"] == "America/New_York"
+    assert validate_xml(xml).findtext("conference/time_zone_name") == "America/New_York"
+    for reader, data in ((importers.from_frab_xml, xml), (importers.from_schedule_json, json.dumps(document)),
+                         (importers.from_ics, ics)):
+        target = tmp_path / "again.toml"
+        target.write_text(importers.checked_toml(reader(data), "x"), encoding="utf-8")
+        again = load_agenda(target)
+        assert again.timezone == "America/New_York" or reader is importers.from_ics
+        assert again.blocks[0].start.strftime("%H:%M") == "13:00" and again.blocks[0].title == "{braces} stay"

@@ -689,6 +689,8 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
     title = _fill(event.get("title", ""), placeholders, "event.title", out)
     if not title.strip():
         out.add("event.title", "missing: the event needs a title")
+    elif len(title) > 300:
+        out.add("event.title", "longer than 300 characters")
     template = bool(event.get("template", False))
     date = event.get("date")
     if date is None and not template:
@@ -724,6 +726,8 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
             _check_url(stream, f"stages[{key}].stream_url", stage_out, hosts=hosts)
         name = _fill(stage["name"], stage.get("_placeholders", placeholders), f"stages[{key}].name",
                      stage_out if "_placeholders" in stage else out)
+        if len(name) > 200:
+            stage_out.add(f"stages[{key}].name", "longer than 200 characters")
         stage_specs.append(StageSpec(key=key, name=name, kind=stage.get("kind", "regional"), stream_url=stream))
 
     block_specs: list[BlockSpec] = []

@@ -48,10 +48,14 @@ KIND_FROM_TYPE = {
 _BREAK_TITLE = re.compile(r"\b(coffee|kaffee|fika|pause|paus|break)\b", re.IGNORECASE)
 _LUNCH_TITLE = re.compile(r"\b(lunch|mittagessen|dinner|breakfast|frukost|middag)\b", re.IGNORECASE)
 _OUR_BLOCK_URL = re.compile(r"#block-([a-z0-9][a-z0-9-]{0,99})$")
+_PRETALX_TALK_URL = re.compile(r"/([A-Za-z0-9_-]{1,100})/talk/([A-Za-z0-9]{1,20})/?$")
 _OUR_EVENT_URL = re.compile(r"/e/([a-z0-9][a-z0-9-]{0,99})/?(?:#.*)?$")
 _HHMM = re.compile(r"^\s*(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*$")
 _DURATION = re.compile(r"^\s*(\d{1,4}):([0-5]\d)(?::([0-5]\d))?\s*$")
 _ICAL_NS = "{urn:ietf:params:xml:ns:icalendar-2.0}"
+#: Keys a reader adds to an event it has read; tuples, so no key of a JSON file can be one.
+_SPEAKERS = ("reader", "speakers")
+_KIND = ("reader", "kind")
 
 
 class ScheduleImportError(ValueError):
@@ -264,6 +268,7 @@ class _Builder:
         self.prefix = ""
         self.description = ""
         self.room_keys: dict[str, str] = {}  # room name → its slug in the file, when the file gives one
+        self.exact_slug: str | None = None  # our own export's event slug, taken as it is
 
     def add(self, where: str, room: str, item: dict[str, Any], start: dt.datetime, *,
             length: dt.timedelta | None = None, end: dt.datetime | None = None) -> None:
@@ -279,11 +284,11 @@ class _Builder:
         description = _text(item.get("description"), f"{where}.description")
         text = "\n\n".join(part for part in (subtitle, abstract, description if description != abstract else "")
                            if part)
-        speakers = item.get("_speakers")
+        speakers = item.get(_SPEAKERS)
         if speakers is None:
             speakers = _persons(item.get("persons"), f"{where}.persons")
         type_name = _text(item.get("type"), f"{where}.type")
-        kind = item.get("_kind") or _kind(type_name, title, bool(speakers))
+        kind = item.get(_KIND) or _kind(type_name, title, bool(speakers))
         url = _text(item.get("url"), f"{where}.url")
         exact = _OUR_BLOCK_URL.search(url)
         hint = ""
@@ -350,7 +355,7 @@ class _Builder:
         zone, zone_name, notes = self._zone()
         schedule = ImportedSchedule(title=self.title or self.slug_hint, slug="", timezone=zone_name, notes=notes,
                                     description=self.description)
-        schedule.slug = slugify(self.slug_hint, "imported", limit=100)
+        schedule.slug = self.exact_slug or slugify(self.slug_hint, "imported", limit=100)
         stage_keys: dict[str, str] = {}
         used: set[str] = set()
         for event in self.events:
@@ -389,7 +394,6 @@ class _Builder:
                 key=key, stage=stage_keys[event.room], kind=event.kind, start=start, end=end, title=event.title,
                 description=event.description, speakers=event.speakers, theme=event.theme, where=event.where,
             ))
-        _refuse_overlaps(schedule, zone)
         return schedule
 
     def _instant(self, moment: dt.datetime, zone: ZoneInfo, where: str) -> dt.datetime:
@@ -423,14 +427,34 @@ def _offset(offset: dt.timedelta) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _refuse_overlaps(schedule: ImportedSchedule, zone: ZoneInfo) -> None:
-    """Two events of one room at once cannot be one stage's blocks: name both, their room and day."""
+def settle_overlaps(schedule: ImportedSchedule, split: bool = False) -> None:
+    """Two events of one room at once cannot be one stage's blocks.
+
+    By default that is an error naming both events, their room and day. With ``split`` an event that overlaps
+    goes to a parallel stage of its room ("Saal 1 (2)"), the first of them it fits on.
+    """
+    zone = ZoneInfo(schedule.timezone)
     names = dict(schedule.stages)
     by_stage: dict[str, list[ImportedBlock]] = {}
     for block in schedule.blocks:
         by_stage.setdefault(block.stage, []).append(block)
-    for stage, blocks in by_stage.items():
+    for stage, blocks in list(by_stage.items()):
         blocks.sort(key=lambda b: (b.start, b.end))
+        if split:
+            lanes: list[tuple[str, dt.datetime]] = [(stage, blocks[0].start)]
+            for block in blocks:
+                lane = next((i for i, (_key, free) in enumerate(lanes) if block.start >= free), None)
+                if lane is None:
+                    lane = len(lanes)
+                    key = f"{stage[:90]}-{lane + 1}"
+                    while key in names:
+                        key += "x"
+                    names[key] = f"{names[stage][:190]} ({lane + 1})"
+                    schedule.stages.insert([k for k, _n in schedule.stages].index(stage) + lane, (key, names[key]))
+                    lanes.append((key, block.start))
+                block.stage = lanes[lane][0]
+                lanes[lane] = (block.stage, block.end)
+            continue
         last: ImportedBlock | None = None
         for block in blocks:
             if last is not None and block.start < last.end:
@@ -440,7 +464,7 @@ def _refuse_overlaps(schedule: ImportedSchedule, zone: ZoneInfo) -> None:
                     f"{b.where}: overlaps another event in room {names[stage]!r} on {day:%Y-%m-%d}: "
                     f"{a.title[:60]!r} ({_hm(a.start, zone)}–{_hm(a.end, zone)}, {a.where}) and "
                     f"{b.title[:60]!r} ({_hm(b.start, zone)}–{_hm(b.end, zone)}); a stage runs one block at a "
-                    "time, so move one of them to its own room first")
+                    "time: move one to its own room, or import with --split-overlaps")
             if last is None or block.end > last.end:
                 last = block
 
@@ -509,6 +533,7 @@ def _builder(conference: dict[str, Any], schedule: dict[str, Any], where: str, t
     ours = next((m.group(1) for u in urls if (m := _OUR_EVENT_URL.search(u))), None)
     zone = _text(conference.get("time_zone_name"), f"{where}.time_zone_name")
     builder = _Builder(title, ours or acronym or title or "imported", zone, timezone)
+    builder.exact_slug = ours
     builder.prefix = acronym
     builder.description = _text(conference.get("description"), f"{where}.description")
     rooms = conference.get("rooms")
@@ -543,7 +568,7 @@ def _from_hub(document: dict[str, Any], timezone: str | None) -> ImportedSchedul
         track = item.get("track")
         if isinstance(track, dict):
             item["track"] = tracks.get(str(track.get("slug")), _text(track.get("name"), f"{where}.track.name"))
-        item["_speakers"] = _persons(item.get("participants", item.get("persons")), f"{where}.participants")
+        item[_SPEAKERS] = _persons(item.get("participants", item.get("persons")), f"{where}.participants")
         start = _datetime(item.get("start"), f"{where}.start")
         if item.get("end") is not None:
             builder.add(where, room_name, item, start, end=_datetime(item["end"], f"{where}.end"))
@@ -592,10 +617,10 @@ def from_pretalx_widget(text: str | bytes, timezone: str | None = None) -> Impor
         if talk.get("room") is None or talk.get("start") is None:
             continue  # unscheduled
         codes = _list(talk.get("speakers"), f"{where}.speakers")
-        talk["_speakers"] = [speakers[str(c)] for c in codes if str(c) in speakers]
+        talk[_SPEAKERS] = [speakers[str(c)] for c in codes if str(c) in speakers]
         if not talk.get("code"):
             title = _text(talk.get("title"), f"{where}.title")
-            talk["_kind"] = "lunch" if _LUNCH_TITLE.search(title) else "break"  # pretalx breaks have no code
+            talk[_KIND] = "lunch" if _LUNCH_TITLE.search(title) else "break"  # pretalx breaks have no code
         talk["track"] = tracks.get(str(talk.get("track")), "")
         start = _datetime(talk.get("start"), f"{where}.start")
         room_name = rooms.get(str(talk.get("room")), str(talk.get("room")))
@@ -638,6 +663,7 @@ def from_frab_xml(data: bytes | str, timezone: str | None = None) -> ImportedSch
     urls = [get("url"), get("base_url"), _xml_text(root.find("url"))]
     ours = next((m.group(1) for u in urls if (m := _OUR_EVENT_URL.search(u))), None)
     builder = _Builder(title, ours or acronym or title or "imported", get("time_zone_name"), timezone)
+    builder.exact_slug = ours
     builder.prefix = acronym
     day_change = dt.time(0, 0)
     if get("day_change"):
@@ -775,8 +801,13 @@ def from_ics(data: bytes | str, timezone: str | None = None) -> ImportedSchedule
                 "type": category}
         room = str(event.get("LOCATION", ""))
         ours = _OUR_EVENT_URL.search(item["url"])
+        pretalx = _PRETALX_TALK_URL.search(item["url"])
         if ours and n == 0:
-            builder.slug_hint = ours.group(1)  # our own export: the event's slug is in every URL
+            builder.exact_slug = ours.group(1)  # our own export: the event's slug is in every URL
+        elif pretalx:
+            item["slug"] = pretalx.group(2)  # pretalx: …/<event>/talk/<CODE>/
+            if n == 0 and not name:
+                builder.slug_hint = builder.title = pretalx.group(1)
         if isinstance(end, dt.datetime):
             if end.tzinfo is not None and not isinstance(end.tzinfo, ZoneInfo) and end.tzinfo is not dt.UTC:
                 end = end.astimezone(dt.UTC)
@@ -849,8 +880,9 @@ def to_agenda_toml(schedule: ImportedSchedule, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def checked_toml(schedule: ImportedSchedule, source: str) -> str:
+def checked_toml(schedule: ImportedSchedule, source: str, *, split_overlaps: bool = False) -> str:
     """The programme file, run through ``agenda check``; a problem is reported at the source file's event."""
+    settle_overlaps(schedule, split_overlaps)
     text = to_agenda_toml(schedule, source)
     ordered = sorted(schedule.blocks, key=lambda b: (b.start, b.stage))
     with tempfile.TemporaryDirectory() as folder:

@@ -80,8 +80,8 @@ def export_zone_name(name: str) -> str | None:
 
 
 def _room_slug(key: str) -> str | None:
-    slug = re.sub(r"[^a-z0-9_-]", "-", key.lower()).strip("-_")
-    return slug or None
+    """The stage id as the room's slug when the voc pattern takes it as it is (then it comes back on import)."""
+    return key if re.fullmatch(r"[a-z0-9_-]+[a-z0-9]", key) else None
 
 
 def schedule_json(event: Event, base_url: str) -> dict[str, Any]:
@@ -171,6 +171,9 @@ def frab_xml(schedule: dict[str, Any]) -> bytes:
     ET.SubElement(conf, "url").text = conference["url"]
     if conference.get("time_zone_name"):
         ET.SubElement(conf, "time_zone_name").text = conference["time_zone_name"]
+    if not conference["days"]:  # the XSD wants at least one day: an event with no blocks has an empty one
+        midnight = f"{conference['start']}T00:00:00+00:00"
+        ET.SubElement(root, "day", index="1", date=conference["start"], start=midnight, end=midnight)
     for day in conference["days"]:
         day_el = ET.SubElement(root, "day", index=str(day["index"]), date=day["date"], start=day["day_start"],
                                end=day["day_end"])
