@@ -33,6 +33,7 @@ from tests.conftest import STAFF_PASSWORD, load_fixture, make_settings, make_sta
 from tests.support.postgres import fresh_database
 
 SLUG = "ostergotland-2021-03-23"
+FRAMEWORK = "ramprogram-2021"
 DATABASES = ["sqlite", "postgresql"]
 
 
@@ -161,12 +162,30 @@ def database(kind: str, tmp_path: Path) -> Iterator[Settings]:
             pool.submit(made.__exit__, None, None, None).result()
 
 
+async def _also_organiser_of(settings: Settings, email: str, slug: str) -> None:
+    """Give the staff user ``email`` the organiser role on ``slug`` as well."""
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.staff.models import StaffRole, StaffUser
+
+    db = Database(settings)
+    try:
+        async with db.unit_of_work() as session:
+            event = await event_by_slug(session, slug)
+            user = (await session.execute(select(StaffUser).where(StaffUser.email == email))).scalar_one()
+            assert event is not None
+            session.add(StaffRole(user_id=user.id, event_id=event.id, role="organiser"))
+    finally:
+        await db.dispose()
+
+
 @asynccontextmanager
 async def day(settings: Settings) -> AsyncIterator[Day]:
     """The app in-process with the Östergötland day loaded, everyone logged in and one object of each kind."""
     settings = replace(settings, vote_limit=100_000, join_limit=100_000)
     await load_fixture(settings, f"{SLUG}.toml")
+    await load_fixture(settings, f"{FRAMEWORK}.toml")  # the framework's landing place is a route too
     staff_token = await make_staff(settings, "org@example.se", "organiser", SLUG)
+    await _also_organiser_of(settings, "org@example.se", FRAMEWORK)
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         page = await client.get("/login")

@@ -19,13 +19,14 @@ from ehalsodag.staff import audit
 from ehalsodag.staff.auth import organiser_guard, staff_permissions
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import Id
+from ehalsodag.web.bounds import Key
 from ehalsodag.web.forms import form_of
 
 
 class PublishBody(msgspec.Struct):
     """Publish (``published=1``) or withdraw (anything else, or nothing) from the archive page."""
 
-    published: str = ""
+    published: Key = ""
 
     @property
     def on(self) -> bool:

@@ -31,6 +31,7 @@ from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.actions import Id
 from ehalsodag.web.auth import CSRF_COOKIE, CSRF_HEADER, bearer, settings_of
+from ehalsodag.web.bounds import ShortText
 from ehalsodag.web.forms import form_of
 
 
@@ -145,8 +146,8 @@ async def upload(request: Request[Any, Any, Any], slug: str, staff: StaffUser, u
 class LinkBody(msgspec.Struct):
     """A video link on the landing place."""
 
-    title: str = ""
-    url: str = ""
+    title: ShortText = ""
+    url: ShortText = ""
 
 
 @post("/e/{slug:str}/framework/links", name="material_link", guards=[organiser_guard],
