@@ -81,6 +81,7 @@ from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
+from ehalsodag.web.request_keys import RequestKeys, request_key_middleware
 from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
 from ehalsodag.web.security import add_security_headers, guard_api_writes, refuse_nul_bytes
@@ -276,7 +277,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
         middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware,
-                    refuse_nul_bytes, guard_api_writes],
+                    refuse_nul_bytes, guard_api_writes, request_key_middleware],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
@@ -286,7 +287,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster, "snapshots": snapshots,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
-                     "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness}),
+                     "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness,
+                     "request_keys": RequestKeys(redis_client(settings.redis_url) if settings.redis_url else None,
+                                                 settings.channel_prefix)}),
         logging_config=litestar_logging_config(settings.log_format),
         debug=settings.debug,
     )

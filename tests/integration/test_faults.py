@@ -166,6 +166,8 @@ def test_redis_killed_and_restarted_under_two_workers(postgres_url, tmp_path):
                 report["outage_announcement"] = await announce(1, "Under avbrottet")
                 await asyncio.sleep(1.5)  # the followers knock meanwhile
                 report["outage_closes"] = {code for f in followers for at, code in f.closes if at > killed}
+                ready = [await http.get(f"{server.base_url}/readyz") for server in servers]
+                report["outage_ready"] = [(r.status_code, r.json()["checks"]["hub"]) for r in ready]
 
                 redis.start()
                 back = time.monotonic()
@@ -175,6 +177,9 @@ def test_redis_killed_and_restarted_under_two_workers(postgres_url, tmp_path):
                 await until(lambda: all(f.seen("Efter avbrottet", back) for f in followers), 10 - (
                     time.monotonic() - back), "pushes reach every socket again within 10 s")
                 report["resumed_in"] = time.monotonic() - back
+                await asyncio.sleep(2.1)  # readiness keeps its result for 2 s
+                report["after_ready"] = [(await http.get(f"{server.base_url}/readyz")).status_code
+                                         for server in servers]
                 report["after_votes"] = [await vote(http, i, t) for i, t in enumerate(tokens)]
             for follower in followers:
                 follower.stop = True
@@ -190,6 +195,9 @@ def test_redis_killed_and_restarted_under_two_workers(postgres_url, tmp_path):
         assert 1013 in report["outage_closes"] and not any(
             str(code).startswith("http") for code in report["outage_closes"]), report
         assert all(status in (200, 201) for status in report["after_votes"]), report
+        # a proxy polling /readyz sends no new sockets to a worker whose hub is away, and sends them again after
+        assert all(status == 503 and hub != "ok" for status, hub in report["outage_ready"]), report
+        assert report["after_ready"] == [200, 200], report
         assert count_votes(settings, poll["id"]) == len(acknowledged) == len(tokens)
 
         redis.kill()  # SIGTERM during an outage: no socket or subscription may hold the worker up

@@ -70,3 +70,51 @@ async def test_a_push_that_keeps_failing_is_given_up_after_its_retries(client, s
     broadcaster = client.app.state.broadcaster
     await until(lambda: broadcaster.pushes_abandoned, 10)
     assert broadcaster.pushes_abandoned == 1
+
+
+async def test_a_shift_retried_with_its_request_key_moves_the_day_once(client, settings):
+    slug = await load_fixture(settings)
+    auth = {"Authorization": f"Bearer {await make_staff(settings, 'mod@example.se', 'moderator', slug)}"}
+    event = (await client.get(f"/api/v1/events/{slug}")).json()
+    assert (await client.post(f"/api/v1/events/{slug}/live", json={"block_id": event["blocks"][0]["id"]},
+                              headers=auth)).status_code == 200
+    before = (await client.get(f"/api/v1/events/{slug}")).json()
+
+    def moved_seconds(after: dict) -> set[float]:
+        return {(dt.datetime.fromisoformat(b["start"]) - dt.datetime.fromisoformat(a["start"])).total_seconds()
+                for a, b in zip(before["blocks"], after["blocks"], strict=True) if a["start"] != b["start"]}
+
+    keyed = {**auth, "Idempotency-Key": "shift-1"}
+    refused = await client.post(f"/api/v1/events/{slug}/shift", json={"minutes": 0}, headers=keyed)
+    assert refused.status_code == 422  # a refused request keeps nothing: the same key may be used again
+    first = await client.post(f"/api/v1/events/{slug}/shift", json={"minutes": 1}, headers=keyed)
+    retried = await client.post(f"/api/v1/events/{slug}/shift", json={"minutes": 1}, headers=keyed)
+    assert first.status_code == retried.status_code == 200
+    assert retried.json() == first.json() and retried.headers.get("idempotent-replayed") == "true"
+    assert moved_seconds((await client.get(f"/api/v1/events/{slug}")).json()) == {60.0}, "moved once"
+
+    other = await make_staff(settings, "mod2@example.se", "moderator", slug)  # keys are per caller
+    again = await client.post(f"/api/v1/events/{slug}/shift", json={"minutes": 1},
+                              headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "shift-1"})
+    assert again.status_code == 200 and "idempotent-replayed" not in again.headers
+    assert moved_seconds((await client.get(f"/api/v1/events/{slug}")).json()) == {120.0}
+
+
+async def test_request_keys_are_shared_by_workers_through_redis_and_kept_locally_while_it_is_away(tmp_path):
+    from ehalsodag.app import redis_client
+    from ehalsodag.web.request_keys import RequestKeys
+    from tests.support.faults import ThrowawayRedis, redis_server_missing
+
+    if missing := redis_server_missing():
+        import pytest
+
+        pytest.skip(missing)
+    with ThrowawayRedis(tmp_path) as redis:
+        worker_a, worker_b = RequestKeys(redis_client(redis.url), "t"), RequestKeys(redis_client(redis.url), "t")
+        assert await worker_a.claim("k") is None
+        assert await worker_b.claim("k") == b""  # being handled on worker A
+        await worker_a.keep("k", b'{"answer": 1}')
+        assert await worker_b.claim("k") == b'{"answer": 1}'
+        redis.kill()
+        assert await worker_b.claim("k2") is None  # Redis away: this worker keeps it
+        assert await worker_b.claim("k2") == b""

@@ -309,6 +309,8 @@ class Broadcaster:
             public = time.monotonic() - last_public >= self.results_interval()
             if not self._dirty_fast and not (public and self._dirty_public):
                 continue
+            if not self.hub.available:  # Redis is away: keep the polls marked, push them once it is back
+                continue
             if public:
                 last_public = time.monotonic()
             try:
