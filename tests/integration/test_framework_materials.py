@@ -402,11 +402,15 @@ def test_the_archive_shows_what_the_organiser_published(world):
         question = httpx.post(f"{world.base_url}/api/v1/events/{DAY}/questions", json={"text": "Vem betalar?"},
                               headers=attendee).json()["id"]
         client.post(f"/api/v1/questions/{question}/moderate", json={"action": "answer"})
+        assert client.post(f"/api/v1/events/{DAY}/evaluation/open", json={"minutes": 30}).status_code < 300
+        assert httpx.post(f"{world.base_url}/api/v1/events/{DAY}/evaluation", headers=attendee, json={
+            "answers": {"helhet": 5, "aterkommande": "yes", "kommentar": "Hemlig kommentar"}}).status_code == 201
     page = httpx.get(f"{world.base_url}/e/{DAY}/archive")
     assert page.status_code == 200
     assert "Vem betalar?" in page.text
     assert f'id="archive-poll-{poll}"' not in page.text
-    assert "t=" in page.text  # chapter links into the day's one recording
+    # chapter links into the day's one recording: the second block began 09:05, five minutes in
+    assert "watch?v=EXAMPLE0101&amp;t=0s" in page.text and "watch?v=EXAMPLE0101&amp;t=300s" in page.text
     assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 404
     wrong = []
     for role in ROLES:
@@ -422,5 +426,10 @@ def test_the_archive_shows_what_the_organiser_published(world):
     assert wrong == [], "\n".join(wrong)
     page = httpx.get(f"{world.base_url}/e/{DAY}/archive")
     assert f'id="archive-poll-{poll}"' in page.text and 'id="evaluation-summary-link"' in page.text
-    assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 200
+    summary = httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation")
+    assert summary.status_code == 200 and "n = 1" in summary.text
+    assert "Hemlig kommentar" not in summary.text and "Hemlig kommentar" not in page.text  # free text stays in
+    with world.client("organiser") as client:  # and withdrawn again
+        client.post(f"/e/{DAY}/archive/evaluation/publish", data=world.csrf(client))
+    assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 404
 
