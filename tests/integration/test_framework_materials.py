@@ -433,3 +433,36 @@ def test_the_archive_shows_what_the_organiser_published(world):
         client.post(f"/e/{DAY}/archive/evaluation/publish", data=world.csrf(client))
     assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 404
 
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's RSS from /proc")
+def test_a_large_upload_streams_to_disk_without_holding_it_in_memory(settings, tmp_path):
+    """40 MB in, and the server's peak memory grows by far less than 40 MB: the body is never held whole (not even
+    once). The peak (VmHWM) is reset first, so a body read into memory and freed again would still show."""
+    run_sync(load_fixture(settings, f"{FRAMEWORK}.toml"))
+    token = run_sync(make_staff(settings, "national@example.se", "organiser", FRAMEWORK))
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        headers = {"Authorization": f"Bearer {token}", "accept": "application/json"}
+        warm = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=headers,
+                          files={"file": ("warm.pdf", PDF, "application/pdf")})
+        assert warm.status_code == 201
+        with open(f"/proc/{server.process.pid}/clear_refs", "w") as clear:
+            clear.write("5")  # reset the peak to the current size
+        before = _memory_kib(server.process.pid, "VmHWM")
+        body = PDF + os.urandom(40 * 1024 * 1024)
+        response = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=headers,
+                              files={"file": ("big.pdf", body, "application/pdf")}, timeout=120)
+        assert response.status_code == 201, response.text
+        assert response.json()["size"] == len(body)
+        grown = _memory_kib(server.process.pid, "VmHWM") - before
+        assert grown < 16 * 1024, f"the server grew by {grown} KiB for a 40 MiB upload"
+        stored = [p for p in (tmp_path / "uploads").iterdir() if p.suffix == ".pdf" and p.stat().st_size == len(body)]
+        assert len(stored) == 1 and stored[0].read_bytes() == body
+    finally:
+        stop_server(server)
