@@ -31,6 +31,7 @@ FRAMEWORK = "ramprogram-2021"
 DAY = "ostergotland-2021-03-23"
 OTHER_DAY = "jamtland-harjedalen-2021-05-25"
 NO_FRAMEWORK = "webinar-2020-12"
+NATIONAL_DAY = "nationell-ehalsodag-2022"
 ROLES = ("anonymous", "attendee", "moderator", "organiser", "other_organiser", "national", "admin")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -77,7 +78,7 @@ def world(request, tmp_path_factory):
           else nullcontext(None)) as url:
         settings = make_settings(tmp, database_url=url)
         upgrade(settings)
-        for name in (FRAMEWORK, DAY, OTHER_DAY, NO_FRAMEWORK):
+        for name in (FRAMEWORK, DAY, OTHER_DAY, NO_FRAMEWORK, NATIONAL_DAY):
             run_sync(load_fixture(settings, f"{name}.toml"))
         tokens = {
             "moderator": run_sync(make_staff(settings, "mod@example.se", "moderator", DAY)),
@@ -367,6 +368,29 @@ def test_a_rehearsal_copies_the_day_to_today_and_deleting_it_leaves_nothing_behi
         gone = client.post(f"/e/{copy}/rehearsal/delete", data=world.csrf(client))
         assert gone.status_code == 303 and gone.headers["location"] == f"/e/{DAY}/control"
         assert client.get(f"/api/v1/events/{copy}").status_code == 404
+    after = _counts(world)
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    assert changed == {"audit_entry": (before["audit_entry"], before["audit_entry"] + 2)}, changed
+
+
+@pytest.mark.parametrize("slug", [NATIONAL_DAY, NO_FRAMEWORK, FRAMEWORK])
+def test_any_event_can_be_rehearsed_and_its_rehearsal_deleted_without_a_trace(world, slug):
+    before = _counts(world)
+    with world.client("admin") as client:
+        original = client.get(f"/api/v1/events/{slug}").json()
+        made = client.post(f"/e/{slug}/rehearsal", data=world.csrf(client))
+        assert made.status_code == 303, made.text
+        copy = made.headers["location"].split("/")[2]
+        rehearsed = client.get(f"/api/v1/events/{copy}").json()
+        assert [(b["key"], b["title"]) for b in rehearsed["blocks"]] == \
+            [(b["key"], b["title"]) for b in original["blocks"]]
+        assert [s["name"] for s in rehearsed["stages"]] == [s["name"] for s in original["stages"]]
+        codes = {s["join_code"] for s in rehearsed["stages"]} | {rehearsed["join_code"]}
+        assert not codes & ({s["join_code"] for s in original["stages"]} | {original["join_code"]})
+        assert len(client.get(f"/api/v1/events/{copy}/polls").json()) == \
+            len(client.get(f"/api/v1/events/{slug}/polls").json())
+        assert client.post(f"/e/{copy}/rehearsal", data=world.csrf(client)).status_code == 409
+        assert client.post(f"/e/{copy}/rehearsal/delete", data=world.csrf(client)).status_code == 303
     after = _counts(world)
     changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
     assert changed == {"audit_entry": (before["audit_entry"], before["audit_entry"] + 2)}, changed
