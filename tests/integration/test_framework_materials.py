@@ -490,3 +490,28 @@ def test_a_large_upload_streams_to_disk_without_holding_it_in_memory(settings, t
         assert len(stored) == 1 and stored[0].read_bytes() == body
     finally:
         stop_server(server)
+
+
+def test_the_accepted_types_are_configurable(settings, tmp_path, monkeypatch):
+    run_sync(load_fixture(settings, f"{FRAMEWORK}.toml"))
+    token = run_sync(make_staff(settings, "national@example.se", "organiser", FRAMEWORK))
+    monkeypatch.setenv("EHALSODAG_UPLOAD_TYPES", "pdf, .DOCX")
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = httpx.get(f"{server.base_url}/e/{FRAMEWORK}/framework", headers=auth).text
+        assert 'accept=".pdf,.docx"' in page and "Tillåtna typer: PDF, Word (.docx);" in page
+        refused = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=auth,
+                             files={"file": ("photo.png", PNG, "image/png")})
+        assert refused.status_code == 422 and "Tillåtna typer: PDF, Word (.docx)" in refused.text
+        for name, content in (("a.pdf", PDF), ("b.docx", office("docx"))):
+            assert httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=auth,
+                              files={"file": (name, content, "application/octet-stream")}).status_code == 303
+    finally:
+        stop_server(server)
+    from ehalsodag.settings import configuration_problems, load_settings
+
+    monkeypatch.setenv("EHALSODAG_UPLOAD_TYPES", "pdf,svg,html")
+    monkeypatch.setenv("EHALSODAG_VAR_DIR", str(tmp_path))
+    problems = configuration_problems(load_settings(), workers=1, host="127.0.0.1")
+    assert any(p.startswith("EHALSODAG_UPLOAD_TYPES") and "svg, html" in p for p in problems)

@@ -49,14 +49,25 @@ async def _framework(session: AsyncSession, event: Event) -> Event:
     return framework
 
 
-def _upload_messages() -> dict[int, str]:
+def _accepted(request: Request[Any, Any, Any]) -> str:
+    """The accepted types, for people: "PDF, PowerPoint (.pptx), PNG"."""
+    labels = []
+    for ext in settings_of(request).upload_types:
+        label = files.TYPES[ext][1] if ext in files.TYPES else ext
+        label = f"{label} (.{ext})" if ext in ("pptx", "docx") else label
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+def _upload_messages(request: Request[Any, Any, Any]) -> dict[int, str]:
     return {
         400: _("The form could not be read; please try again."),
         403: _("The form has expired; reload the page and try again."),
         413: _("The file is too large."),
         415: _("Send the file with the upload form."),
-        422: _("Only PDF, PowerPoint (.pptx), Word (.docx) and images (PNG, JPEG, GIF, WebP) can be uploaded, "
-               "and the file's content must match its type."),
+        422: _("Accepted types: %(types)s; and the file's content must match its type.",
+               types=_accepted(request)),
     }
 
 
@@ -68,7 +79,8 @@ async def _page(request: Request[Any, Any, Any], session: AsyncSession, event: E
     return Template("materials/framework.html", status_code=status_code, context={
         "event": event, "framework": framework, "shown": shown, "staff": user,
         "may_edit": permissions(user, framework.id).organise,
-        "max_mb": settings.upload_max_bytes / 1024 / 1024, "types": files.TYPES,
+        "max_mb": settings.upload_max_bytes / 1024 / 1024, "accepted": _accepted(request),
+        "accept": ",".join(f".{ext}" for ext in settings.upload_types),
         "error": error, "link_error": link_error, "new_count": sum(1 for s in shown if s.new),
         "national_speakers": [(b, s) for b in framework.active_blocks() for s in b.speakers],
     })
@@ -111,13 +123,15 @@ async def upload(request: Request[Any, Any, Any], slug: str, staff: StaffUser, u
             raise files.UploadError(422, "no file")
         filename = files.clean_filename(received.filename)
         ext = files.extension(filename)
-        if ext not in files.TYPES or received.size == 0 or not files.sniff(received.temp_path, ext):
+        accepted = ext in files.TYPES and ext in settings.upload_types and received.size > 0
+        if not accepted or not files.sniff(received.temp_path, ext):
             raise files.UploadError(422, "type")
         stored = files.store(received, settings.upload_dir, ext)
     except files.UploadError as exc:
         if received is not None:
             received.discard()
-        message = _upload_messages().get(exc.status, _upload_messages()[400])
+        messages = _upload_messages(request)
+        message = messages.get(exc.status, messages[400])
         if exc.status == 413:
             message = _("The file is too large: at most %(mb)s MB.",
                         mb=f"{settings.upload_max_bytes / 1024 / 1024:g}")
