@@ -515,3 +515,14 @@ def test_the_accepted_types_are_configurable(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("EHALSODAG_VAR_DIR", str(tmp_path))
     problems = configuration_problems(load_settings(), workers=1, host="127.0.0.1")
     assert any(p.startswith("EHALSODAG_UPLOAD_TYPES") and "svg, html" in p for p in problems)
+
+
+def test_temporary_files_left_by_a_crash_are_swept_by_the_next_upload(world):
+    world.upload_dir.mkdir(parents=True, exist_ok=True)
+    stale, fresh = world.upload_dir / ".upload-crashed", world.upload_dir / ".upload-in-progress"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a file")
+    os.utime(stale, (1, 1))
+    assert upload(world, "national", FRAMEWORK, "next.pdf", PDF).status_code == 303
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()

@@ -12,6 +12,7 @@ Downloads are always attachments with the stored type, ``nosniff`` and a sandbox
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -93,7 +94,7 @@ async def framework_page(request: Request[Any, Any, Any], event: Event, staff: S
     return await _page(request, uow, event, staff)
 
 
-def _csrf_ok(request: Request[Any, Any, Any]) -> Any:
+def _csrf_ok(request: Request[Any, Any, Any]) -> Callable[[dict[str, str]], bool]:
     """Whether a cookie-authenticated upload carries the page's CSRF token (header, or the form's first field);
     a bearer token needs none."""
     token = bearer(request)
@@ -147,9 +148,13 @@ async def upload(request: Request[Any, Any, Any], slug: str, staff: StaffUser, u
     framework = await _framework(uow, await load_event(uow, slug))
     ctype = files.TYPES[ext][0]
     title = received.fields.get("title", "").strip()[:200]
-    material = materials.add_file(uow, framework, staff, title=title, filename=filename, stored_name=stored,
-                                  content_type=ctype, size=received.size)
-    await uow.flush()
+    try:
+        material = materials.add_file(uow, framework, staff, title=title, filename=filename, stored_name=stored,
+                                      content_type=ctype, size=received.size)
+        await uow.flush()
+    except BaseException:
+        (settings.upload_dir / stored).unlink(missing_ok=True)  # no row, no file
+        raise
     if "application/json" in request.headers.get("accept", ""):
         return Response({"id": material.id, "title": material.title, "content_type": ctype,
                          "size": received.size}, status_code=201)
