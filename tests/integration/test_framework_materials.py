@@ -355,6 +355,8 @@ def test_a_rehearsal_copies_the_day_to_today_and_deleting_it_leaves_nothing_behi
         panel = client.get(f"/e/{copy}/control")
         assert panel.status_code == 200 and "rehearsal-banner" in panel.text
         assert "rehearsal-banner" in httpx.get(f"{world.base_url}/e/{copy}").text
+        assert "rehearsal-banner" in httpx.get(f"{world.base_url}/e/{copy}/screen").text  # the projector too
+        assert "rehearsal-banner" not in httpx.get(f"{world.base_url}/e/{DAY}/screen").text
         assert "rehearsal-banner" not in client.get(f"/e/{DAY}/control").text
         # use it: join, ask, vote, go live
         attendee = httpx.post(f"{world.base_url}/api/v1/events/{copy}/join", json={"display_name": "Övning"}).json()
