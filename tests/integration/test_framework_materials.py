@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ehalsodag.db.base import metadata
@@ -528,3 +528,52 @@ def test_temporary_files_left_by_a_crash_are_swept_by_the_next_upload(world):
     assert upload(world, "national", FRAMEWORK, "next.pdf", PDF).status_code == 303
     assert not stale.exists() and fresh.exists()
     fresh.unlink()
+
+
+def test_deleting_a_rehearsal_with_sockets_open_does_not_stop_attendance_of_other_days(settings, tmp_path):
+    """Sockets still open on a deleted rehearsal must not make the attendance sample (one transaction for every
+    event) fail on the missing event: the real day's attendance goes on being recorded."""
+    import asyncio
+    from dataclasses import replace
+
+    import websockets
+
+    settings = replace(settings, attendance_seconds=0.5)
+    run_sync(load_fixture(settings, f"{DAY}.toml"))
+    token = run_sync(make_staff(settings, "mod@example.se", "moderator", DAY))
+    server = start_server(settings, tmp_path / "server.log")
+    staff = {"Authorization": f"Bearer {token}"}
+
+    async def last_seen_on_day() -> object:
+        engine = create_async_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(text(
+                    "SELECT max(a.last_seen_at) FROM attendee a JOIN event e ON e.id = a.event_id WHERE e.slug = :s"),
+                    {"s": DAY})).scalar()
+        finally:
+            await engine.dispose()
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.base_url, headers=staff) as client:
+            await client.get("/login")
+            csrf = {"_csrf_token": client.cookies.get("csrftoken")}
+            made = await client.post(f"/e/{DAY}/rehearsal", data=csrf)
+            copy = made.headers["location"].split("/")[2]
+            on_copy = (await client.post(f"/api/v1/events/{copy}/join", json={})).json()["attendee_token"]
+            on_day = (await client.post(f"/api/v1/events/{DAY}/join", json={})).json()["attendee_token"]
+            async with websockets.connect(f"{server.ws_url}/e/{copy}/ws?token={on_copy}") as rehearsal_socket, \
+                    websockets.connect(f"{server.ws_url}/e/{DAY}/ws?token={on_day}") as day_socket:
+                await rehearsal_socket.recv()
+                await day_socket.recv()
+                await asyncio.sleep(1.2)
+                assert (await client.post(f"/e/{copy}/rehearsal/delete", data=csrf)).status_code == 303
+                before = await last_seen_on_day()
+                await asyncio.sleep(2.5)  # several samples with the rehearsal's socket still open
+                assert before is not None and await last_seen_on_day() > before
+
+    try:
+        asyncio.run(scenario())
+        assert "attendance sample failed" not in server.log()
+    finally:
+        stop_server(server)
