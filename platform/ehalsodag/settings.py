@@ -26,6 +26,10 @@ PROGRAMMES_DIR = PACKAGE_DIR / "programmes"
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
 
 
+#: Every file type a material may have (each is checked by its content: ``ehalsodag.materials.files``).
+UPLOAD_TYPES = ("pdf", "pptx", "docx", "png", "jpg", "jpeg", "gif", "webp")
+
+
 def _default_var_dir() -> Path:
     """``var/`` of the checkout in development, else ``var/`` in the working directory (never site-packages)."""
     if (PROJECT_ROOT / "pyproject.toml").exists():
@@ -113,6 +117,9 @@ class Settings:
     upload_dir: Path = field(default_factory=lambda: _default_var_dir() / "uploads")
     #: Largest material file accepted, in bytes (EHALSODAG_UPLOAD_MAX_MB, default 50).
     upload_max_bytes: int = 50 * 1024 * 1024
+    #: File types accepted there, by extension (EHALSODAG_UPLOAD_TYPES, comma-separated; default: every type the
+    #: server can check by its content: pdf, pptx, docx, png, jpg, jpeg, gif, webp).
+    upload_types: tuple[str, ...] = UPLOAD_TYPES
 
     @property
     def is_sqlite(self) -> bool:
@@ -161,6 +168,8 @@ def load_settings() -> Settings:
         shutdown_drain_seconds=_number("SHUTDOWN_DRAIN_SECONDS", 0.0, float),
         upload_dir=Path(_env("UPLOAD_DIR") or var_dir / "uploads"),
         upload_max_bytes=int(_number("UPLOAD_MAX_MB", 50.0, float) * 1024 * 1024),
+        upload_types=tuple(t.strip().lower().lstrip(".") for t in (_env("UPLOAD_TYPES") or ",".join(UPLOAD_TYPES))
+                           .split(",") if t.strip()),
     )
 
 
@@ -207,6 +216,12 @@ def configuration_problems(settings: Settings, *, workers: int, host: str) -> li
                         "set a long random value")
     if settings.production and settings.debug:
         problems.append("EHALSODAG_DEBUG=1 and EHALSODAG_ENV=production: debug pages show tracebacks to anyone")
+    unknown = [t for t in settings.upload_types if t not in UPLOAD_TYPES]
+    if unknown:
+        problems.append(f"EHALSODAG_UPLOAD_TYPES names types the server cannot check by their content "
+                        f"({', '.join(unknown)}); choose from {', '.join(UPLOAD_TYPES)}")
+    if settings.upload_max_bytes <= 0:
+        problems.append("EHALSODAG_UPLOAD_MAX_MB must be more than 0")
     if settings.sqlite_synchronous not in _SYNCHRONOUS:
         problems.append(f"EHALSODAG_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, "
                         f"not {settings.sqlite_synchronous!r}")
@@ -256,4 +271,5 @@ def effective_configuration(settings: Settings, *, workers: int, host: str) -> l
         ("EHALSODAG_SHUTDOWN_DRAIN_SECONDS", f"{settings.shutdown_drain_seconds:g}"),
         ("EHALSODAG_UPLOAD_DIR", str(settings.upload_dir)),
         ("EHALSODAG_UPLOAD_MAX_MB", f"{settings.upload_max_bytes / 1024 / 1024:g}"),
+        ("EHALSODAG_UPLOAD_TYPES", ",".join(settings.upload_types)),
     ]

@@ -104,3 +104,25 @@ def test_a_moderator_rehearses_the_day_and_deletes_the_rehearsal(browser: Browse
     expect(page).to_have_url(re.compile(f"/e/{DAY}/control$"))
     expect(page.locator(".rehearsal-banner")).to_have_count(0)
     assert httpx.get(f"{days.base_url}/api/v1/events/{copy}").status_code == 404
+
+
+def test_the_organiser_publishes_a_poll_to_the_archive_and_attendees_see_it(browser: Browser, days: ServedApp):
+    organiser = browser.new_context(base_url=days.base_url, bypass_csp=True).new_page()
+    login(organiser, "region@example.se", f"/e/{DAY}/control")
+    organiser.get_by_role("link", name="Arkiv", exact=True).click()
+    expect(organiser).to_have_url(re.compile(f"/e/{DAY}/archive$"))
+    expect(organiser.locator("#archive-chapters li").first).to_contain_text("Se från 0:00:00")
+    assert axe_violations(organiser) == []
+    organiser.locator("[id^=publish-poll-]").first.click()
+    expect(organiser.locator("[id^=archive-poll-]")).to_have_count(1)
+    organiser.locator("#publish-evaluation").click()
+    expect(organiser.locator("#evaluation-summary-link")).to_be_visible()
+
+    visitor = browser.new_context(base_url=days.base_url, bypass_csp=True).new_page()
+    visitor.goto(f"/e/{DAY}/archive")
+    expect(visitor.locator("[id^=archive-poll-]")).to_have_count(1)
+    expect(visitor.locator("[id^=publish-poll-]")).to_have_count(0)  # the switches are the organiser's
+    assert axe_violations(visitor) == []
+    visitor.locator("#evaluation-summary-link").click()
+    expect(visitor).to_have_url(re.compile(f"/e/{DAY}/archive/evaluation$"))
+    assert axe_violations(visitor) == []

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ehalsodag.db.base import metadata
@@ -31,6 +31,7 @@ FRAMEWORK = "ramprogram-2021"
 DAY = "ostergotland-2021-03-23"
 OTHER_DAY = "jamtland-harjedalen-2021-05-25"
 NO_FRAMEWORK = "webinar-2020-12"
+NATIONAL_DAY = "nationell-ehalsodag-2022"
 ROLES = ("anonymous", "attendee", "moderator", "organiser", "other_organiser", "national", "admin")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -77,7 +78,7 @@ def world(request, tmp_path_factory):
           else nullcontext(None)) as url:
         settings = make_settings(tmp, database_url=url)
         upgrade(settings)
-        for name in (FRAMEWORK, DAY, OTHER_DAY, NO_FRAMEWORK):
+        for name in (FRAMEWORK, DAY, OTHER_DAY, NO_FRAMEWORK, NATIONAL_DAY):
             run_sync(load_fixture(settings, f"{name}.toml"))
         tokens = {
             "moderator": run_sync(make_staff(settings, "mod@example.se", "moderator", DAY)),
@@ -354,6 +355,8 @@ def test_a_rehearsal_copies_the_day_to_today_and_deleting_it_leaves_nothing_behi
         panel = client.get(f"/e/{copy}/control")
         assert panel.status_code == 200 and "rehearsal-banner" in panel.text
         assert "rehearsal-banner" in httpx.get(f"{world.base_url}/e/{copy}").text
+        assert "rehearsal-banner" in httpx.get(f"{world.base_url}/e/{copy}/screen").text  # the projector too
+        assert "rehearsal-banner" not in httpx.get(f"{world.base_url}/e/{DAY}/screen").text
         assert "rehearsal-banner" not in client.get(f"/e/{DAY}/control").text
         # use it: join, ask, vote, go live
         attendee = httpx.post(f"{world.base_url}/api/v1/events/{copy}/join", json={"display_name": "Övning"}).json()
@@ -367,6 +370,29 @@ def test_a_rehearsal_copies_the_day_to_today_and_deleting_it_leaves_nothing_behi
         gone = client.post(f"/e/{copy}/rehearsal/delete", data=world.csrf(client))
         assert gone.status_code == 303 and gone.headers["location"] == f"/e/{DAY}/control"
         assert client.get(f"/api/v1/events/{copy}").status_code == 404
+    after = _counts(world)
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    assert changed == {"audit_entry": (before["audit_entry"], before["audit_entry"] + 2)}, changed
+
+
+@pytest.mark.parametrize("slug", [NATIONAL_DAY, NO_FRAMEWORK, FRAMEWORK])
+def test_any_event_can_be_rehearsed_and_its_rehearsal_deleted_without_a_trace(world, slug):
+    before = _counts(world)
+    with world.client("admin") as client:
+        original = client.get(f"/api/v1/events/{slug}").json()
+        made = client.post(f"/e/{slug}/rehearsal", data=world.csrf(client))
+        assert made.status_code == 303, made.text
+        copy = made.headers["location"].split("/")[2]
+        rehearsed = client.get(f"/api/v1/events/{copy}").json()
+        assert [(b["key"], b["title"]) for b in rehearsed["blocks"]] == \
+            [(b["key"], b["title"]) for b in original["blocks"]]
+        assert [s["name"] for s in rehearsed["stages"]] == [s["name"] for s in original["stages"]]
+        codes = {s["join_code"] for s in rehearsed["stages"]} | {rehearsed["join_code"]}
+        assert not codes & ({s["join_code"] for s in original["stages"]} | {original["join_code"]})
+        assert len(client.get(f"/api/v1/events/{copy}/polls").json()) == \
+            len(client.get(f"/api/v1/events/{slug}/polls").json())
+        assert client.post(f"/e/{copy}/rehearsal", data=world.csrf(client)).status_code == 409
+        assert client.post(f"/e/{copy}/rehearsal/delete", data=world.csrf(client)).status_code == 303
     after = _counts(world)
     changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
     assert changed == {"audit_entry": (before["audit_entry"], before["audit_entry"] + 2)}, changed
@@ -402,11 +428,15 @@ def test_the_archive_shows_what_the_organiser_published(world):
         question = httpx.post(f"{world.base_url}/api/v1/events/{DAY}/questions", json={"text": "Vem betalar?"},
                               headers=attendee).json()["id"]
         client.post(f"/api/v1/questions/{question}/moderate", json={"action": "answer"})
+        assert client.post(f"/api/v1/events/{DAY}/evaluation/open", json={"minutes": 30}).status_code < 300
+        assert httpx.post(f"{world.base_url}/api/v1/events/{DAY}/evaluation", headers=attendee, json={
+            "answers": {"helhet": 5, "aterkommande": "yes", "kommentar": "Hemlig kommentar"}}).status_code == 201
     page = httpx.get(f"{world.base_url}/e/{DAY}/archive")
     assert page.status_code == 200
     assert "Vem betalar?" in page.text
     assert f'id="archive-poll-{poll}"' not in page.text
-    assert "t=" in page.text  # chapter links into the day's one recording
+    # chapter links into the day's one recording: the second block began 09:05, five minutes in
+    assert "watch?v=EXAMPLE0101&amp;t=0s" in page.text and "watch?v=EXAMPLE0101&amp;t=300s" in page.text
     assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 404
     wrong = []
     for role in ROLES:
@@ -422,5 +452,128 @@ def test_the_archive_shows_what_the_organiser_published(world):
     assert wrong == [], "\n".join(wrong)
     page = httpx.get(f"{world.base_url}/e/{DAY}/archive")
     assert f'id="archive-poll-{poll}"' in page.text and 'id="evaluation-summary-link"' in page.text
-    assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 200
+    summary = httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation")
+    assert summary.status_code == 200 and "n = 1" in summary.text
+    assert "Hemlig kommentar" not in summary.text and "Hemlig kommentar" not in page.text  # free text stays in
+    with world.client("organiser") as client:  # and withdrawn again
+        client.post(f"/e/{DAY}/archive/evaluation/publish", data=world.csrf(client))
+    assert httpx.get(f"{world.base_url}/e/{DAY}/archive/evaluation").status_code == 404
 
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's RSS from /proc")
+def test_a_large_upload_streams_to_disk_without_holding_it_in_memory(settings, tmp_path):
+    """40 MB in, and the server's peak memory grows by far less than 40 MB: the body is never held whole (not even
+    once). The peak (VmHWM) is reset first, so a body read into memory and freed again would still show."""
+    run_sync(load_fixture(settings, f"{FRAMEWORK}.toml"))
+    token = run_sync(make_staff(settings, "national@example.se", "organiser", FRAMEWORK))
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        headers = {"Authorization": f"Bearer {token}", "accept": "application/json"}
+        warm = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=headers,
+                          files={"file": ("warm.pdf", PDF, "application/pdf")})
+        assert warm.status_code == 201
+        with open(f"/proc/{server.process.pid}/clear_refs", "w") as clear:
+            clear.write("5")  # reset the peak to the current size
+        before = _memory_kib(server.process.pid, "VmHWM")
+        body = PDF + os.urandom(40 * 1024 * 1024)
+        response = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=headers,
+                              files={"file": ("big.pdf", body, "application/pdf")}, timeout=120)
+        assert response.status_code == 201, response.text
+        assert response.json()["size"] == len(body)
+        grown = _memory_kib(server.process.pid, "VmHWM") - before
+        assert grown < 16 * 1024, f"the server grew by {grown} KiB for a 40 MiB upload"
+        stored = [p for p in (tmp_path / "uploads").iterdir() if p.suffix == ".pdf" and p.stat().st_size == len(body)]
+        assert len(stored) == 1 and stored[0].read_bytes() == body
+    finally:
+        stop_server(server)
+
+
+def test_the_accepted_types_are_configurable(settings, tmp_path, monkeypatch):
+    run_sync(load_fixture(settings, f"{FRAMEWORK}.toml"))
+    token = run_sync(make_staff(settings, "national@example.se", "organiser", FRAMEWORK))
+    monkeypatch.setenv("EHALSODAG_UPLOAD_TYPES", "pdf, .DOCX")
+    server = start_server(settings, tmp_path / "server.log")
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        page = httpx.get(f"{server.base_url}/e/{FRAMEWORK}/framework", headers=auth).text
+        assert 'accept=".pdf,.docx"' in page and "Tillåtna typer: PDF, Word (.docx);" in page
+        refused = httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=auth,
+                             files={"file": ("photo.png", PNG, "image/png")})
+        assert refused.status_code == 422 and "Tillåtna typer: PDF, Word (.docx)" in refused.text
+        for name, content in (("a.pdf", PDF), ("b.docx", office("docx"))):
+            assert httpx.post(f"{server.base_url}/e/{FRAMEWORK}/framework/materials", headers=auth,
+                              files={"file": (name, content, "application/octet-stream")}).status_code == 303
+    finally:
+        stop_server(server)
+    from ehalsodag.settings import configuration_problems, load_settings
+
+    monkeypatch.setenv("EHALSODAG_UPLOAD_TYPES", "pdf,svg,html")
+    monkeypatch.setenv("EHALSODAG_VAR_DIR", str(tmp_path))
+    problems = configuration_problems(load_settings(), workers=1, host="127.0.0.1")
+    assert any(p.startswith("EHALSODAG_UPLOAD_TYPES") and "svg, html" in p for p in problems)
+
+
+def test_temporary_files_left_by_a_crash_are_swept_by_the_next_upload(world):
+    world.upload_dir.mkdir(parents=True, exist_ok=True)
+    stale, fresh = world.upload_dir / ".upload-crashed", world.upload_dir / ".upload-in-progress"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a file")
+    os.utime(stale, (1, 1))
+    assert upload(world, "national", FRAMEWORK, "next.pdf", PDF).status_code == 303
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()
+
+
+def test_deleting_a_rehearsal_with_sockets_open_does_not_stop_attendance_of_other_days(settings, tmp_path):
+    """Sockets still open on a deleted rehearsal must not make the attendance sample (one transaction for every
+    event) fail on the missing event: the real day's attendance goes on being recorded."""
+    import asyncio
+    from dataclasses import replace
+
+    import websockets
+
+    settings = replace(settings, attendance_seconds=0.5)
+    run_sync(load_fixture(settings, f"{DAY}.toml"))
+    token = run_sync(make_staff(settings, "mod@example.se", "moderator", DAY))
+    server = start_server(settings, tmp_path / "server.log")
+    staff = {"Authorization": f"Bearer {token}"}
+
+    async def last_seen_on_day() -> object:
+        engine = create_async_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(text(
+                    "SELECT max(a.last_seen_at) FROM attendee a JOIN event e ON e.id = a.event_id WHERE e.slug = :s"),
+                    {"s": DAY})).scalar()
+        finally:
+            await engine.dispose()
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=server.base_url, headers=staff) as client:
+            await client.get("/login")
+            csrf = {"_csrf_token": client.cookies.get("csrftoken")}
+            made = await client.post(f"/e/{DAY}/rehearsal", data=csrf)
+            copy = made.headers["location"].split("/")[2]
+            on_copy = (await client.post(f"/api/v1/events/{copy}/join", json={})).json()["attendee_token"]
+            on_day = (await client.post(f"/api/v1/events/{DAY}/join", json={})).json()["attendee_token"]
+            async with websockets.connect(f"{server.ws_url}/e/{copy}/ws?token={on_copy}") as rehearsal_socket, \
+                    websockets.connect(f"{server.ws_url}/e/{DAY}/ws?token={on_day}") as day_socket:
+                await rehearsal_socket.recv()
+                await day_socket.recv()
+                await asyncio.sleep(1.2)
+                assert (await client.post(f"/e/{copy}/rehearsal/delete", data=csrf)).status_code == 303
+                before = await last_seen_on_day()
+                await asyncio.sleep(2.5)  # several samples with the rehearsal's socket still open
+                assert before is not None and await last_seen_on_day() > before
+
+    try:
+        asyncio.run(scenario())
+        assert "attendance sample failed" not in server.log()
+    finally:
+        stop_server(server)

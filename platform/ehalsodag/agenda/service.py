@@ -60,7 +60,8 @@ async def event_by_id(session: AsyncSession, event_id: int) -> Event | None:
 class EventIds:
     """Event slugs → ids, remembered: joins and websocket connects need no query to find their event.
 
-    Events are never deleted and a slug always names the same event, so an entry never goes stale.
+    A slug always names the same event, so an entry never goes stale; only rehearsal copies are deleted, each under
+    a slug of its own (a random suffix, or the demo's made at start-up), and :meth:`forget` drops its entry.
     """
 
     def __init__(self, db: Database, size: int = 10_000) -> None:
@@ -80,6 +81,10 @@ class EventIds:
                 self._ids.clear()
             self._ids[slug] = event_id
         return event_id
+
+    def forget(self, slug: str) -> None:
+        """Drop a deleted event's entry (a rehearsal copy)."""
+        self._ids.pop(slug, None)
 
     async def stage_id_of(self, event_id: int, key: str | int | None) -> int | None:
         """The id of the event's stage named by ``key`` (its key in the programme file, or its id), or None."""

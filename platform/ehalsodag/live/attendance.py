@@ -70,6 +70,8 @@ class AttendanceRecorder:
         async with self.db.unit_of_work() as session:
             for item in report:
                 event = await session.get(Event, item.event_id)
+                if event is None:  # deleted while sockets were open (a rehearsal copy): nothing to record
+                    continue
                 rows = {row.stage_id: row for row in (await session.execute(select(AttendanceSample).where(
                     AttendanceSample.event_id == item.event_id, AttendanceSample.minute == minute,
                     AttendanceSample.worker == self.worker))).scalars()}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import time
 import unicodedata
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -131,7 +132,7 @@ def csrf_matches(secret: str, form_token: str | None, cookie_token: str | None) 
 
 async def receive(
     stream: AsyncIterator[bytes], content_type: str, content_length: int | None, *, upload_dir: Path,
-    max_bytes: int, csrf_ok: object,
+    max_bytes: int, csrf_ok: Callable[[dict[str, str]], bool],
 ) -> Received:
     """Read a ``multipart/form-data`` body chunk by chunk: small fields into memory (bounded), the ``file``
     field straight into a temporary file in ``upload_dir``. ``csrf_ok(fields)`` is asked before the first
@@ -144,6 +145,7 @@ async def receive(
     if content_length is not None and content_length > max_bytes + FRAMING_BYTES:
         raise UploadError(413, "too large")
     upload_dir.mkdir(parents=True, exist_ok=True)
+    sweep(upload_dir)
     received = Received()
     handle = None
     current: MultipartSegment | None = None
@@ -160,7 +162,7 @@ async def receive(
                     if item.name == "file" and item.filename is not None:
                         if received.temp_path is not None:
                             raise UploadError(422, "one file at a time")
-                        if not csrf_ok(received.fields):  # type: ignore[operator]
+                        if not csrf_ok(received.fields):
                             raise UploadError(403, "csrf")
                         received.filename = item.filename
                         received.temp_path = upload_dir / f".upload-{secrets.token_hex(12)}"
@@ -193,6 +195,21 @@ async def receive(
         received.discard()
         raise
     return received
+
+
+#: A temporary file older than this was left by an upload that never finished (a crash, a killed worker).
+STALE_SECONDS = 6 * 3600
+
+
+def sweep(upload_dir: Path, now: float | None = None) -> None:
+    """Remove temporary files that uploads left behind more than :data:`STALE_SECONDS` ago."""
+    limit = (now or time.time()) - STALE_SECONDS
+    for path in upload_dir.glob(".upload-*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def store(received: Received, upload_dir: Path, ext: str) -> str:

@@ -33,10 +33,12 @@ async def create_rehearsal(request: Request[Any, Any, Any], event: Event, staff:
 async def delete_rehearsal(request: Request[Any, Any, Any], event: Event, staff: StaffUser,
                            uow: AsyncSession) -> Redirect:
     """Delete this rehearsal copy and everything in it; back to the day's control panel."""
+    slug = event.slug
     try:
         original = await rehearsal.remove(uow, event, staff.email)
     except rehearsal.RehearsalError:
         raise ClientException(detail=_("Only a rehearsal can be deleted."), status_code=409) from None
+    request.app.state.event_ids.forget(slug)
     return Redirect(f"/e/{original.slug}/control" if original else "/", status_code=303)
 
 

@@ -12,6 +12,7 @@ Downloads are always attachments with the stored type, ``nosniff`` and a sandbox
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -50,14 +51,25 @@ async def _framework(session: AsyncSession, event: Event) -> Event:
     return framework
 
 
-def _upload_messages() -> dict[int, str]:
+def _accepted(request: Request[Any, Any, Any]) -> str:
+    """The accepted types, for people: "PDF, PowerPoint (.pptx), PNG"."""
+    labels = []
+    for ext in settings_of(request).upload_types:
+        label = files.TYPES[ext][1] if ext in files.TYPES else ext
+        label = f"{label} (.{ext})" if ext in ("pptx", "docx") else label
+        if label not in labels:
+            labels.append(label)
+    return ", ".join(labels)
+
+
+def _upload_messages(request: Request[Any, Any, Any]) -> dict[int, str]:
     return {
         400: _("The form could not be read; please try again."),
         403: _("The form has expired; reload the page and try again."),
         413: _("The file is too large."),
         415: _("Send the file with the upload form."),
-        422: _("Only PDF, PowerPoint (.pptx), Word (.docx) and images (PNG, JPEG, GIF, WebP) can be uploaded, "
-               "and the file's content must match its type."),
+        422: _("Accepted types: %(types)s; and the file's content must match its type.",
+               types=_accepted(request)),
     }
 
 
@@ -69,7 +81,8 @@ async def _page(request: Request[Any, Any, Any], session: AsyncSession, event: E
     return Template("materials/framework.html", status_code=status_code, context={
         "event": event, "framework": framework, "shown": shown, "staff": user,
         "may_edit": permissions(user, framework.id).organise,
-        "max_mb": settings.upload_max_bytes / 1024 / 1024, "types": files.TYPES,
+        "max_mb": settings.upload_max_bytes / 1024 / 1024, "accepted": _accepted(request),
+        "accept": ",".join(f".{ext}" for ext in settings.upload_types),
         "error": error, "link_error": link_error, "new_count": sum(1 for s in shown if s.new),
         "national_speakers": [(b, s) for b in framework.active_blocks() for s in b.speakers],
     })
@@ -82,7 +95,7 @@ async def framework_page(request: Request[Any, Any, Any], event: Event, staff: S
     return await _page(request, uow, event, staff)
 
 
-def _csrf_ok(request: Request[Any, Any, Any]) -> Any:
+def _csrf_ok(request: Request[Any, Any, Any]) -> Callable[[dict[str, str]], bool]:
     """Whether a cookie-authenticated upload carries the page's CSRF token (header, or the form's first field);
     a bearer token needs none."""
     token = bearer(request)
@@ -112,13 +125,15 @@ async def upload(request: Request[Any, Any, Any], slug: str, staff: StaffUser, u
             raise files.UploadError(422, "no file")
         filename = files.clean_filename(received.filename)
         ext = files.extension(filename)
-        if ext not in files.TYPES or received.size == 0 or not files.sniff(received.temp_path, ext):
+        accepted = ext in files.TYPES and ext in settings.upload_types and received.size > 0
+        if not accepted or not files.sniff(received.temp_path, ext):
             raise files.UploadError(422, "type")
         stored = files.store(received, settings.upload_dir, ext)
     except files.UploadError as exc:
         if received is not None:
             received.discard()
-        message = _upload_messages().get(exc.status, _upload_messages()[400])
+        messages = _upload_messages(request)
+        message = messages.get(exc.status, messages[400])
         if exc.status == 413:
             message = _("The file is too large: at most %(mb)s MB.",
                         mb=f"{settings.upload_max_bytes / 1024 / 1024:g}")
@@ -134,9 +149,13 @@ async def upload(request: Request[Any, Any, Any], slug: str, staff: StaffUser, u
     framework = await _framework(uow, await load_event(uow, slug))
     ctype = files.TYPES[ext][0]
     title = received.fields.get("title", "").strip()[:200]
-    material = materials.add_file(uow, framework, staff, title=title, filename=filename, stored_name=stored,
-                                  content_type=ctype, size=received.size)
-    await uow.flush()
+    try:
+        material = materials.add_file(uow, framework, staff, title=title, filename=filename, stored_name=stored,
+                                      content_type=ctype, size=received.size)
+        await uow.flush()
+    except BaseException:
+        (settings.upload_dir / stored).unlink(missing_ok=True)  # no row, no file
+        raise
     if "application/json" in request.headers.get("accept", ""):
         return Response({"id": material.id, "title": material.title, "content_type": ctype,
                          "size": received.size}, status_code=201)

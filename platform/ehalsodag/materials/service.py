@@ -91,6 +91,17 @@ class Shown:
     material: Material
     new: bool
 
+    @property
+    def megabytes(self) -> float | None:
+        """The file's size in MB from 0.1 MB on (None below: see :attr:`kilobytes`)."""
+        size = self.material.size_bytes or 0
+        return size / 1024 / 1024 if size >= 100 * 1024 else None
+
+    @property
+    def kilobytes(self) -> int:
+        """The file's size in kB, rounded up."""
+        return max(1, -(-(self.material.size_bytes or 0) // 1024))
+
 
 async def visit(session: AsyncSession, user: StaffUser, framework: Event) -> list[Shown]:
     """The materials marked new since this user's last visit, and remember this visit."""
