@@ -97,6 +97,13 @@ PAGE_CHECKS = """() => {
                                             '" follows h' + previous);
     previous = level;
   }
+  for (const el of document.body.querySelectorAll('*')) {  // what scrolls is a named region (axe: and focusable)
+    const style = getComputedStyle(el);
+    const scrolls = (el.scrollWidth > el.clientWidth + 1 && /auto|scroll/.test(style.overflowX)) ||
+                    (el.scrollHeight > el.clientHeight + 1 && /auto|scroll/.test(style.overflowY));
+    if (scrolls && el !== document.body && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      problems.push(name(el) + ' scrolls but has no name');
+  }
   for (const bar of document.querySelectorAll('.bar')) {
     const box = bar.getBoundingClientRect();
     if (box.width > 0 && box.width < 40) problems.push(name(bar) + ' collapsed to ' + Math.round(box.width) + ' px');
@@ -225,8 +232,12 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
             ready(page)
         page.wait_for_load_state("load")
         who = roles[id(page)]
-        found[f"{who} {page.url.replace(site.server.base_url, '')}"] = (
-            page.evaluate(PAGE_CHECKS) + axe(page, ["scrollable-region-focusable"]))
+        key = f"{who} {page.url.replace(site.server.base_url, '')}"
+        found[key] = page.evaluate(PAGE_CHECKS) + axe(page, ["scrollable-region-focusable"])
+        shots = ARTIFACTS.parent / f"{width}px"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / (re.sub(r"[^a-z0-9]+", "-", f"{language} {key}".lower()).strip("-") + ".png")),
+                        full_page=True)
 
     try:
         visitor = context("visitor")
