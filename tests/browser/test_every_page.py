@@ -251,6 +251,19 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         attendee.locator("#group_size").fill("4")
         attendee.locator("form[action$='/join'] button[type=submit]").click()
         check(attendee, None, live)
+        # after live pushes: a poll opened (and answered here), an announcement, a chat message
+        poll = site.api("POST", f"/events/{SLUG}/polls", kind="multiple", question=f"Pushad fråga ({language})?",
+                        options=["Ja", "Nej", "Kanske"], max_picks=2).json()["id"]
+        site.api("POST", f"/polls/{poll}/open")
+        site.api("POST", f"/events/{SLUG}/announcement", text="Paus om fem minuter")
+        site.api("POST", f"/events/{SLUG}/chat", headers=site.attendee, text=f"Pushat meddelande ({language})")
+        attendee.locator(f"#poll-{poll} input[type=checkbox]").first.check()
+        attendee.locator(f"#poll-{poll}-send").click()
+        expect(attendee.locator(f"#poll-{poll}-mine")).not_to_be_empty(timeout=8000)
+        expect(attendee.locator("#chat-log")).to_contain_text(f"Pushat meddelande ({language})", timeout=8000)
+        roles[id(attendee)] = "attendee (after pushes)"
+        check(attendee, None)
+        roles[id(attendee)] = "attendee"
         check(attendee, f"/e/{SLUG}/me")
         national = context("national")
         national.goto(f"/e/{NATIONAL}?stage={national_day.OSTERGOTLAND}")
