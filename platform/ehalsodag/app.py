@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -20,7 +22,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -45,14 +46,19 @@ from ehalsodag.control.routes import routes as control_routes
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.fragments import EvaluationFragments
+from ehalsodag.evaluation.fragments import status as evaluation_status
 from ehalsodag.evaluation.routes import routes as evaluation_routes
-from ehalsodag.fragments import FragmentSource
+from ehalsodag.evaluation.service import window as evaluation_window
+from ehalsodag.fragments import ClockState, FragmentSource
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.broadcast import Broadcaster, Renderer, ResultsClaims
-from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub
+from ehalsodag.live.hub import RAW_SEND_KEY, Connection, ControlHandler, Hub, HubHealth
 from ehalsodag.live.routes import routes as live_routes
 from ehalsodag.live.snapshots import Snapshots
 from ehalsodag.live.ticker import ClockTicker
+from ehalsodag.materials.archive_routes import routes as archive_routes
+from ehalsodag.materials.rehearsal_routes import routes as rehearsal_routes
+from ehalsodag.materials.routes import routes as material_routes
 from ehalsodag.metrics.endpoint import metrics_controller, prometheus_config
 from ehalsodag.operations.readiness import Readiness
 from ehalsodag.operations.routes import routes as operations_routes
@@ -60,6 +66,7 @@ from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
 from ehalsodag.polls.service import PollEvents
+from ehalsodag.polls.service import follow_clock as poll_follow_clock
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.fragments import QuestionFragments
 from ehalsodag.qa.routes import routes as qa_routes
@@ -68,13 +75,16 @@ from ehalsodag.screen.fragments import ScreenFragments
 from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.auth import provide_allowed, provide_staff
+from ehalsodag.staff.routes import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS
 from ehalsodag.staff.routes import routes as staff_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
+from ehalsodag.web.request_keys import RequestKeys, request_key_middleware
+from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import add_security_headers
+from ehalsodag.web.security import add_security_headers, guard_api_writes, refuse_nul_bytes
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -85,15 +95,17 @@ def redis_client(url: str) -> Redis:
     """A Redis client whose callers wait (up to 10 s) for a free connection when all 64 are busy:
     a vote burst must queue for the rate-limit counter, not fail with "too many connections"."""
     return Redis(connection_pool=BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected))
+        url, max_connections=64, timeout=10, redis_connect_func=metrics.redis_connected,
+        socket_connect_timeout=2, socket_timeout=5))  # a Redis host that vanishes must not hang a request
 
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
-    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set."""
+    """In-process by default; Redis pub/sub when EHALSODAG_REDIS_URL is set (reconnecting by itself, see
+    :mod:`ehalsodag.live.redis_channels`)."""
     if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from ehalsodag.live.redis_channels import ResilientRedisChannels
 
-        return RedisChannelsPubSubBackend(redis=redis_client(settings.redis_url))
+        return ResilientRedisChannels(settings.redis_url, redis_client(settings.redis_url))
     return MemoryChannelsBackend()
 
 
@@ -123,7 +135,9 @@ def openapi_config() -> OpenAPIConfig:
 
 def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
-    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
+    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
+                  "login_account": Limit(LOGIN_PER_ACCOUNT, LOGIN_WINDOW_SECONDS),
+                  "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)
@@ -169,12 +183,20 @@ def _control_handler(ticker: ClockTicker, snapshots: Snapshots) -> ControlHandle
     return handle
 
 
+def day_clock(event: Event, at: dt.datetime | None = None) -> ClockState:
+    """What the clock decides of ``event`` (see ``clock_state``), with where its evaluation window stands: the
+    ticker pushes the evaluation when the clock opens or closes it (a closed form must not stay on the page)."""
+    return replace(clock_state(event, at), evaluation=evaluation_status(evaluation_window(event, at), at))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings()
     db = Database(settings, ChangeFeed())
-    channels = ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
-    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix)
+    backend = channels_backend(settings)
+    channels = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+    hub = Hub(channels, queue_limit=settings.socket_queue_limit, prefix=settings.channel_prefix,
+              health=backend if isinstance(backend, HubHealth) else None)
     claims = ResultsClaims(redis_client(settings.redis_url), settings.channel_prefix) if settings.redis_url else None
     renderer = Renderer(settings.templates_dir)
     sources = fragment_sources()
@@ -183,7 +205,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # a few personal snapshots at a time: a reconnect storm queues instead of taking every pooled connection
     snapshots = Snapshots(db, hub, renderer, sources, event_by_id,
                           personal_at_once=6, follows=lambda event: clock_state(event).tracks)
-    ticker = ClockTicker(broadcaster, clock_state, resend=snapshots.resend)
+    async def polls_follow_clock(event_id: int, moves: set[tuple[int | None, int | None]]) -> None:
+        async with db.unit_of_work() as session:
+            event = await event_by_id(session, event_id)
+            if event is not None:
+                await poll_follow_clock(session, event, moves)
+
+    ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend, follow=polls_follow_clock)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
     vote_writer = VoteWriter(db)
@@ -221,7 +249,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.dispose()
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
-                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes]
+                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
+                *material_routes, *rehearsal_routes, *archive_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -240,14 +269,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"uow": Provide(provide_unit_of_work), "event": Provide(provide_event),
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
-        request_class=HTMXRequest,
+        request_class=AppRequest,
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),
         csrf_config=CSRFConfig(
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
-        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware],
+        middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware,
+                    refuse_nul_bytes, guard_api_writes, request_key_middleware],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
@@ -257,7 +287,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster, "snapshots": snapshots,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
-                     "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness}),
+                     "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness,
+                     "request_keys": RequestKeys(redis_client(settings.redis_url) if settings.redis_url else None,
+                                                 settings.channel_prefix)}),
         logging_config=litestar_logging_config(settings.log_format),
         debug=settings.debug,
     )

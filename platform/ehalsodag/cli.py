@@ -81,20 +81,18 @@ def cmd_agenda_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_agenda_import(args: argparse.Namespace, _settings: Settings) -> int:
-    """Turn a frab schedule.xml or a voc/pretalx schedule.json into a programme file."""
-    from ehalsodag.agenda import interop
+    """Turn another tool's schedule into a programme file; on any problem write nothing and exit 1."""
+    from ehalsodag.agenda import importers
 
     try:
-        with open(args.file, "rb") as handle:
-            data = handle.read()
-        schedule = interop.from_frab_xml(data) if args.source == "frab" else interop.from_schedule_json(data)
-    except OSError as exc:
-        print(f"{args.file}: file: cannot be read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except interop.ScheduleImportError as exc:
+        schedule = importers.read_schedule(args.file, args.source, args.timezone)
+        text = importers.checked_toml(schedule, source=args.file.rsplit("/", 1)[-1], split_overlaps=args.split_overlaps)
+    except importers.ScheduleImportError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
-    _emit(interop.to_agenda_toml(schedule, source=args.file.rsplit("/", 1)[-1]).encode(), args.output)
+    for note in schedule.notes:
+        print(f"{args.file}: note: {note}", file=sys.stderr)
+    _emit(text.encode(), args.output)
     return 0
 
 
@@ -228,6 +226,24 @@ def load_demo(settings: Settings) -> list[str]:
     return slugs
 
 
+#: The programme ``serve --demo`` rehearses "as if today" (README: a newcomer sees a day that is on now).
+DEMO_REHEARSAL = "ostergotland-2021-03-23"
+
+
+async def demo_rehearsal(settings: Settings) -> str | None:
+    """A fresh rehearsal copy of the demo day at today's date; its slug (None without the demo day)."""
+    from ehalsodag.db.engine import Database
+    from ehalsodag.materials.rehearsal import demo_rehearsal as make
+
+    db = Database(settings)
+    try:
+        async with db.unit_of_work() as session:
+            copy = await make(session, DEMO_REHEARSAL)
+            return copy.slug if copy is not None else None
+    finally:
+        await db.dispose()
+
+
 def _refusals(settings: Settings, workers: int, host: str) -> list[str]:
     """Every reason not to serve: a half-right configuration, an unreachable database or Redis."""
     from ehalsodag.operations.checks import reachability_problems
@@ -250,6 +266,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(settings)
         for slug in load_demo(settings):  # idempotent: an existing event is updated in place
             print(f"demo event: http://{args.host}:{args.port}/e/{slug}")
+        rehearsal = asyncio.run(demo_rehearsal(settings))  # the demo day as if today, made afresh at each start
+        if rehearsal:
+            print(f"demo day as if today (rehearsal): http://{args.host}:{args.port}/e/{rehearsal}")
     else:
         warning = asyncio.run(migration_warning(settings))
         if warning:
@@ -390,8 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     load = agenda.add_parser("load", help="create or update an event from a programme file")
     load.add_argument("file")
     load.set_defaults(run=cmd_agenda_load)
-    importer = agenda.add_parser("import", help="turn a frab schedule.xml or a schedule.json into a programme file")
-    importer.add_argument("--from", dest="source", required=True, choices=["frab", "schedule-json"])
+    importer = agenda.add_parser("import", help="turn another tool's schedule (frab/Pentabarf XML, schedule JSON, "
+                                                "c3 hub v2, pretalx widget, iCalendar, xCal) into a programme file")
+    importer.add_argument("--from", dest="source", required=True,
+                          choices=["frab", "schedule-json", "hub-json", "pretalx-widget", "ics", "xcal"])
+    importer.add_argument("--timezone", help="the IANA zone of a file that names none (e.g. Europe/Brussels)")
+    importer.add_argument("--split-overlaps", action="store_true",
+                          help="put events that overlap in one room on parallel stages instead of refusing the file")
     importer.add_argument("file")
     importer.add_argument("--output", help="file to write (stdout when left out)")
     importer.set_defaults(run=cmd_agenda_import)
@@ -426,9 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")
     bench.add_argument("--profile", default="smoke",
-                       choices=["tiny", "smoke", "full", "qa-tiny", "qa", "national-tiny", "national"],
+                       choices=["tiny", "smoke", "full", "qa-tiny", "qa", "national-tiny", "national", "soak-tiny",
+                                "soak"],
                        help="tiny/smoke/full: votes and broadcasts; qa, qa-tiny: questions, upvotes, chat, joins; "
-                            "national, national-tiny: regional stages, each action timed and kept to its stage")
+                            "national, national-tiny: regional stages, each action timed and kept to its stage; "
+                            "soak, soak-tiny: a steady load for 10 minutes, figures per minute and their drift")
     bench.add_argument("--json", help="write the results as JSON to this file")
     bench.add_argument("--attendees", type=int, help="override the profile's number of attendees")
     bench.add_argument("--writer", type=int, metavar="VOTES",

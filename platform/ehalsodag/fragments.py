@@ -117,3 +117,5 @@ class ClockState:
     tracks: Mapping[int | None, int | None]
     #: Whether the day is over (the evaluation opens by itself when the last block ends).
     day_over: bool = False
+    #: Where the evaluation window stands (open, closed, ...): when the clock moves it, the evaluation is pushed.
+    evaluation: Hashable = None

@@ -4,6 +4,7 @@ from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
+from ehalsodag.materials.models import Material, MaterialVisit
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.results.models import AttendanceSample
@@ -12,5 +13,5 @@ from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
 __all__ = [
     "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
-    "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
+    "Material", "MaterialVisit", "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
 ]

@@ -109,6 +109,10 @@ class Settings:
     log_format: str = "text"
     #: Bearer token for GET /metrics (Prometheus); unset: no metrics endpoint (404).
     metrics_token: str | None = None
+    #: Where the framework's uploaded materials are kept (EHALSODAG_UPLOAD_DIR; default: uploads/ in the var dir).
+    upload_dir: Path = field(default_factory=lambda: _default_var_dir() / "uploads")
+    #: Largest material file accepted, in bytes (EHALSODAG_UPLOAD_MAX_MB, default 50).
+    upload_max_bytes: int = 50 * 1024 * 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,6 +159,8 @@ def load_settings() -> Settings:
         forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS"),
         allow_sqlite_workers=_env("ALLOW_SQLITE_WORKERS", "0") == "1",
         shutdown_drain_seconds=_number("SHUTDOWN_DRAIN_SECONDS", 0.0, float),
+        upload_dir=Path(_env("UPLOAD_DIR") or var_dir / "uploads"),
+        upload_max_bytes=int(_number("UPLOAD_MAX_MB", 50.0, float) * 1024 * 1024),
     )
 
 
@@ -248,4 +254,6 @@ def effective_configuration(settings: Settings, *, workers: int, host: str) -> l
         ("EHALSODAG_LOG_FORMAT", settings.log_format),
         ("EHALSODAG_METRICS_TOKEN", "*** (set)" if settings.metrics_token else "(unset: no /metrics)"),
         ("EHALSODAG_SHUTDOWN_DRAIN_SECONDS", f"{settings.shutdown_drain_seconds:g}"),
+        ("EHALSODAG_UPLOAD_DIR", str(settings.upload_dir)),
+        ("EHALSODAG_UPLOAD_MAX_MB", f"{settings.upload_max_bytes / 1024 / 1024:g}"),
     ]

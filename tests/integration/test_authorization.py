@@ -28,6 +28,8 @@ ALLOWED = {
     "organiser": {"organiser", "admin"},
     # the metrics token (EHALSODAG_METRICS_TOKEN) alone: no attendee's or staff member's token opens it
     "metrics_token": set(),
+    # the organisers of the framework the day extends (the national organiser; none here) and admins
+    "framework_organiser": {"admin"},
 }
 #: The servers here run with a metrics token, so that GET /metrics exists (tests/integration/test_metrics.py).
 METRICS_TOKEN = "authorization-matrix-metrics-token"
@@ -61,6 +63,17 @@ MATRIX = {
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "metrics_token",
+    ("GET", "/e/{slug}/framework"): "staff",
+    ("GET", "/e/{slug}/framework/materials/{material_id}"): "staff",
+    ("POST", "/e/{slug}/framework/materials"): "framework_organiser",
+    ("POST", "/e/{slug}/framework/links"): "framework_organiser",
+    ("POST", "/e/{slug}/framework/materials/{material_id}/delete"): "framework_organiser",
+    ("POST", "/e/{slug}/rehearsal"): "staff",
+    ("POST", "/e/{slug}/rehearsal/delete"): "staff",
+    ("GET", "/e/{slug}/archive"): "public",
+    ("GET", "/e/{slug}/archive/evaluation"): "public",
+    ("POST", "/e/{slug}/archive/polls/{poll_id}/publish"): "organiser",
+    ("POST", "/e/{slug}/archive/evaluation/publish"): "organiser",
     ("POST", "/api/v1/events/{slug}/questions"): "attendee",
     ("POST", "/e/{slug}/questions"): "attendee",
     ("POST", "/api/v1/questions/{question_id}/upvote"): "attendee",
@@ -175,6 +188,7 @@ def world(tmp_path_factory):
     upgrade(settings)
     run_sync(load_fixture(settings, f"{A}.toml"))
     run_sync(load_fixture(settings, "other.toml"))
+    run_sync(load_fixture(settings, "ramprogram-2021.toml"))  # the framework A extends (its landing place)
     tokens = {
         "moderator": run_sync(make_staff(settings, "mod@example.se", "moderator", A)),
         "other_moderator": run_sync(make_staff(settings, "othermod@example.se", "moderator", B)),
@@ -200,7 +214,7 @@ def world(tmp_path_factory):
     attendee_id = int(re.search(r'/attendees/(\d+)/mute', attendee_id).group(1))
     params = {"slug": A, "code": event["join_code"], "question_id": question, "message_id": message,
               "poll_id": poll, "action": "reveal", "response_id": 1, "fmt": "json", "attendee_id": attendee_id,
-              "block_id": event["blocks"][0]["id"], "path": "openapi.json"}
+              "block_id": event["blocks"][0]["id"], "path": "openapi.json", "material_id": 1}
     yield server, http, tokens, params
     http.close()
     stop_server(server)

@@ -16,7 +16,7 @@ from ehalsodag.agenda.files import load_agenda
 from ehalsodag.settings import PROGRAMMES_DIR
 from tests.conftest import FIXTURES, load_fixture
 
-XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "interop" / "schedule.xml.xsd")))
+XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "interop" / "schemas" / "schedule.xml.xsd")))
 SLUG = "ostergotland-2021-03-23"
 STHLM = ZoneInfo("Europe/Stockholm")
 
@@ -57,7 +57,7 @@ async def test_schedule_json_has_the_voc_fields(client, settings):
             "language", "abstract", "description", "persons", "links", "attachments"} <= set(event)
     assert event["date"] == "2021-03-23T09:00:00+01:00" and event["start"] == "09:00" and event["duration"] == "00:05"
     assert event["url"].endswith(f"/e/{SLUG}#block-oppning")
-    panel = next(e for e in day["rooms"]["Huvudsändning"] if e["slug"].endswith("block-1"))
+    panel = next(e for e in day["rooms"]["Huvudsändning"] if e["url"].endswith("block-1"))
     assert panel["track"] == "Individen som medskapare" and panel["type"] == "panel"
 
 

@@ -7,7 +7,8 @@ frame with the moment it was published. Nothing in the platform knows about the 
 Profiles: ``tiny``, ``smoke`` and ``full`` (votes and broadcasts, :mod:`ehalsodag_bench.run`), ``qa``
 and ``qa-tiny`` (questions, upvotes, a chat storm and joins, :mod:`ehalsodag_bench.qa`), and ``national``
 and ``national-tiny`` (a national day: a national stage and regional ones, per-stage latency and no
-cross-stage frames, :mod:`ehalsodag_bench.national`).
+cross-stage frames, :mod:`ehalsodag_bench.national`), and ``soak`` and ``soak-tiny`` (a steady load for ten
+minutes, figures per minute and their drift, :mod:`ehalsodag_bench.soak`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def main(options: dict[str, Any]) -> int:
         from ehalsodag_bench.qa import run_qa
 
         figures = asdict(run_qa(profile, json_path, target=target, attendees=attendees))
+    elif profile.startswith("soak"):
+        from ehalsodag_bench.soak import run_soak
+
+        figures = asdict(run_soak(profile, json_path, target=target, attendees=attendees))
     elif profile.startswith("national"):
         from ehalsodag_bench.national import run_national
 

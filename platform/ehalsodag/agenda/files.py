@@ -38,7 +38,8 @@ THEMES = {
     "utveckling-och-digital-transformation-i-samverkan": "Utveckling och digital transformation i samverkan",
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+#: ``{name}`` is a placeholder; ``{{`` and ``}}`` are a literal brace (as in Python's str.format).
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_][a-z0-9_]*)\}")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 _TOP_KEYS = {"event", "placeholders", "stages", "blocks", "remove_blocks", "extra_speakers", "evaluation"}
@@ -630,12 +631,33 @@ def _apply_region(path: Path, national: Path, merged: _Merged, owners: dict[str,
 def _fill(text: str, placeholders: dict[str, str], where: str, out: _Collector) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name is None:  # an escaped brace
+            return match.group(0)[0]
         if name in placeholders:
             return placeholders[name]
         out.add(where, f"placeholder {{{name}}} has no value in [placeholders]")
         return match.group(0)
 
     return _PLACEHOLDER.sub(replace, text)
+
+
+def _check_wall_clock(local: dt.datetime, timezone: str, where: str, out: _Collector) -> None:
+    """A local time that does not exist (clocks go forward) or happens twice (clocks go back) is no time."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return  # reported at event.timezone
+    try:
+        aware = local.replace(tzinfo=zone)
+        back = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        out.add(where, f"{local:%Y-%m-%d %H:%M} is out of range")
+        return
+    if back != local:
+        out.add(where, f"{local:%Y-%m-%d %H:%M} does not exist in {timezone} (the clocks go forward)")
+    elif aware.replace(fold=1).utcoffset() != aware.utcoffset():
+        out.add(where, f"{local:%Y-%m-%d %H:%M} happens twice in {timezone} (the clocks go back); "
+                       "pick a time outside that hour")
 
 
 def _when(value: Any, day: dt.date, where: str, out: _Collector) -> dt.datetime | None:
@@ -667,6 +689,8 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
     title = _fill(event.get("title", ""), placeholders, "event.title", out)
     if not title.strip():
         out.add("event.title", "missing: the event needs a title")
+    elif len(title) > 300:
+        out.add("event.title", "longer than 300 characters")
     template = bool(event.get("template", False))
     date = event.get("date")
     if date is None and not template:
@@ -702,6 +726,8 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
             _check_url(stream, f"stages[{key}].stream_url", stage_out, hosts=hosts)
         name = _fill(stage["name"], stage.get("_placeholders", placeholders), f"stages[{key}].name",
                      stage_out if "_placeholders" in stage else out)
+        if len(name) > 200:
+            stage_out.add(f"stages[{key}].name", "longer than 200 characters")
         stage_specs.append(StageSpec(key=key, name=name, kind=stage.get("kind", "regional"), stream_url=stream))
 
     block_specs: list[BlockSpec] = []
@@ -735,6 +761,11 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
         end_at = _when(end, day, f"{where}.end", block_out)
         if start_at and end_at and end_at <= start_at:
             block_out.add(f"{where}.end", f"ends ({end_at:%H:%M}) before or when it starts ({start_at:%H:%M})")
+        for edge, local in (("start", start_at), ("end", end_at)):
+            if local is not None:
+                _check_wall_clock(local, timezone, f"{where}.{edge}", block_out)
+        if len(block.get("title", "")) > 300:
+            block_out.add(f"{where}.title", "longer than 300 characters")
         for url_key in ("stream_url", "film_url"):
             if block.get(url_key):
                 _check_url(block[url_key], f"{where}.{url_key}", block_out, hosts=hosts)

@@ -43,6 +43,11 @@ class Event(BigIntAuditBase):
     purged_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: Attendees connected when the evaluation opened: the base of the response rate.
     evaluation_present: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: A rehearsal copy "as if today" of that event (deleted with everything in it in one click). Not a foreign
+    #: key: the copy is deleted explicitly (``ehalsodag.materials.rehearsal``).
+    rehearsal_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: The organiser published the evaluation summary on the archive page.
+    evaluation_published: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

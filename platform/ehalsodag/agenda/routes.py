@@ -195,9 +195,9 @@ async def schedule_xml_export(request: Request[Any, Any, Any], slug: str, db_ses
 
 @get("/e/{slug:str}/schedule.ics", name="schedule_ics", media_type="text/calendar")
 async def schedule_ics_export(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession) -> Response[bytes]:
-    """The programme as an iCalendar file, one event per block, in Stockholm time."""
+    """The programme as an iCalendar file, one event per block, in the event's zone."""
     event = await load_event(db_session, slug)
-    return Response(interop.ics(event, _public_base(request)), media_type="text/calendar; charset=utf-8",
+    return Response(interop.ics(event, _public_base(request)), media_type="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="{slug}.ics"'})
 
 

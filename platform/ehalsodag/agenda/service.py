@@ -102,8 +102,9 @@ async def stage_by_code(session: AsyncSession, code: str) -> Stage | None:
 
 
 async def list_events(session: AsyncSession) -> list[Event]:
-    """Every event, newest day first."""
-    return list((await session.execute(select(Event).order_by(Event.date.desc(), Event.title))).scalars())
+    """Every event, newest day first (not the rehearsal copies: they are reached from the control panel)."""
+    return list((await session.execute(select(Event).where(Event.rehearsal_of_id.is_(None)).order_by(
+        Event.date.desc(), Event.title))).scalars())
 
 
 async def _new_join_code(session: AsyncSession, taken: set[str] | None = None) -> str:

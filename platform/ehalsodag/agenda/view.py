@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from ehalsodag.agenda import runofshow, tracks
 from ehalsodag.agenda.models import Block, Event, Stage
@@ -19,7 +20,10 @@ class BlockRow:
 
     block: Block
     state: str  # "done", "live" or "upcoming"
+    #: Minutes after its planned start the block went live; None when it did not, or did so on another day.
     late_minutes: int | None
+    #: The day it went live when that is not its planned day (a rehearsal of a past day): shown as a date.
+    went_live_on: dt.date | None = None
 
     @property
     def shifted(self) -> bool:
@@ -100,7 +104,18 @@ def _running_late(now: Block | None, upcoming: Block | None) -> int:
     return 0
 
 
-def _rows(ordered: list[Block], now: Block | None, at: dt.datetime) -> list[BlockRow]:
+def _row(block: Block, status: str, timezone: str) -> BlockRow:
+    """A block's row: how late it went live in minutes on its own day, else the date it went live (a figure of
+    millions of minutes for a past day taken live today says nothing)."""
+    late = runofshow.lateness_minutes(block)
+    if late is None or abs(late) <= _REHEARSAL_MINUTES:
+        return BlockRow(block, status, late)
+    went = block.went_live_at.astimezone(ZoneInfo(timezone)).date() if block.went_live_at else None
+    return BlockRow(block, status, None, went)
+
+
+def _rows(ordered: list[Block], now: Block | None, at: dt.datetime,
+          timezone: str = "Europe/Stockholm") -> list[BlockRow]:
     now_index = ordered.index(now) if now is not None and now in ordered else None
     rows = []
     for index, block in enumerate(ordered):
@@ -108,7 +123,7 @@ def _rows(ordered: list[Block], now: Block | None, at: dt.datetime) -> list[Bloc
             status = "done" if index < now_index else "live" if index == now_index else "upcoming"
         else:
             status = "done" if block.ended_at is not None or block.ends_at <= at else "upcoming"
-        rows.append(BlockRow(block, status, runofshow.lateness_minutes(block)))
+        rows.append(_row(block, status, timezone))
     return rows
 
 
@@ -135,7 +150,7 @@ def event_view(event: Event, at: dt.datetime | None = None, home: int | None = N
     now = state.now if isinstance(state.now, Block) else None
     ordered = [b for b in runofshow.ordered(tracks.track_blocks(event, home_stage) if national_day else blocks)
                if isinstance(b, Block)]
-    rows = _rows(ordered, now, at)
+    rows = _rows(ordered, now, at, event.timezone)
     other_regions: list[tuple[Stage, tuple[BlockRow, ...]]] = []
     if national_day:
         for stage in tracks.regional_stages(event):
@@ -143,7 +158,8 @@ def event_view(event: Event, at: dt.datetime | None = None, home: int | None = N
                 continue
             theirs = tracks.stage_blocks(event, stage)
             if theirs:
-                other_regions.append((stage, tuple(_rows(theirs, tracks.regional_block_on(event, stage, at), at))))
+                other_regions.append((stage, tuple(_rows(theirs, tracks.regional_block_on(event, stage, at), at,
+                                                                  event.timezone))))
     film = None
     if now is not None and now.kind != "film" and now.film_url:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _
 from ehalsodag.text import TextError, clean_optional
 from ehalsodag.tokens import token_hash
+from ehalsodag.web.bounds import Key, ShortText, SmallInt
 
 MAX_NAME = 80
 MAX_ORGANISATION = 120
@@ -31,17 +33,17 @@ class JoinRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """What an attendee may tell us when joining (POST /api/v1/events/{slug}/join and the join form).
     Everything is optional."""
 
-    display_name: str | None = None
-    organisation: str | None = None
-    group_size: int | None = None
+    display_name: ShortText | None = None
+    organisation: ShortText | None = None
+    group_size: SmallInt | None = None
     #: On a national day: the attendee's region (a stage's id in the programme file, or its number).
-    stage: str | int | None = None
+    stage: Key | SmallInt | None = None
 
 
 class HomeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """PATCH /api/v1/events/{slug}/me and the region picker on the attendee page: the attendee's region."""
 
-    stage: str | int
+    stage: Key | SmallInt
 
 
 def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = None) -> tuple[Attendee, str]:
@@ -85,6 +87,19 @@ async def attendee_by_token(session: AsyncSession, event_id: int, token: str) ->
         select(Attendee).where(Attendee.token_hash == token_hash(token), Attendee.event_id == event_id)
     )
     return result.scalar_one_or_none()
+
+
+def pseudonym(event_id: int, attendee_id: int) -> str:
+    """A stable code that tells an anonymous attendee apart from the others of the event without naming them
+    (``7F3A-91C2``): a keyed permutation of the attendee's number (four Feistel rounds over 32 bits), so two
+    attendees of the event never share one, and the same attendee has another code in another event."""
+    if not 0 <= attendee_id < 2**32:
+        return hashlib.blake2b(f"{event_id}:{attendee_id}".encode(), digest_size=4).hexdigest().upper()
+    left, right = attendee_id >> 16, attendee_id & 0xFFFF
+    for round_ in range(4):
+        mixed = hashlib.blake2b(f"{event_id}:{round_}:{right}".encode(), digest_size=2).digest()
+        left, right = right, left ^ int.from_bytes(mixed, "big")
+    return f"{left:04X}-{right:04X}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from ehalsodag.qa.service import set_premoderation
 from ehalsodag.staff.auth import has_staff_credentials, is_staff_of, moderator_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import Id, documented, reply
+from ehalsodag.web.bounds import Text
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import is_htmx
 
@@ -36,9 +37,11 @@ MAX_ID = 2**63 - 1
 
 
 class ChatBody(msgspec.Struct, forbid_unknown_fields=True):
-    """POST /api/v1/events/{slug}/chat and the chat form."""
+    """POST /api/v1/events/{slug}/chat and the chat form: anonymous unless ``anonymous`` is false (the form's
+    "show my name" box), the same choice as a question's."""
 
-    text: str
+    text: Text
+    anonymous: bool = True
 
 
 class SettingsBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,7 +71,7 @@ async def _chat_post(request: Request[Any, Any, Any], event: Event, attendee: At
                      uow: AsyncSession) -> Response[Any]:
     if event.chat_enabled and attendee.muted_at is None:  # refusals first, so they never count
         await request.app.state.rate_limits.enforce("chat", attendee.id)
-    message = await chat_service.post(uow, event, attendee, body.text)
+    message = await chat_service.post(uow, event, attendee, body.text, anonymous=body.anonymous)
     return reply(request, data={"id": message.id}, message=_("Sent."), back=f"/e/{event.slug}#chat",
                  status_code=201)
 
@@ -78,7 +81,8 @@ async def api_chat_post(
     request: Request[Any, Any, Any], event: Event, attendee: Attendee, uow: AsyncSession,
     data: Annotated[ChatBody, documented("A chat message", {"text": "Hej från vårdcentralen i Motala!"})],
 ) -> Response[Any]:
-    """Write in the chat (5 messages per 10 s and 1000 characters per attendee)."""
+    """Write in the chat (5 messages per 10 s and 1000 characters per attendee); anonymous unless ``anonymous`` is
+    false."""
     return await _chat_post(request, event, attendee, data, uow)
 
 

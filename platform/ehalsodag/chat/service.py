@@ -46,8 +46,10 @@ def newest_first(message_id: int) -> str:
     return f"{9_999_999_999_999_999_999 - message_id:019d}"
 
 
-async def post(session: AsyncSession, event: Event, attendee: Attendee, text: str) -> ChatMessage:
-    """Post a message as the attendee (their display name, if they gave one)."""
+async def post(session: AsyncSession, event: Event, attendee: Attendee, text: str, *,
+               anonymous: bool = True) -> ChatMessage:
+    """Post a message as the attendee: anonymous unless they choose to show their name (as with questions);
+    moderators tell anonymous writers apart by :func:`~ehalsodag.attendees.service.pseudonym`."""
     if not event.chat_enabled:
         raise ChatError(_("The chat is switched off."), 409)
     if attendee.muted_at is not None:
@@ -56,10 +58,13 @@ async def post(session: AsyncSession, event: Event, attendee: Attendee, text: st
         cleaned = clean_text(text, MAX_MESSAGE, what=_("The message"))
     except TextError as exc:
         raise ChatError(str(exc)) from exc
+    if not anonymous and not attendee.display_name:
+        raise ChatError(_("You joined without a name: write anonymously, or join again with a name."), 422)
     # a message goes to the stage the attendee follows now: their region's chat during its own block
     followed = tracks.track_of(event, tracks.home_of(event, attendee.stage_id), dt.datetime.now(dt.UTC))
-    message = ChatMessage(event_id=event.id, attendee_id=attendee.id, author_name=attendee.display_name,
-                          text=cleaned, deleted=False, stage_id=followed.id if followed else None)
+    message = ChatMessage(event_id=event.id, attendee_id=attendee.id,
+                          author_name=None if anonymous else attendee.display_name, text=cleaned,
+                          deleted=False, stage_id=followed.id if followed else None)
     session.add(message)
     await session.flush()
     changed(session, Topic.CHAT, event.id, message.id)

@@ -26,6 +26,7 @@ from ehalsodag.staff.auth import current_staff, moderator_guard, require_stage
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import Permissions, permissions
 from ehalsodag.web.actions import documented, reply
+from ehalsodag.web.bounds import BodyId, Key, SmallInt, Text
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.templating import page_context
 
@@ -66,27 +67,27 @@ async def control_panel(request: Request[Any, Any, Any], slug: str, db_session: 
 class LiveBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/live and the go-live buttons."""
 
-    block_id: int
+    block_id: BodyId
 
 
 class ShiftBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/shift and the shift form; on a national day for one stage (default: the
     national one)."""
 
-    minutes: int
-    stage: str | None = None
+    minutes: SmallInt
+    stage: Key | None = None
 
 
 class EndBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/end and the "back to the national programme" button: end a region's block."""
 
-    stage: str
+    stage: Key
 
 
 class AnnouncementBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/announcement and the banner form (empty text, or ``clear``, clears it)."""
 
-    text: str = ""
+    text: Text = ""
     clear: bool = False
 
 

@@ -21,6 +21,7 @@ from ehalsodag.i18n import _, gettext
 from ehalsodag.staff.auth import moderator_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import documented, reply
+from ehalsodag.web.bounds import Answers, SmallInt
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.templating import iso
 
@@ -28,13 +29,13 @@ from ehalsodag.web.templating import iso
 class AnswersBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/evaluation, and the evaluation form (one field ``q_<key>`` per question)."""
 
-    answers: dict[str, Any]
+    answers: Answers
 
 
 class OpenBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/evaluation/open and the "open now" form on the control panel."""
 
-    minutes: int | None = None
+    minutes: SmallInt | None = None
 
 
 def labels_of(question: EvaluationQuestion) -> list[str]:
@@ -80,7 +81,11 @@ async def provide_answers_form(request: Request[Any, Any, Any], event: Event, at
                                       status_code=422) from exc
         else:
             answers[question.key] = value
-    return AnswersBody(answers=answers)
+    try:  # the same bounds as the JSON body
+        return msgspec.convert({"answers": answers}, AnswersBody)
+    except msgspec.ValidationError as exc:
+        raise ClientException(detail=_("The form could not be read: %(error)s", error=str(exc)),
+                              status_code=400) from exc
 
 
 async def _answer_evaluation(request: Request[Any, Any, Any], event: Event, attendee: Attendee, body: AnswersBody,

@@ -56,6 +56,9 @@ def _everywhere(event: Any, fragment: Fragment) -> frozenset[int | None] | None:
 RESULTS_INTERVAL = 0.25
 #: The shortest time between two pushes of one event's changes (see :meth:`Broadcaster.push_interval`).
 PUSH_INTERVAL = 0.1
+#: A push that failed (Redis or the database briefly away) is tried again this often, after 0.2 s, 0.4 s, ... at
+#: most 5 s apart; the action itself was committed and answered success. Pages that reconnect meanwhile resync anyway.
+PUSH_RETRIES = 8
 #: Who gets results on the fast 250 ms beat: the few moderators' and presenter screens' sockets.
 FAST_AUDIENCES = frozenset({Audience.STAFF, Audience.SCREEN, Audience.OVERLAY})
 
@@ -145,6 +148,11 @@ class Broadcaster:
         self._pending: dict[int, list[Change]] = {}
         self._pushers: dict[int, asyncio.Task[None]] = {}
         self._last_push: dict[int, float] = {}
+        #: Failed pushes in a row per event (see :data:`PUSH_RETRIES`), and whether the app is stopping.
+        self._failures: dict[int, int] = {}
+        self._stopping = False
+        #: Pushes given up after every retry failed (tests, logs).
+        self.pushes_abandoned = 0
 
     async def on_changes(self, changes: list[Change]) -> None:
         """The change feed's subscriber: queue what changed for its event's next push (poll results: mark them
@@ -176,8 +184,20 @@ class Broadcaster:
             self._last_push[event_id] = time.monotonic()
             try:
                 await self.push(event_id, changes)
-            except Exception:  # the changes are committed; the next push or a reconnect shows them
-                log.exception("pushing the changes of event %s failed", event_id)
+                self._failures.pop(event_id, None)
+            except Exception as exc:  # the changes are committed (and answered): push them again in a moment
+                failures = self._failures.get(event_id, 0) + 1
+                if failures > PUSH_RETRIES or self._stopping:
+                    self._failures.pop(event_id, None)
+                    self.pushes_abandoned += 1
+                    log.exception("pushing the changes of event %s failed %d times; pages resync on reconnect",
+                                  event_id, failures)
+                    continue
+                self._failures[event_id] = failures
+                log.warning("pushing the changes of event %s failed (%s); trying again", event_id, exc)
+                # again with whatever was committed meanwhile, each item once, as it is then
+                self._pending[event_id] = merge([*changes, *self._pending.get(event_id, [])])
+                await asyncio.sleep(min(0.1 * 2 ** failures, 5.0))
 
     async def settled(self) -> None:
         """Wait until every queued change has been pushed (tests, shutdown)."""
@@ -242,7 +262,8 @@ class Broadcaster:
         self._results_task = asyncio.create_task(self._results_loop(), name="poll-results")
 
     async def stop(self) -> None:
-        """Push what is queued, then stop the results ticker."""
+        """Push what is queued (no more retries), then stop the results ticker."""
+        self._stopping = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.settled(), 5)
         if self._results_task:
@@ -287,6 +308,8 @@ class Broadcaster:
             await asyncio.sleep(RESULTS_INTERVAL)
             public = time.monotonic() - last_public >= self.results_interval()
             if not self._dirty_fast and not (public and self._dirty_public):
+                continue
+            if not self.hub.available:  # Redis is away: keep the polls marked, push them once it is back
                 continue
             if public:
                 last_public = time.monotonic()

@@ -42,6 +42,29 @@ RAW_SEND_KEY = "ehalsodag.raw_send"
 
 #: Close code for sockets dropped because they could not keep up (RFC 6455: try again later).
 CLOSE_TOO_SLOW = 1013
+#: Close code of a handshake the hub cannot serve right now (Redis or the database is away): try again later.
+CLOSE_TRY_AGAIN = 1013
+#: Close code for every socket when the hub loses its Redis connection (RFC 6455 "service restart"): clients
+#: reconnect with backoff and get a fresh snapshot once the hub is back, rather than look connected while frozen.
+CLOSE_HUB_DOWN = 1012
+#: Longest wait for an event's subscription when its first socket attaches (seconds).
+ATTACH_TIMEOUT = 5.0
+
+
+class HubUnavailable(ConnectionError):
+    """The hub cannot deliver pushes right now: refuse the socket with :data:`CLOSE_TRY_AGAIN`."""
+
+
+class HubHealth:
+    """What the hub needs to know of its transport: whether it delivers, and when that changes.
+
+    The in-process transport always delivers; :class:`ehalsodag.live.redis_channels.ResilientRedisChannels`
+    implements this for Redis."""
+
+    available: bool = True
+
+    def on_change(self, listener: Callable[[bool], None]) -> None:
+        """Call ``listener`` on each change of :attr:`available` (never, here)."""
 
 
 def channel_name(prefix: str, event_id: int) -> str:
@@ -259,8 +282,13 @@ async def close_all_sockets(reason: str = "server shutting down") -> int:
 class Hub:
     """Per-worker fan-out of published fragments to local sockets."""
 
-    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag") -> None:
+    def __init__(self, channels: ChannelsPlugin, queue_limit: int = 256, prefix: str = "ehalsodag",
+                 health: HubHealth | None = None) -> None:
         _HUBS.add(self)
+        #: Whether the transport delivers (Redis reachable); see :meth:`_on_health`.
+        self.health = health or HubHealth()
+        self.health.on_change(self._on_health)
+        self._closing: set[asyncio.Task[Any]] = set()
         #: See :data:`Observer` (the benchmark installs one; nothing else does).
         self.observers: list[Observer] = []
         #: Handles control messages (set by the app: re-send snapshots when a region switches stage).
@@ -320,16 +348,58 @@ class Hub:
         """Events with at least one socket on this worker."""
         return [event_id for event_id, room in self._rooms.items() if room.connections]
 
+    @property
+    def available(self) -> bool:
+        """True while pushes can be delivered (always in one process; with Redis, while it is reachable)."""
+        return self.health.available
+
+    def _on_health(self, available: bool) -> None:
+        """The transport came back (nothing to do: clients reconnect) or was lost: close every socket with
+        :data:`CLOSE_HUB_DOWN`, so that pages show they are reconnecting and resync once the hub is back."""
+        if available:
+            return
+        closing = [c for room in self._rooms.values() for c in room.connections if not c.dropped]
+        for connection in closing:
+            connection.dropped = True
+        if closing:
+            log.warning("live updates interrupted: closing %d websockets with %d", len(closing), CLOSE_HUB_DOWN)
+            task = asyncio.get_running_loop().create_task(self._close_all(closing))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _close_all(connections: list[Connection]) -> None:
+        await asyncio.gather(*(c.close(CLOSE_HUB_DOWN, "live updates interrupted, reconnect") for c in connections),
+                             return_exceptions=True)
+
     async def attach(self, event_id: int, connection: Connection) -> None:
-        """Start delivering the event's pushes to ``connection`` (subscribed once this returns)."""
+        """Start delivering the event's pushes to ``connection`` (subscribed once this returns).
+
+        Raises :class:`HubUnavailable` at once while the transport is down, and when the event's subscription
+        cannot be made within :data:`ATTACH_TIMEOUT` (the lock is never held longer than that)."""
+        if not self.available:
+            raise HubUnavailable("live updates are interrupted")
         connection.attached_at = self.deliveries(event_id)
         async with self._lock:
             room = self._rooms.setdefault(event_id, _EventRoom())
             room.add(connection)
             if room.task is None or room.task.done():
-                ready = asyncio.Event()
+                ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 room.task = asyncio.create_task(self._listen(event_id, ready), name=f"hub-event-{event_id}")
-                await ready.wait()
+                try:
+                    await asyncio.wait_for(asyncio.shield(ready), ATTACH_TIMEOUT)
+                except (Exception, asyncio.CancelledError) as exc:
+                    room.remove(connection)
+                    room.task.cancel()
+                    room.task = None
+                    if not room.connections and not room.seen:
+                        del self._rooms[event_id]
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    raise HubUnavailable(f"could not subscribe to event {event_id}") from exc
+        if not self.available:  # lost while subscribing: the close-all above missed this socket
+            await self.detach(event_id, connection)
+            raise HubUnavailable("live updates are interrupted")
 
     async def detach(self, event_id: int, connection: Connection) -> None:
         """Stop delivering to ``connection``; the last one out ends the subscription."""
@@ -428,9 +498,15 @@ class Hub:
         if (sockets or message["c"] == "recheck") and self.on_control is not None:
             await self.on_control(event_id, message, sockets)
 
-    async def _listen(self, event_id: int, ready: asyncio.Event) -> None:
-        subscriber = await self.channels.subscribe([channel_name(self.prefix, event_id)])
-        ready.set()
+    async def _listen(self, event_id: int, ready: asyncio.Future[None]) -> None:
+        try:
+            subscriber = await self.channels.subscribe([channel_name(self.prefix, event_id)])
+        except Exception as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            return
+        if not ready.done():
+            ready.set_result(None)
         try:
             async for raw in subscriber.iter_events():
                 try:

@@ -17,12 +17,13 @@ from ehalsodag.attendees.auth import known_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import LANGUAGES
-from ehalsodag.live.hub import CLOSE_TOO_SLOW, RAW_SEND_KEY, Connection
+from ehalsodag.live.hub import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, RAW_SEND_KEY, Connection, HubUnavailable
 from ehalsodag.live.snapshots import audience_of
 from ehalsodag.staff.auth import staff_permissions
 from ehalsodag.staff.service import Permissions
 from ehalsodag.web.auth import origin_allowed
 from ehalsodag.web.language import LANGUAGE_COOKIE
+from ehalsodag.web.outage import is_outage
 
 #: Close code when a handshake is refused (RFC 6455 policy violation).
 CLOSE_POLICY = 1008
@@ -40,15 +41,27 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
     if not origin_allowed(socket):
         await socket.close(code=CLOSE_POLICY, reason="origin not allowed")
         return
-    opened = await _open(socket, slug)
+    state = socket.app.state
+    try:
+        opened = await _open(socket, slug) if state.hub.available else "hub unavailable"
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        opened = "database unavailable"
+    if opened in ("hub unavailable", "database unavailable"):
+        await _try_again(socket, str(opened))
+        return
     if isinstance(opened, str):
         await socket.close(code=CLOSE_POLICY, reason=opened)
         return
     event_id, connection, viewer = opened
-    state = socket.app.state
     await socket.accept()
     connection.hold()
-    await state.hub.attach(event_id, connection)
+    try:
+        await state.hub.attach(event_id, connection)
+    except HubUnavailable:
+        await _try_again(socket, "hub unavailable", accepted=True)
+        return
     try:
         snapshot = await state.snapshots.for_socket(event_id, viewer, connection.language, connection.attached_at,
                                                     connection)
@@ -60,9 +73,23 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
             await socket.receive_data("text")
     except (WebSocketDisconnect, RuntimeError):
         pass
+    except Exception as exc:  # the snapshot could not be read: the database is away, come back later
+        if not is_outage(exc):
+            raise
+        with contextlib.suppress(Exception):
+            await socket.close(code=CLOSE_TRY_AGAIN, reason="database unavailable")
     finally:
         connection.stop()
         await state.hub.detach(event_id, connection)
+
+
+async def _try_again(socket: WebSocket[Any, Any, Any], reason: str, accepted: bool = False) -> None:
+    """Refuse a socket with 1013 "try again later" (a service is briefly away). A close before the handshake
+    would reach the browser as HTTP 403, which says "not allowed": accept first, then close."""
+    with contextlib.suppress(Exception):
+        if not accepted:
+            await socket.accept()
+        await socket.close(code=CLOSE_TRY_AGAIN, reason=reason)
 
 
 async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Connection, Viewer] | str:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 ClockReader = Callable[[Any], ClockState]
 #: Sends fresh snapshots to sockets (given by the app: the snapshots).
 Resender = Callable[[int, list[Connection]], Awaitable[None]]
+#: Told which blocks the clock moved on air in an event, ``(previous, now)`` per stage (given by the app: the polls
+#: of blocks nobody drives by hand follow the clock). Writes through a unit of work, so its changes are pushed.
+ClockFollower = Callable[[int, set[tuple[int | None, int | None]]], Awaitable[None]]
 
 #: Pushed when the block on air changes by the clock (the evaluation opens when the last block ends).
 CLOCK_TOPICS = (Topic.AGENDA, Topic.STAGE, Topic.EVALUATION)
@@ -41,8 +44,9 @@ class ClockTicker:
     """Every ``interval`` seconds, re-check each event with sockets on this worker."""
 
     def __init__(self, broadcaster: Broadcaster, clock_state: ClockReader, interval: float = 5.0,
-                 resend: Resender | None = None) -> None:
+                 resend: Resender | None = None, follow: ClockFollower | None = None) -> None:
         self.broadcaster = broadcaster
+        self.follow = follow
         self.clock_state = clock_state
         self.interval = interval
         self.resend = resend
@@ -65,6 +69,7 @@ class ClockTicker:
         """Check every event with local sockets once; return how many got a push."""
         broadcaster = self.broadcaster
         due: dict[int, list[Change]] = {}
+        moves: dict[int, set[tuple[int | None, int | None]]] = {}
         async with broadcaster.db.reader() as session:
             for event_id in broadcaster.hub.connected_event_ids():
                 event = await broadcaster.load_event(session, event_id)
@@ -74,15 +79,23 @@ class ClockTicker:
                 before = self._last.get(event_id)
                 self._last[event_id] = state
                 self._switch_tracks(event_id, state)
+                moved = {(before.nows.get(home) if before else None, now) for home, now in state.nows.items()
+                         if before is None or before.nows.get(home) != now}
+                if moved := {m for m in moved if m != (None, None)}:
+                    moves[event_id] = moved
                 if before is None:
                     continue  # first look: sockets got a fresh snapshot
-                if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
+                if ((before.nows, before.other, before.stamp, before.evaluation)
+                        == (state.nows, state.other, state.stamp, state.evaluation)):
                     continue  # nothing moved
                 by_clock = before.stamp == state.stamp
                 topics = CLOCK_TOPICS if by_clock else PROGRAMME_TOPICS
-                if by_clock and before.day_over == state.day_over:
-                    # the evaluation reaches every page: only when the day just ended (a block moving on in one
-                    # region, or a moderator's go-live seen by the clock first, must not reach the others)
+                if (before.nows, before.other, before.stamp) == (state.nows, state.other, state.stamp):
+                    topics = (Topic.EVALUATION,)  # only the evaluation's window opened or closed by the clock
+                if by_clock and before.day_over == state.day_over and before.evaluation == state.evaluation:
+                    # the evaluation reaches every page: only when the day just ended or its window opened or closed
+                    # (a block moving on in one region, or a moderator's go-live seen by the clock first, must not
+                    # reach the others)
                     topics = tuple(t for t in topics if t is not Topic.EVALUATION)
                 # announce a block the clock put on air; a moderator's go-live was announced by its own push
                 ids = frozenset(now for home, now in state.nows.items()
@@ -91,6 +104,12 @@ class ClockTicker:
                                  for topic in topics]
         for event_id, changes in due.items():
             broadcaster.deliver_local(event_id, await broadcaster.fragments_for(event_id, changes))
+        if self.follow is not None:
+            for event_id, moved in moves.items():
+                try:
+                    await self.follow(event_id, moved)
+                except Exception:  # the next move tries again; the day goes on
+                    log.exception("polls could not follow the clock in event %s", event_id)
         return len(due)
 
     async def recheck(self, event_id: int) -> None:

@@ -80,6 +80,10 @@ class Readiness:
         if subscriber is None or subscriber.done():
             logger.warning("readiness: the hub's subscriber is not running")
             return "not subscribed"
+        # the Redis backend reconnects by itself (ehalsodag.live.redis_channels): not ready while it is away
+        if getattr(getattr(self.channels, "_backend", None), "available", True) is False:
+            logger.warning("readiness: the hub's subscriber is reconnecting to Redis")
+            return "reconnecting"
         try:
             await asyncio.wait_for(self.channels.wait_published(b"", [self.probe_channel]), self.timeout)
         except Exception as exc:

@@ -18,6 +18,8 @@ from ehalsodag.i18n import _
 from ehalsodag.text import TextError, clean_text
 
 MAX_WORDS = 3
+#: The most entries (empty form boxes included) a word-cloud answer may carry at all.
+MAX_WORD_ITEMS = 10
 MAX_WORD_LENGTH = 40
 MAX_TEXT_LENGTH = 500
 MAX_OPTIONS = 20
@@ -113,20 +115,18 @@ def _validate(poll: PollShape, raw: dict[str, Any]) -> dict[str, Any]:
         words = raw.get("words")
         if isinstance(words, str):
             words = [words]
-        if not isinstance(words, list):
+        if not isinstance(words, list) or len(words) > MAX_WORD_ITEMS:
             raise AnswerError(_("Give up to %(max)d words.", max=MAX_WORDS))
-        cleaned: list[str] = []
+        cleaned: dict[str, None] = {}  # insertion-ordered set: each word checked once, in constant time
         for word in words:
             if isinstance(word, str) and not word.strip():
                 continue  # empty boxes of the form
-            normal = normalise_word(word)
-            if normal not in cleaned:
-                cleaned.append(normal)
+            cleaned[normalise_word(word)] = None
+            if len(cleaned) > MAX_WORDS:  # refused at the fourth distinct word, whatever follows
+                raise AnswerError(_("Give up to %(max)d words.", max=MAX_WORDS))
         if not cleaned:
             raise AnswerError(_("Give at least one word."))
-        if len(cleaned) > MAX_WORDS:
-            raise AnswerError(_("Give up to %(max)d words.", max=MAX_WORDS))
-        return {"words": cleaned}
+        return {"words": list(cleaned)}
     if kind == "open_text":
         return {"text": clean_text(raw.get("text"), MAX_TEXT_LENGTH, what=_("The answer"))}
     if kind == "ranking":

@@ -41,6 +41,8 @@ class Poll(BigIntAuditBase):
     auto_close: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: The organiser chose to show its results on the archive page after the day.
+    published: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     options: Mapped[list[PollOption]] = relationship(
         order_by="PollOption.position", cascade="all, delete-orphan", lazy="selectin"

@@ -24,6 +24,7 @@ from ehalsodag.staff.auth import moderator_guard, require_stage
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import Permissions
 from ehalsodag.web.actions import Id, documented, reply
+from ehalsodag.web.bounds import BodyId, IdList, Key, LabelList, SmallInt, Text, TextList, WordList
 from ehalsodag.web.forms import form_of
 
 
@@ -32,18 +33,18 @@ class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
 
     ``options`` may also come as one text with an option per line (the form's text box)."""
 
-    kind: str
-    question: str
-    options: list[str] = []
-    block_id: int | None = None
+    kind: Key
+    question: Text
+    options: TextList = []
+    block_id: BodyId | None = None
     #: On a national day: the stage it is for (a region's own poll); default: its block's stage, else the
     #: national stage (a national poll, answered in every region).
-    stage: str | None = None
-    max_picks: int | None = None
-    scale_min: int = 1
-    scale_max: int = 5
-    scale_labels: list[str] = []
-    results: str = "live"
+    stage: Key | None = None
+    max_picks: SmallInt | None = None
+    scale_min: SmallInt = 1
+    scale_max: SmallInt = 5
+    scale_labels: LabelList = []
+    results: Key = "live"
     auto_open: bool = False
     auto_close: bool = False
 
@@ -55,11 +56,11 @@ class CreatePollBody(msgspec.Struct, forbid_unknown_fields=True):
 class ResponseBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """POST /api/v1/polls/{id}/responses and the answer form: the one field that fits the poll's kind."""
 
-    option_ids: list[int] | None = None
-    value: int | None = None
-    words: list[str] | None = None
-    text: str | None = None
-    ranking: list[int] | None = None
+    option_ids: IdList | None = None
+    value: SmallInt | None = None
+    words: WordList | None = None
+    text: Text | None = None
+    ranking: IdList | None = None
 
 
 class WallBody(msgspec.Struct, forbid_unknown_fields=True):

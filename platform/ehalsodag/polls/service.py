@@ -220,6 +220,50 @@ async def follow_block(session: AsyncSession, event: Event, live_block_id: int, 
     return moved
 
 
+def driven_by_hand(event: Event, block_id: int) -> bool:
+    """Whether a moderator drives the stage of ``block_id``: they took a block live there. Until then, the clock
+    drives it: its blocks' polls open and close with the block's time (see :func:`follow_clock`)."""
+    block = next((b for b in event.active_blocks() if b.id == block_id), None)
+    if block is None:
+        return True
+    main = tracks.main_stage(event)
+    stage = next((s for s in event.stages if s.id == block.stage_id), None) or main
+    live = event.live_block_id if stage is None or stage is main else stage.live_block_id
+    return live is not None
+
+
+async def follow_clock(session: AsyncSession, event: Event,
+                       moves: Iterable[tuple[int | None, int | None]]) -> list[Poll]:
+    """The clock moved blocks on air, ``(previous, now)`` per stage: on stages nobody drives by hand, auto-open
+    the polls of the block now on and auto-close those of the block that went off, as a moderator's go-live does
+    (:func:`follow_block`). Several workers may see the same move: the polls are locked and only a draft opens or
+    an open poll closes, so it happens once."""
+    moves = [(previous, now) for previous, now in moves]
+    opening = {now for _p, now in moves if now is not None and not driven_by_hand(event, now)}
+    closing = {prev for prev, _n in moves if prev is not None and not driven_by_hand(event, prev)} - opening
+    if not opening and not closing:
+        return []
+    polls = (await session.execute(
+        select(Poll).where(Poll.event_id == event.id, Poll.block_id.in_(opening | closing))
+        .order_by(Poll.id).with_for_update().execution_options(populate_existing=True))).scalars()
+    moved = []
+    for poll in polls:
+        if poll.auto_open and poll.block_id in opening and poll.state == "draft":
+            _apply(poll, "open")
+            moved.append(poll)
+        elif poll.auto_close and poll.block_id in closing and poll.state == "open":
+            _apply(poll, "close")
+            moved.append(poll)
+    for poll in moved:
+        audit.record(session, actor="clock", action=f"poll.auto_{'open' if poll.state == 'open' else 'close'}",
+                     event_id=event.id, poll=poll.id)
+    if moved:
+        await session.flush()
+    for poll in moved:
+        await _record(session, poll, "open" if poll.state == "open" else "close", was_open=poll.state != "open")
+    return moved
+
+
 def shape(poll: Poll) -> logic.PollShape:
     """What answer validation needs of the poll."""
     return logic.PollShape(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -16,7 +14,7 @@ from ehalsodag.agenda.service import load_event
 from ehalsodag.attendees.auth import require_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.privacy import service as privacy_service
-from ehalsodag.results.exports import neutralise
+from ehalsodag.results.exports import write_csv
 from ehalsodag.staff.auth import organiser_guard
 from ehalsodag.staff.models import AuditEntry, StaffUser
 from ehalsodag.web.templating import iso
@@ -62,13 +60,10 @@ async def audit_log(slug: str, db_session: AsyncSession, staff: StaffUser) -> Te
 async def audit_csv(slug: str, db_session: AsyncSession) -> Response[bytes]:
     """The audit log as CSV."""
     event = await load_event(db_session, slug)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["time_utc", "actor", "action", "detail"])
-    for entry in await _audit_rows(db_session, event.id):
-        writer.writerow([neutralise(v) for v in (iso(entry.created_at), entry.actor, entry.action,
-                                                 json.dumps(entry.detail, ensure_ascii=False))])
-    return Response(("\ufeff" + text.getvalue()).encode(), media_type="text/csv; charset=utf-8",
+    rows = [["time_utc", "actor", "action", "detail"]] + [
+        [iso(entry.created_at), entry.actor, entry.action, json.dumps(entry.detail, ensure_ascii=False)]
+        for entry in await _audit_rows(db_session, event.id)]
+    return Response(write_csv(rows).encode(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{slug}-audit.csv"'})
 
 

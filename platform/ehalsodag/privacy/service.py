@@ -1,7 +1,7 @@
 """Privacy services: an attendee's own posts (to see and delete) and the retention purge.
 
-The purge erases names and free text once an event's retention period has passed; counts, statuses,
-poll choices and evaluation scales stay, so the organisers' figures survive it.
+The purge erases names and free text once an event's retention period has passed (in the audit log too);
+counts, statuses, poll choices and evaluation scales stay, so the organisers' figures survive it.
 """
 
 from __future__ import annotations
@@ -62,6 +62,12 @@ async def delete_own_data(session: AsyncSession, attendee: Attendee) -> dict[str
         ChatMessage.attendee_id == attendee.id, ChatMessage.deleted.is_(False)))).scalars().all()
     answered = (await session.execute(
         select(PollResponse.poll_id).where(PollResponse.attendee_id == attendee.id))).scalars().all()
+    # what the audit log said about their posts (a moderator's deletion, an edit) loses its text too
+    every_message = (await session.execute(
+        select(ChatMessage.id).where(ChatMessage.attendee_id == attendee.id))).scalars().all()
+    every_question = (await session.execute(
+        select(Question.id).where(Question.attendee_id == attendee.id))).scalars().all()
+    await audit.scrub(session, event_id, messages=every_message, questions=every_question)
     question_ids = select(Question.id).where(Question.attendee_id == attendee.id)
     await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id.in_(question_ids)))
     counts["questions"] = (await session.execute(delete(Question).where(Question.attendee_id == attendee.id))).rowcount
@@ -111,6 +117,7 @@ async def purge(session: AsyncSession, event: Event, *, actor: str = "cli", forc
                 EvaluationQuestion.event_id == event.id, EvaluationQuestion.kind == "text")))
             .values(text=ERASED))).rowcount,
     }
+    counts["audit_entries"] = await audit.scrub(session, event.id)
     event.announcement = None
     event.purged_at = dt.datetime.now(dt.UTC)
     audit.record(session, actor=actor, action="event.purge", event_id=event.id, **counts)

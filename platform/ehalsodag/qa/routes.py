@@ -22,6 +22,7 @@ from ehalsodag.qa.models import Question
 from ehalsodag.staff.auth import moderator_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import BodyId, Id, documented, reply
+from ehalsodag.web.bounds import Key, ShortText, Text
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import is_htmx
 
@@ -29,17 +30,17 @@ from ehalsodag.web.responses import is_htmx
 class AskBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/questions and the question form."""
 
-    text: str
+    text: Text
     anonymous: bool = True
     block_id: BodyId | None = None
-    name: str | None = None
+    name: ShortText | None = None
 
 
 class ModerateBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/questions/{id}/moderate and the moderation buttons."""
 
-    action: str
-    text: str | None = None
+    action: Key
+    text: Text | None = None
     into_id: BodyId | None = None
 
 

@@ -4,15 +4,19 @@ Every figure per stage (per region on the national day) is in a table of its own
 column (``regions``, ``evaluation_by_region``, ...); polls and blocks name their stage.
 
 Cells that a spreadsheet would read as a formula (starting with = + - @, or a tab or carriage
-return) are prefixed with an apostrophe, so exported answers can never run in Excel.
+return) are prefixed with an apostrophe, so exported answers can never run in Excel. In CSV every text
+cell is quoted, and the same prefix goes before such a character after every separator a spreadsheet
+may split the file on (comma, semicolon, tab: Swedish Excel splits on semicolons), so a cell such as
+``Bra dag;=1+1`` stays harmless however the file is opened (:func:`csv_cell`, :func:`write_csv`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +41,29 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+#: A formula character at the start of a cell, or right after a separator a spreadsheet may split the file on
+#: (comma, semicolon, tab), a line break or a quote inside it (zero width: the apostrophe goes there).
+_FORMULA_AFTER_SEPARATOR = re.compile(r"(?:^|(?<=[,;\t\r\n\"]))(?=[=+\-@\t\r])")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet reads as a formula, whichever separator it splits the file on: an
+    apostrophe before = + - @ tab or carriage return at the start and after every comma, semicolon, tab, line
+    break or quote (for readers that drop quotes). Numbers stay numbers."""
+    if isinstance(value, str):
+        return _FORMULA_AFTER_SEPARATOR.sub("'", value)
+    return value
+
+
+def write_csv(rows: Iterable[Iterable[Any]]) -> str:
+    """``rows`` as CSV text with a byte-order mark (so Excel reads å, ä and ö): every text cell quoted and
+    neutralised (:func:`csv_cell`), numbers bare."""
+    text = io.StringIO()
+    writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    return "\ufeff" + text.getvalue()
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
@@ -136,11 +163,7 @@ def to_csv_zip(report: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table in tables(report):
-            text = io.StringIO()
-            writer = csv.writer(text)
-            writer.writerow([neutralise(c) for c in table.columns])
-            writer.writerows([[neutralise(c) for c in row] for row in table.rows])
-            archive.writestr(f"{table.name}.csv", "\ufeff" + text.getvalue())
+            archive.writestr(f"{table.name}.csv", write_csv([table.columns, *table.rows]))
     return buffer.getvalue()
 
 

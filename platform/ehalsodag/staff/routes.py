@@ -9,21 +9,32 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ehalsodag.attendees.auth import client_address
 from ehalsodag.i18n import _
 from ehalsodag.staff import audit
 from ehalsodag.staff.auth import STAFF_COOKIE
 from ehalsodag.staff.service import SESSION_SECONDS, authenticate, session_cookie_value
 from ehalsodag.web.auth import settings_of
+from ehalsodag.web.bounds import Email, Password, Text
 from ehalsodag.web.forms import form_of
+from ehalsodag.web.ratelimit import TooFast
 from ehalsodag.web.responses import cookie, expired_cookie
 
 
 class LoginBody(msgspec.Struct):
     """The login form."""
 
-    email: str = ""
-    password: str = ""
-    next: str | None = None
+    email: Email = ""
+    password: Password = ""
+    next: Text | None = None
+
+
+#: Login attempts: per account (a password guessed from many addresses) and per address (many accounts guessed
+#: from one), counted before the password is checked, in Redis when there is one. Generous for people who mistype,
+#: tight for scripts: 10 guesses per account and 30 per address in 15 minutes (the limits are in ``app.rate_limits``).
+LOGIN_WINDOW_SECONDS = 900
+LOGIN_PER_ACCOUNT = 10
+LOGIN_PER_ADDRESS = 30
 
 
 def _safe_next(target: str | None) -> str:
@@ -42,6 +53,17 @@ async def login(request: Request[Any, Any, Any], form: LoginBody, uow: AsyncSess
     """Check the password; set the signed session cookie. Failures are audited too."""
     email = form.email.strip()[:254]
     target = _safe_next(form.next)
+    try:  # before the password is checked, so a throttled guess costs nothing
+        await request.app.state.rate_limits.enforce("login_address", client_address(request))
+        if email:
+            await request.app.state.rate_limits.enforce("login_account", email.lower())
+    except TooFast:
+        minutes = LOGIN_WINDOW_SECONDS // 60
+        return Template(
+            "staff/login.html", status_code=429, headers={"Retry-After": str(LOGIN_WINDOW_SECONDS)},
+            context={"next": target, "email": email, "error": _(
+                "Too many login attempts for this account or from this network. Wait %(minutes)d minutes and try "
+                "again.", minutes=minutes)})
     user = await authenticate(uow, email, form.password)
     if user is None:
         audit.record(uow, actor=email or "?", action="login.failed", event_id=None)

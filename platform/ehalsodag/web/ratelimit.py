@@ -1,11 +1,20 @@
 """Rate limits per attendee (questions, upvotes, chat, votes) and per address (joins).
 
-In one process a sliding window in memory; with Redis configured, a fixed window counted in Redis,
-so the limits hold across every worker.
+Both backends count the same way: a **sliding window** (a log of the accepted events of the last
+``window`` seconds; an event is allowed while fewer than ``count`` are in it). In one process the log
+lives in memory; with Redis configured it is a sorted set per key, trimmed and counted by one Lua
+script on Redis's own clock, so the limits hold across every worker and no burst slips through at a
+window's edge (a fixed window lets 2 × ``count`` pass in a moment around the boundary).
+
+While Redis cannot be reached, the limits degrade to per-worker limits (the same sliding windows in
+this process's memory) instead of failing the request: nothing in Redis needs persisting, and a vote
+or a join must not fail because a counter is away. Redis is tried again after a short pause.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -13,10 +22,13 @@ from typing import Any
 
 from litestar.exceptions import HTTPException
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ehalsodag import metrics
 from ehalsodag.i18n import _
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,43 +76,86 @@ class MemoryLimiter:
         return 0.0
 
 
+#: The sliding window in Redis, atomically: drop entries older than the window, count, add if under the limit.
+#: KEYS[1]: the key's sorted set; ARGV: count, window in ms, a unique member. Returns 0 (allowed) or the
+#: milliseconds until the oldest entry leaves the window.
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= count then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return 0
+"""
+
+
 class RedisLimiter:
-    """Fixed windows counted in Redis: shared by every worker."""
+    """Sliding windows counted in Redis: shared by every worker (the same semantics as :class:`MemoryLimiter`)."""
 
     def __init__(self, redis: Any, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
+        self._script = redis.register_script(_SLIDING_WINDOW)
+        self._member = 0
+        self._worker = secrets.token_hex(4)
 
     async def hit(self, name: str, key: object, limit: Limit) -> float:
-        """Count one event; 0 when allowed, else the seconds until the window ends."""
-        window = int(limit.window)
-        slot = int(time.time() // window)
-        redis_key = f"{self.prefix}:rate:{name}:{key}:{slot}"
-        pipe = self.redis.pipeline()
-        pipe.incr(redis_key)
-        pipe.expire(redis_key, window + 1)
+        """Count one event; 0 when allowed, else the seconds until the next is (and nothing is counted)."""
+        self._member += 1
+        redis_key = f"{self.prefix}:rate:{name}:{key}"
         try:
-            count, _ok = await pipe.execute()
-        except (RedisConnectionError, RedisTimeoutError):
+            wait_ms = await self._script(keys=[redis_key], args=[
+                limit.count, int(limit.window * 1000), f"{self._worker}:{self._member}"])
+        except (RedisConnectionError, RedisTimeoutError, OSError):
             metrics.redis_error("rate_limit")
             raise
-        if count > limit.count:
-            return max(0.1, (slot + 1) * window - time.time())
-        return 0.0
+        return max(0.1, int(wait_ms) / 1000) if int(wait_ms) else 0.0
 
 
 class RateLimits:
-    """The app's limits, with the limiter that fits the deployment."""
+    """The app's limits, with the limiter that fits the deployment.
 
-    def __init__(self, limiter: MemoryLimiter | RedisLimiter, limits: dict[str, Limit] | None = None) -> None:
+    With a Redis limiter, ``fallback`` (this process's memory) counts while Redis is away: for
+    ``retry_after`` seconds after a failure Redis is not asked, so a request never waits on it twice.
+    """
+
+    def __init__(self, limiter: MemoryLimiter | RedisLimiter, limits: dict[str, Limit] | None = None,
+                 retry_after: float = 2.0) -> None:
         self.limiter = limiter
         self.limits = {**LIMITS, **(limits or {})}
+        self.fallback = MemoryLimiter()
+        self.retry_after = retry_after
+        #: Until when (monotonic) the limits are counted per worker because Redis failed.
+        self.degraded_until = 0.0
+
+    @property
+    def degraded(self) -> bool:
+        """True while limits are counted per worker because Redis could not be reached."""
+        return time.monotonic() < self.degraded_until
+
+    async def _hit(self, name: str, key: object, limit: Limit) -> float:
+        if isinstance(self.limiter, MemoryLimiter):
+            return await self.limiter.hit(name, key, limit)
+        if not self.degraded:
+            try:
+                return await self.limiter.hit(name, key, limit)
+            except (RedisError, OSError) as exc:
+                log.warning("rate limits count per worker: Redis is unreachable (%s)", exc)
+                self.degraded_until = time.monotonic() + self.retry_after
+        return await self.fallback.hit(name, key, limit)
 
     async def enforce(self, name: str, key: object) -> None:
         """Raise 429 (with a readable message) when ``key`` goes over the ``name`` limit."""
         limit = self.limits[name]
-        wait = await self.limiter.hit(name, key, limit)
+        wait = await self._hit(name, key, limit)
         if wait:
             raise TooFast(detail=_(
                 "Slow down: at most %(count)d per %(window)d seconds. Try again in %(wait)d s.",
-                count=limit.count, window=int(limit.window), wait=int(wait) + 1))
+                count=limit.count, window=int(limit.window), wait=int(wait) + 1),
+                headers={"Retry-After": str(int(wait) + 1)})

@@ -8,11 +8,13 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import DBAPIError
 
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.settings import Settings
+from ehalsodag.web.outage import RETRY_AFTER_SECONDS, is_outage
 
 API_PREFIX = "/api/"
 
@@ -34,17 +36,36 @@ def expired_cookie(settings: Settings, key: str) -> Cookie:
     return Cookie(key=key, value="", max_age=0, httponly=True, samesite="lax", secure=settings.https, path="/")
 
 
+def bad_value(exc: Exception) -> bool:
+    """Whether ``exc`` is a database refusing a value the client sent (SQLSTATE class 22, "data exception": a NUL
+    byte, a number out of range, an invalid text), or SQLite refusing a number beyond 64 bits. Nothing was written
+    (the unit of work rolls back), so it is the client's error, not ours."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(code, str) and code.startswith("22")
+    return isinstance(exc, OverflowError)
+
+
 def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """JSON ``{status_code, detail}`` for the API and for htmx; a page for people."""
+    if bad_value(exc):
+        request.logger.info("a value the database refused: %s", type(exc).__name__)
+        exc = HTTPException(status_code=400, detail=_("The request contains a value that cannot be stored."))
     if isinstance(exc, HTTPException):
         status, detail = exc.status_code, exc.detail
         extra = exc.extra
     elif isinstance(exc, RefusedError):
         status, detail, extra = exc.status_code, str(exc), None
+    elif is_outage(exc):  # the database or Redis is briefly away: nothing was stored, try again
+        request.logger.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+        status, extra = HTTP_503_SERVICE_UNAVAILABLE, None
+        detail = _("The service is briefly unavailable. Nothing was saved; please try again in a moment.")
     else:
         request.logger.exception("unhandled error")
         status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side."), None
     headers = getattr(exc, "headers", None) or {}
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
+        headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "").split(
         ";"
     )[0]:

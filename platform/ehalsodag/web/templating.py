@@ -21,6 +21,7 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
 from ehalsodag import i18n
+from ehalsodag.attendees.service import pseudonym
 from ehalsodag.i18n import N_
 
 BLOCK_KIND_LABELS = {
@@ -125,6 +126,7 @@ def environment(templates_dir: Path) -> Environment:
         poll_kind_label=poll_kind_label,
         poll_state_label=poll_state_label,
         theme_label=theme_label,
+        pseudonym=pseudonym,
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock, decimal1=decimal1, decimal2=decimal2)
     return env

@@ -4,12 +4,21 @@
 
   /* After a restart, come back quickly: back off 1.5× per try from one second, never beyond ten
      seconds, with jitter so that thousands of screens do not knock at the same instant. */
+  /* A server that is briefly without Redis or its database accepts the socket and closes it at once with
+     1012/1013 ("try again later"): that open resets the extension's own count, so keep ours until a frame
+     (the snapshot) arrives, and back off as for a refused connection. */
+  var tryAgain = 0;
   if (window.htmx) {
     window.htmx.config.wsReconnectDelay = function (retryCount) {
-      var delay = Math.min(1000 * Math.pow(1.5, retryCount), 10000);
+      var delay = Math.min(1000 * Math.pow(1.5, Math.max(retryCount, tryAgain)), 10000);
       return delay * (0.5 + Math.random() / 2);
     };
   }
+  document.addEventListener("htmx:wsClose", function (evt) {
+    var code = evt.detail && evt.detail.event && evt.detail.event.code;
+    if (code === 1012 || code === 1013) tryAgain += 1;
+  });
+  document.addEventListener("ehalsodag:applied", function () { tryAgain = 0; });
 
   /* Live pushes are applied by live.js (the frame protocol): it keeps focus, typed text and open boxes. */
 
