@@ -51,6 +51,7 @@ NOT_PAGES = {
     "/j/{code:str}", "/lang/{code:str}", "/e/{slug:str}/schedule.json", "/e/{slug:str}/schedule.xml",
     "/e/{slug:str}/schedule.ics", "/e/{slug:str}/qr.svg", "/e/{slug:str}/results/export/{fmt:str}",
     "/e/{slug:str}/audit.csv", "/healthz", "/readyz", "/static/{file_path:path}",
+    "/e/{slug:str}/framework/materials/{material_id:int}",
 }
 
 #: What a page must pass, run in the page: the page's width against the viewport's (and, when too wide, the
@@ -151,6 +152,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("every-page")
     settings = replace(make_settings(folder), attendance_seconds=1.0, vote_limit=1000)
     upgrade(settings)
+    run_sync(load_fixture(settings, "ramprogram-2021.toml"))  # the framework the regional day extends
     run_sync(load_fixture(settings, f"{SLUG}.toml"))
     programme = folder / "national.toml"
     programme.write_text(national_day.programme(), encoding="utf-8")
@@ -245,7 +247,7 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         visitor = context("visitor")
         for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
                      f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
-                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay"):
+                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay", f"/e/{SLUG}/archive"):
             check(visitor, path)
 
         attendee = context("attendee")
@@ -298,8 +300,12 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         roles[id(staff)] = "staff"
         for path in (f"/e/{SLUG}/screen", f"/e/{NATIONAL}/screen", f"/e/{SLUG}/results", f"/e/{SLUG}/results/report",
                      f"/e/{SLUG}/results/compare?with={NATIONAL}", f"/e/{NATIONAL}/results", f"/e/{SLUG}/audit",
-                     f"/e/{SLUG}/control/questions/{site.question_id}/edit"):
+                     f"/e/{SLUG}/control/questions/{site.question_id}/edit", f"/e/{SLUG}/framework",
+                     f"/e/{SLUG}/archive"):
             check(staff, path)
+        if staff.locator("#publish-evaluation").count():
+            staff.locator("#publish-evaluation").click()
+        check(staff, f"/e/{SLUG}/archive/evaluation")
     finally:
         for made in contexts:
             made.close()
