@@ -51,6 +51,7 @@ NOT_PAGES = {
     "/j/{code:str}", "/lang/{code:str}", "/e/{slug:str}/schedule.json", "/e/{slug:str}/schedule.xml",
     "/e/{slug:str}/schedule.ics", "/e/{slug:str}/qr.svg", "/e/{slug:str}/results/export/{fmt:str}",
     "/e/{slug:str}/audit.csv", "/healthz", "/readyz", "/static/{file_path:path}",
+    "/e/{slug:str}/framework/materials/{material_id:int}",
 }
 
 #: What a page must pass, run in the page: the page's width against the viewport's (and, when too wide, the
@@ -96,6 +97,13 @@ PAGE_CHECKS = """() => {
     if (level > previous + 1) problems.push('heading ' + h.tagName + ' "' + h.textContent.trim().slice(0, 40) +
                                             '" follows h' + previous);
     previous = level;
+  }
+  for (const el of document.body.querySelectorAll('*')) {  // what scrolls is a named region (axe: and focusable)
+    const style = getComputedStyle(el);
+    const scrolls = (el.scrollWidth > el.clientWidth + 1 && /auto|scroll/.test(style.overflowX)) ||
+                    (el.scrollHeight > el.clientHeight + 1 && /auto|scroll/.test(style.overflowY));
+    if (scrolls && el !== document.body && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      problems.push(name(el) + ' scrolls but has no name');
   }
   for (const bar of document.querySelectorAll('.bar')) {
     const box = bar.getBoundingClientRect();
@@ -144,6 +152,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("every-page")
     settings = replace(make_settings(folder), attendance_seconds=1.0, vote_limit=1000)
     upgrade(settings)
+    run_sync(load_fixture(settings, "ramprogram-2021.toml"))  # the framework the regional day extends
     run_sync(load_fixture(settings, f"{SLUG}.toml"))
     programme = folder / "national.toml"
     programme.write_text(national_day.programme(), encoding="utf-8")
@@ -209,9 +218,9 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
 
     roles: dict[int, str] = {}
 
-    def context(who: str) -> Page:
+    def context(who: str, javascript: bool = True) -> Page:
         made = browser.new_context(viewport={"width": width, "height": 800}, base_url=site.server.base_url,
-                                   bypass_csp=True)
+                                   bypass_csp=True, java_script_enabled=javascript)
         contexts.append(made)
         page = made.new_page()
         page.goto(f"/lang/{language}?next=/")
@@ -225,14 +234,20 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
             ready(page)
         page.wait_for_load_state("load")
         who = roles[id(page)]
-        found[f"{who} {page.url.replace(site.server.base_url, '')}"] = (
-            page.evaluate(PAGE_CHECKS) + axe(page, ["scrollable-region-focusable"]))
+        key = f"{who} {page.url.replace(site.server.base_url, '')}"
+        found[key] = page.evaluate(PAGE_CHECKS)  # axe needs the page's scripts: not without JavaScript
+        if "without JavaScript" not in who:
+            found[key] += axe(page, ["scrollable-region-focusable"])
+        shots = ARTIFACTS.parent / f"{width}px"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / (re.sub(r"[^a-z0-9]+", "-", f"{language} {key}".lower()).strip("-") + ".png")),
+                        full_page=True)
 
     try:
         visitor = context("visitor")
         for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
                      f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
-                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay"):
+                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay", f"/e/{SLUG}/archive"):
             check(visitor, path)
 
         attendee = context("attendee")
@@ -240,7 +255,27 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         attendee.locator("#group_size").fill("4")
         attendee.locator("form[action$='/join'] button[type=submit]").click()
         check(attendee, None, live)
+        # after live pushes: a poll opened (and answered here), an announcement, a chat message
+        poll = site.api("POST", f"/events/{SLUG}/polls", kind="multiple", question=f"Pushad fråga ({language})?",
+                        options=["Ja", "Nej", "Kanske"], max_picks=2).json()["id"]
+        site.api("POST", f"/polls/{poll}/open")
+        site.api("POST", f"/events/{SLUG}/announcement", text="Paus om fem minuter")
+        site.api("POST", f"/events/{SLUG}/chat", headers=site.attendee, text=f"Pushat meddelande ({language})")
+        attendee.locator(f"#poll-{poll} input[type=checkbox]").first.check()
+        attendee.locator(f"#poll-{poll}-send").click()
+        expect(attendee.locator(f"#poll-{poll}-mine")).not_to_be_empty(timeout=8000)
+        expect(attendee.locator("#chat-log")).to_contain_text(f"Pushat meddelande ({language})", timeout=8000)
+        roles[id(attendee)] = "attendee (after pushes)"
+        check(attendee, None)
+        roles[id(attendee)] = "attendee"
         check(attendee, f"/e/{SLUG}/me")
+        # the pages as the server renders them, for a browser without JavaScript
+        plain = context("attendee without JavaScript", javascript=False)
+        plain.goto(f"/e/{SLUG}")
+        plain.locator("form[action$='/join'] button[type=submit]").click()
+        check(plain, None)
+        plain.goto(f"/e/{SLUG}/chat")
+        check(plain, None)
         national = context("national")
         national.goto(f"/e/{NATIONAL}?stage={national_day.OSTERGOTLAND}")
         national.locator("form[action$='/join'] button[type=submit]").click()
@@ -265,8 +300,12 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         roles[id(staff)] = "staff"
         for path in (f"/e/{SLUG}/screen", f"/e/{NATIONAL}/screen", f"/e/{SLUG}/results", f"/e/{SLUG}/results/report",
                      f"/e/{SLUG}/results/compare?with={NATIONAL}", f"/e/{NATIONAL}/results", f"/e/{SLUG}/audit",
-                     f"/e/{SLUG}/control/questions/{site.question_id}/edit"):
+                     f"/e/{SLUG}/control/questions/{site.question_id}/edit", f"/e/{SLUG}/framework",
+                     f"/e/{SLUG}/archive"):
             check(staff, path)
+        if staff.locator("#publish-evaluation").count():
+            staff.locator("#publish-evaluation").click()
+        check(staff, f"/e/{SLUG}/archive/evaluation")
     finally:
         for made in contexts:
             made.close()

@@ -4,17 +4,22 @@ the assessment, where to report a barrier, and the link to Digg's notification f
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from ehalsodag.agenda.routes import ACCESSIBILITY_ASSESSED
 from ehalsodag.app import create_app
+from ehalsodag.db.migrate import upgrade
 from ehalsodag.i18n import use_language
 from ehalsodag.settings import Settings
 from ehalsodag.web.templating import long_date
-from tests.conftest import load_fixture
+from tests.conftest import load_fixture, make_settings
+from tests.support.postgres import fresh_database
 
 DIGG = '<a href="https://www.digg.se/tdosanmalan"'
 
@@ -49,8 +54,24 @@ async def test_the_statement_meets_diggs_requirements_in_swedish_and_english(set
         assert "mailto:tillganglighet@example.se" in english and DIGG in english
 
 
-async def test_without_configuration_the_organisers_are_named_and_asked(client, settings: Settings):
-    await load_fixture(settings, "ostergotland-2021-03-23.toml")
-    page = (await client.get("/tillganglighet")).text
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request, settings: Settings, tmp_path) -> Iterator[Settings]:
+    """The test's SQLite database, or a fresh PostgreSQL one (EHALSODAG_TEST_DATABASE_URL)."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    url = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("EHALSODAG_TEST_DATABASE_URL is not set")
+    with fresh_database(url, "ehalsodag_test") as database_url:
+        migrated = make_settings(tmp_path, database_url=database_url)
+        upgrade(migrated)
+        yield migrated
+
+
+async def test_without_configuration_the_organisers_are_named_and_asked(any_database: Settings):
+    await load_fixture(any_database, "ostergotland-2021-03-23.toml")
+    async with AsyncTestClient(app=create_app(any_database)) as client:
+        page = (await client.get("/tillganglighet")).text
     assert "Region Östergötland och kommunerna i Östergötland ansvarar för den här webbplatsen" in page
     assert "Kontakta arrangören av e-hälsodagen du deltar i" in page and DIGG in page
