@@ -123,7 +123,8 @@ def openapi_config() -> OpenAPIConfig:
 
 def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
-    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0)}
+    configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
+                  "join_hour": Limit(settings.joins_per_hour, 3600.0)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)

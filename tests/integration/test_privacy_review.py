@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,98 @@ def test_an_audit_detail_keeps_no_free_text(detail):
                      list(value.values()) if isinstance(value, dict) else []):
             if len(text) > 3:
                 assert json.dumps(text)[1:-1] not in flat
+
+
+# --- 11: one attendee per browser; joins per address; group sizes ------------------------------------------------
+
+async def form_join(client: AsyncTestClient, **fields: object) -> AsyncTestClient:
+    """Join through the join form as a browser does (its cookies kept), without JavaScript."""
+    page = await client.get(f"/e/{SLUG}")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    data = {"_csrf_token": token, "display_name": "", "organisation": "", "group_size": "1",
+            **{k: str(v) for k, v in fields.items()}}
+    response = await client.post(f"/e/{SLUG}/join", data=data, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response
+
+
+async def attendee_count(settings: Settings) -> int:
+    db = Database(settings)
+    try:
+        async with db.reader() as session:
+            return len((await session.execute(select(Attendee.id))).scalars().all())
+    finally:
+        await db.dispose()
+
+
+async def test_a_browser_that_joins_again_is_the_same_attendee_with_its_answer_and_mute(day):
+    client, settings = day["client"], day["settings"]
+    await form_join(client, display_name="Kim", group_size=4)
+    cookie = next(name for name in client.cookies if name.startswith("ehd_a"))
+    token = client.cookies[cookie]
+    me = {"Authorization": f"Bearer {token}"}
+    await client.post(f"/api/v1/events/{SLUG}/evaluation/open", headers=day["mod"])
+    answers = {"answers": {"helhet": 5, "aterkommande": "yes", "kommentar": "Bra"}}
+    statuses = [(await client.post(f"/api/v1/events/{SLUG}/evaluation", json=answers, headers=me)).status_code]
+    for _ in range(20):  # the reviewer's 20 re-joins: now the same attendee every time
+        joined = await form_join(client, display_name="Kim", group_size=4)
+        assert "set-cookie" not in {k.lower() for k in joined.headers.keys()} or token in joined.headers.get(
+            "set-cookie", "")
+        statuses.append((await client.post(f"/api/v1/events/{SLUG}/evaluation", json=answers,
+                                           headers=me)).status_code)
+    assert statuses == [201] + [409] * 20 and client.cookies[cookie] == token
+    assert await attendee_count(settings) == 1
+    # the API too: a client holding its token gets that attendee back
+    again = await client.post(f"/api/v1/events/{SLUG}/join", json={}, headers=me)
+    assert again.status_code == 200 and again.json()["attendee_token"] == token
+
+    kim = await attendee_id(settings, "Kim")
+    assert (await client.post(f"/api/v1/events/{SLUG}/attendees/{kim}/mute", headers=day["mod"])).status_code == 200
+    await form_join(client, display_name="Kim", group_size=4)
+    refused = await client.post(f"/api/v1/events/{SLUG}/chat", json={"text": "Nu igen"}, headers=me)
+    assert refused.status_code == 403 and await attendee_count(settings) == 1
+
+
+async def test_joins_per_address_admit_a_care_unit_but_not_a_script(both, monkeypatch):
+    """60 new attendees a minute and 600 an hour from one address (a care unit's phones behind one NAT);
+    re-joins of a browser that kept its cookie are not counted."""
+    from ehalsodag.web import ratelimit
+
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    await load_fixture(both, f"{SLUG}.toml")
+    defaults = Settings(database_url="sqlite://", redis_url=None, secret_key="x" * 32, base_url=None)
+    assert (defaults.join_limit, defaults.joins_per_hour, defaults.max_group_size) == (60, 600, 50)
+    settings = replace(both, join_limit=defaults.join_limit, join_hour_limit=None)
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+        async def new_attendees(count: int) -> list[int]:
+            statuses = []
+            for _ in range(count):
+                statuses.append((await client.post(f"/api/v1/events/{SLUG}/join", json={})).status_code)
+                client.cookies.clear()
+            return statuses
+
+        assert await new_attendees(60) == [201] * 60  # the whole care unit in one minute
+        refused = await client.post(f"/api/v1/events/{SLUG}/join", json={})
+        assert refused.status_code == 429 and "60" in refused.json()["detail"]
+        for _ in range(9):
+            clock[0] += 61
+            assert await new_attendees(60) == [201] * 60
+        clock[0] += 61
+        assert await new_attendees(1) == [429]  # 600 in the hour
+        clock[0] += 3600
+        assert await new_attendees(1) == [201]
+
+
+async def test_group_size_has_a_configurable_ceiling(both):
+    await load_fixture(both, f"{SLUG}.toml")
+    for ceiling, fits, too_many in ((50, 50, 51), (200, 200, 201)):
+        settings = both if ceiling == 50 else replace(both, max_group_size=ceiling)
+        async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+            accepted = await client.post(f"/api/v1/events/{SLUG}/join", json={"group_size": fits})
+            client.cookies.clear()
+            refused = await client.post(f"/api/v1/events/{SLUG}/join", json={"group_size": too_many})
+            assert accepted.status_code == 201 and refused.status_code == 422
+            assert f"1 till {ceiling}" in refused.json()["detail"]
+            page = (await client.get(f"/e/{SLUG}")).text
+            assert f'max="{ceiling}"' in page.split('id="group_size"')[1].split(">")[0]
