@@ -43,6 +43,9 @@ class Event(BigIntAuditBase):
     purged_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     #: Attendees connected when the evaluation opened: the base of the response rate.
     evaluation_present: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Set by an organiser: an attendee declaring a larger group than this counts as one person in the reach
+    #: (an outlier the organiser does not believe); NULL: every declared group size counts.
+    reach_max_group_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

@@ -81,6 +81,8 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     """The attendee page: join form, live block with its stream, now/next, programme, announcement."""
     event = await load_event(db_session, slug)
     attendee = await current_attendee(request, db_session, event.id)
+    if attendee is not None:  # presence of a browser without JavaScript (it opens no socket): docs/results.md
+        request.app.state.attendance.saw(event.id, attendee.id)
     return Template("attendee/event.html", context=await attendee_page_context(request, db_session, event, attendee),
                     headers={"Content-Security-Policy": event_csp(event)})
 
