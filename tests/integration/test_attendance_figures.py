@@ -172,6 +172,8 @@ async def test_a_scripted_day_gives_the_documented_figures(both, tmp_path):  # n
     page = result["page"]
     assert "Poäng" not in page and 'id="group-sizes"' in page and "(UTC)" not in page
     assert '<time datetime="2021-05-25T07:00:00Z">09:00</time>' in page
+    chart = page.split('id="chart-attendance"')[1].split("</svg>")[0]
+    assert ">09:00</text>" in chart and ">11:29</text>" in chart  # the chart in local time too
 
 
 async def test_organisers_leave_outlying_group_sizes_out_of_the_reach(both, tmp_path):  # noqa: F811
@@ -185,19 +187,24 @@ async def test_organisers_leave_outlying_group_sizes_out_of_the_reach(both, tmp_
     assert again["json"]["attendance"]["reach_max_group_size"] == 20  # refused (422): nothing changed
 
 
-async def test_ranking_results_are_labelled_as_points(settings):
-    from ehalsodag.results.routes import charts_for
-
-    await load_fixture(settings, "ostergotland-2021-03-23.toml")
-    report = {"evaluation": {"questions": []}, "attendance": {"timeline": [], "peak_concurrent": 0},
-              "polls": [{"id": 1, "kind": "ranking", "question": "Rangordna", "responses": 2,
-                         "options": [{"label": "Journalen", "count": 7, "percent": 58.3}]}]}
-    assert "7 poäng" in charts_for(report)["poll-1"]
-    from ehalsodag.web.templating import render
-
-    html = render(settings.templates_dir, "results/_table.html", caption="Rangordna", value_label="Poäng",
-                  rows=[{"label": "Journalen", "count": 7, "percent": 58.3}])
-    assert '<th scope="col">Poäng</th>' in html and "Antal" not in html
+async def test_ranking_results_are_labelled_as_points(client, settings):
+    slug = "ostergotland-2021-03-23"
+    await load_fixture(settings, f"{slug}.toml")
+    moderator = {"Authorization": f"Bearer {await make_staff(settings, 'mod@example.se', 'moderator', slug)}"}
+    organiser = {"Authorization": f"Bearer {await make_staff(settings, 'org@example.se', 'organiser', slug)}"}
+    ranking = next(p for p in (await client.get(f"/api/v1/events/{slug}/polls")).json() if p["kind"] == "ranking")
+    assert (await client.post(f"/api/v1/polls/{ranking['id']}/open", headers=moderator)).status_code == 200
+    joined = (await client.post(f"/api/v1/events/{slug}/join", json={})).json()["attendee_token"]
+    client.cookies.clear()
+    order = [o["id"] for o in ranking["options"]]
+    answered = await client.post(f"/api/v1/polls/{ranking['id']}/responses", json={"ranking": order},
+                                 headers={"Authorization": f"Bearer {joined}"})
+    assert answered.status_code in (200, 201), answered.text
+    page = (await client.get(f"/e/{slug}/results", headers=organiser)).text
+    item = next(a.split("</article>")[0] for a in page.split('<article class="result-item">') if "Rangordning" in a)
+    assert '<th scope="col">Poäng</th>' in item and ">Antal<" not in item  # Borda points, not a count of people
+    assert "4 poäng (" in item  # the chart's figure for the first choice of four
+    assert '<th scope="col">Antal</th>' in page  # the other polls still count answers
 
 
 def test_a_server_restart_and_a_care_unit_without_javascript_count_once(settings, tmp_path):
