@@ -344,3 +344,15 @@ async def test_group_size_has_a_configurable_ceiling(both):
             assert f"1 till {ceiling}" in refused.json()["detail"]
             page = (await client.get(f"/e/{SLUG}")).text
             assert f'max="{ceiling}"' in page.split('id="group_size"')[1].split(">")[0]
+
+
+async def test_moderators_tell_anonymous_askers_apart_too(day):
+    client = day["client"]
+    first, second = await join(client, display_name="Kim Lind"), await join(client)
+    for who in (first, second):
+        await client.post(f"/api/v1/events/{SLUG}/questions", json={"text": "Hur gör vi?"}, headers=who)
+    control = (await client.get(f"/e/{SLUG}/control", headers=day["mod"])).text
+    codes = re.findall(r"Anonym \(([0-9A-F]{4}-[0-9A-F]{4})\)", control)
+    assert len(set(codes)) == 2 and "Kim Lind" not in control
+    public = (await client.get(f"/e/{SLUG}", headers=first)).text
+    assert not any(code in public for code in codes)  # attendees never see the pseudonyms
