@@ -356,3 +356,36 @@ async def test_moderators_tell_anonymous_askers_apart_too(day):
     assert len(set(codes)) == 2 and "Kim Lind" not in control
     public = (await client.get(f"/e/{SLUG}", headers=first)).text
     assert not any(code in public for code in codes)  # attendees never see the pseudonyms
+
+
+def test_upgrading_scrubs_text_already_in_the_audit_log(tmp_path):
+    """An installation upgraded from before: its audit log loses the text at once (SQLite and PostgreSQL)."""
+    import asyncio
+
+    urls = [None] + ([DATABASE_URL] if DATABASE_URL else [])
+    for url in urls:
+        context = fresh_database(url, "ehalsodag_upgrade") if url else None
+        database_url = context.__enter__() if context else None
+        try:
+            settings = make_settings(tmp_path / ("pg" if url else "lite"), database_url=database_url)
+            (tmp_path / ("pg" if url else "lite")).mkdir(exist_ok=True)
+            upgrade(settings, "0006")
+
+            async def old_entries(settings: Settings) -> None:
+                db = Database(settings)
+                try:
+                    async with db.unit_of_work() as session:
+                        session.add(AuditEntry(actor="mod@example.se", action="chat.delete", event_id=None,
+                                               detail={"message": 7, "text": f"Ring {PHONE}"}))
+                        session.add(AuditEntry(actor="cli", action="agenda.load", event_id=None,
+                                               detail={"slug": "dag", "blocks": 3}))
+                finally:
+                    await db.dispose()
+
+            asyncio.run(old_entries(settings))
+            upgrade(settings)
+            rows = asyncio.run(audit_rows(settings))
+            assert [r.detail for r in rows] == [{"message": 7, "text_chars": 18}, {"slug": "dag", "blocks": 3}]
+        finally:
+            if context:
+                context.__exit__(None, None, None)
