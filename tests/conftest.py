@@ -40,6 +40,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: st
         redis_url=redis_url,
         secret_key="test-secret-key-that-is-long-enough",
         base_url=None,
+        join_limit=100_000,  # every test joins from 127.0.0.1; the join limits' own tests set theirs
     )
 
 

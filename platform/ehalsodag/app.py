@@ -137,7 +137,8 @@ def rate_limits(settings: Settings) -> RateLimits:
     """Per-attendee and per-address limits; counted in Redis when there is one, so every worker agrees."""
     configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
                   "login_account": Limit(LOGIN_PER_ACCOUNT, LOGIN_WINDOW_SECONDS),
-                  "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS)}
+                  "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS),
+                  "join_hour": Limit(settings.joins_per_hour, 3600.0)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)

@@ -91,8 +91,14 @@ class Settings:
     socket_queue_limit: int = 256
     #: Seconds between attendance samples (one row per event, worker and minute).
     attendance_seconds: float = 60.0
-    #: Joins per client address and minute (a care unit's network may put hundreds behind one address).
-    join_limit: int = 600
+    #: New attendees per client address and minute: a care unit's 60 phones behind one NAT join in the same minute
+    #: (EHALSODAG_JOIN_LIMIT); a browser joining again gets its own attendee back and is not counted.
+    join_limit: int = 60
+    #: New attendees per client address and hour (EHALSODAG_JOIN_HOUR_LIMIT; unset: ten times ``join_limit``, 600:
+    #: a hospital's network behind one address over the first hour).
+    join_hour_limit: int | None = None
+    #: The most people one attendee may say watch on their screen (EHALSODAG_MAX_GROUP_SIZE).
+    max_group_size: int = 50
     #: Poll answers per attendee and 10 seconds (changing one's answer counts too).
     vote_limit: int = 10
     default_language: str = "sv"
@@ -127,6 +133,11 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @property
+    def joins_per_hour(self) -> int:
+        """New attendees per client address and hour (``join_hour_limit``, else ten times the minute's)."""
+        return self.join_hour_limit or 10 * self.join_limit
+
+    @property
     def production(self) -> bool:
         """True with ``EHALSODAG_ENV=production``: no secret is generated, a missing one refuses the start."""
         return self.environment == "production"
@@ -156,7 +167,9 @@ def load_settings() -> Settings:
         accessibility_contact=_env("ACCESSIBILITY_CONTACT"),
         channel_prefix=_env("CHANNEL_PREFIX", "ehalsodag") or "ehalsodag",
         attendance_seconds=_number("ATTENDANCE_SECONDS", 60.0, float),
-        join_limit=_number("JOIN_LIMIT", 600, int),
+        join_limit=_number("JOIN_LIMIT", 60, int),
+        join_hour_limit=_number("JOIN_HOUR_LIMIT", 0, int) or None,
+        max_group_size=_number("MAX_GROUP_SIZE", 50, int),
         vote_limit=_number("VOTE_LIMIT", 10, int),
         sqlite_synchronous=(_env("SQLITE_SYNCHRONOUS", "FULL") or "FULL").upper(),
         log_format=(_env("LOG_FORMAT", "text") or "text").lower(),
@@ -265,6 +278,8 @@ def effective_configuration(settings: Settings, *, workers: int, host: str) -> l
         ("EHALSODAG_SQLITE_SYNCHRONOUS", settings.sqlite_synchronous),
         ("EHALSODAG_ATTENDANCE_SECONDS", f"{settings.attendance_seconds:g}"),
         ("EHALSODAG_JOIN_LIMIT", str(settings.join_limit)),
+        ("EHALSODAG_JOIN_HOUR_LIMIT", str(settings.joins_per_hour)),
+        ("EHALSODAG_MAX_GROUP_SIZE", str(settings.max_group_size)),
         ("EHALSODAG_VOTE_LIMIT", str(settings.vote_limit)),
         ("EHALSODAG_LOG_FORMAT", settings.log_format),
         ("EHALSODAG_METRICS_TOKEN", "*** (set)" if settings.metrics_token else "(unset: no /metrics)"),

@@ -120,6 +120,8 @@ MATRIX = {
     ("GET", "/e/{slug}/results/report"): "organiser",
     ("GET", "/e/{slug}/results/export/{fmt}"): "organiser",
     ("GET", "/e/{slug}/results/compare"): "organiser",
+    ("POST", "/api/v1/events/{slug}/reach"): "organiser",
+    ("POST", "/e/{slug}/results/reach"): "organiser",
     ("GET", "/e/{slug}/audit"): "organiser",
     ("GET", "/e/{slug}/audit.csv"): "organiser",
 }
@@ -153,6 +155,8 @@ BODIES = {
     "/e/{slug}/control/evaluation/open": {"minutes": "30"},
     "/e/{slug}/control/polls/{poll_id}/wall/{response_id}": {"approve": "1"},
     "/login": {"email": "nobody@example.se", "password": "wrong password"},
+    "/api/v1/events/{slug}/reach": {"max_group_size": 20},
+    "/e/{slug}/results/reach": {"max_group_size": "20"},
 }
 
 

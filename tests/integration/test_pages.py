@@ -30,7 +30,7 @@ async def test_join_form_works_without_javascript(client, settings):
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
     bad = await client.post(f"/e/{slug}/join", data={"group_size": "0", "organisation": "Hemtjänst Öst",
                                                      "_csrf_token": token})
-    assert bad.status_code == 422 and 'role="alert"' in bad.text and "från 1 till 500" in bad.text
+    assert bad.status_code == 422 and 'role="alert"' in bad.text and "från 1 till 50." in bad.text
     assert 'value="Hemtjänst Öst"' in bad.text  # what was typed is kept
     assert not any(name.startswith("ehd_a") for name in client.cookies)
     joined = await client.post(f"/e/{slug}/join", data={"display_name": "", "organisation": "Vårdcentral Norr",

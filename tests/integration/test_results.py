@@ -18,7 +18,7 @@ from ehalsodag.db.engine import Database
 from ehalsodag.evaluation import service as evaluation_service
 from ehalsodag.evaluation.models import EvaluationAnswer
 from ehalsodag.results.exports import neutralise
-from ehalsodag.results.models import AttendanceSample
+from ehalsodag.results.models import AttendanceSpan
 from ehalsodag.results.service import wilson_interval
 from tests.conftest import load_fixture, make_staff
 
@@ -38,6 +38,10 @@ async def add_respondents(settings, slug, answers, *, present=None, group_size=1
                                 first_connected_at=now, last_seen_at=now)
             session.add(attendee)
             attendees.append(attendee)
+        await session.commit()
+        minute = now.replace(second=0, microsecond=0)  # each was present (connected) this minute
+        session.add_all(AttendanceSpan(event_id=event.id, attendee_id=a.id, first_minute=minute, last_minute=minute,
+                                       live=True) for a in attendees)
         await session.commit()
         await evaluation_service.open_now(session, event, "test")
         for attendee, answer in zip(attendees, answers, strict=False):
@@ -232,23 +236,28 @@ async def test_results_page_has_accessible_charts_and_comparison(client, setting
     assert refused.status_code == 403  # may see Östergötland, not Jämtland Härjedalen
 
 
-async def test_attendance_is_sampled_per_minute_with_reach_per_block(client, settings, staff):
+async def test_attendance_is_counted_per_minute_by_attendee_with_reach_per_block(client, settings, staff):
     db = Database(settings)
     async with db.writer() as session:
         event = await event_by_slug(session, JH)
         block = next(b for b in event.blocks if b.key == "block-1")
-        for offset, workers in ((5, (("a", 30, 70), ("b", 20, 40))), (6, (("a", 35, 80),)), (200, (("a", 3, 3),))):
-            for worker, connections, reach in workers:
-                session.add(AttendanceSample(event_id=event.id, worker=worker, connections=connections, reach=reach,
-                                             minute=block.starts_at + dt.timedelta(minutes=offset)))
+        people = [Attendee(event_id=event.id, token_hash=f"p{i}".ljust(64, "x"), group_size=size)
+                  for i, size in enumerate((2, 1, 3))]
+        session.add_all(people)
+        await session.flush()
+        at = block.starts_at.replace(second=0, microsecond=0)
+        for person, first, last in ((people[0], 5, 6), (people[1], 5, 5), (people[0], 6, 6), (people[2], 200, 200)):
+            session.add(AttendanceSpan(event_id=event.id, attendee_id=person.id, live=True,  # overlapping: 2 workers
+                                       first_minute=at + dt.timedelta(minutes=first),
+                                       last_minute=at + dt.timedelta(minutes=last)))
         await session.commit()
     await db.dispose()
     report = (await client.get(f"/api/v1/events/{JH}/results", headers=staff["organiser"])).json()
     attendance = report["attendance"]
-    assert attendance["peak_concurrent"] == 50  # 30 + 20 on two workers in the same minute
-    assert [t["connections"] for t in attendance["timeline"]] == [50, 35, 3]
+    assert (attendance["unique"], attendance["peak_concurrent"], attendance["estimated_reach"]) == (3, 2, 6)
+    assert [(t["connections"], t["reach"]) for t in attendance["timeline"]] == [(2, 3), (1, 2), (1, 3)]
     block_row = next(b for b in attendance["blocks"] if b["key"] == "block-1")
-    assert block_row["peak_connections"] == 50 and block_row["estimated_reach"] == 110
+    assert (block_row["attendees"], block_row["peak_connections"], block_row["estimated_reach"]) == (2, 2, 3)
 
 
 def test_cli_exports(settings, tmp_path):

@@ -34,7 +34,7 @@ from ehalsodag.evaluation.models import EvaluationAnswer
 from ehalsodag.live.attendance import AttendanceRecorder
 from ehalsodag.live.hub import Attendance
 from ehalsodag.polls.models import Poll, PollResponse
-from ehalsodag.results.models import AttendanceSample
+from ehalsodag.results.models import AttendanceSample, AttendanceSpan
 from ehalsodag.results.service import wilson_interval
 from tests.conftest import make_staff
 from tests.integration.test_results import JH, add_respondents, jamtland_answers
@@ -250,12 +250,12 @@ async def test_the_results_json_has_exact_figures_per_region(client, national):
     report = (await client.get(f"/api/v1/events/{SLUG}/results", headers=national["headers"])).json()
 
     attendance = report["attendance"]  # the event's figures, as before
-    assert (attendance["unique"], attendance["connected"], attendance["estimated_reach"]) == (7, 6, 24)
-    assert (attendance["peak_concurrent"], attendance["peak_reach"]) == (7, 24)  # w1 6 + w2 1 at 07:10
+    assert (attendance["joined"], attendance["unique"], attendance["estimated_reach"]) == (7, 6, 24)  # O3 never came
+    assert (attendance["peak_concurrent"], attendance["peak_reach"]) == (6, 24)  # 5 on w1 (6 tabs) + 1 on w2
     assert [(t["minute"], t["connections"], t["reach"]) for t in attendance["timeline"]] == [
-        ("2021-05-25T07:10:00Z", 7, 24), ("2021-05-25T08:10:00Z", 3, 14)]
+        ("2021-05-25T07:10:00Z", 6, 24), ("2021-05-25T08:10:00Z", 3, 14)]
     blocks = {b["key"]: b for b in attendance["blocks"]}
-    assert (blocks["oppning"]["peak_connections"], blocks["oppning"]["estimated_reach"]) == (7, 24)
+    assert (blocks["oppning"]["peak_connections"], blocks["oppning"]["estimated_reach"]) == (6, 24)
     assert blocks["oppning"]["stage"] == "nationell" and blocks["regional-og"]["stage"] == "ostergotland"
     assert [(s["id"], s["peak_connections"], s["estimated_reach"]) for s in blocks["oppning"]["by_stage"]] == [
         ("nationell", 2, 5), ("ostergotland", 3, 16), ("jamtland", 1, 3)]  # Östergötland on two workers
@@ -270,7 +270,7 @@ async def test_the_results_json_has_exact_figures_per_region(client, national):
     figures = {key: tuple(s["attendance"][f] for f in ("unique", "connected", "estimated_reach", "peak_concurrent",
                                                         "peak_reach"))
                for key, s in stages.items()}
-    assert figures == {"nationell": (2, 2, 5, 2, 5), "ostergotland": (4, 3, 16, 3, 16), "jamtland": (1, 1, 3, 1, 3)}
+    assert figures == {"nationell": (2, 2, 5, 2, 5), "ostergotland": (3, 3, 16, 3, 16), "jamtland": (1, 1, 3, 1, 3)}
     og = stages["ostergotland"]["attendance"]
     assert [(t["minute"], t["connections"], t["reach"]) for t in og["timeline"]] == [
         ("2021-05-25T07:10:00Z", 3, 16), ("2021-05-25T08:10:00Z", 1, 10)]
@@ -324,7 +324,7 @@ async def test_csv_and_xlsx_carry_the_region(client, national):
     assert regions[0][0] == "Region"
     assert regions[1:] == [  # region, unique, connected, peak, reach, respondents, present, response rate
         ["Nationella scenen", "2", "2", "2", "5", "1", "2", "50.0"],
-        ["Östergötland", "4", "3", "3", "16", "2", "2", "100.0"],
+        ["Östergötland", "3", "3", "3", "16", "2", "2", "100.0"],
         ["Jämtland Härjedalen", "1", "1", "1", "3", "1", "1", "100.0"]]
     figures = read("evaluation_figures_by_region")
     og = next(r for r in figures if r[0] == "Östergötland" and r[1] == "helhet")
@@ -391,20 +391,24 @@ async def test_single_stage_event_keeps_its_results_and_has_one_stage(client, se
     async with db.writer() as session:
         event = await event_by_slug(session, JH)
         block = next(b for b in event.blocks if b.key == "block-1")
-        session.add(AttendanceSample(event_id=event.id, worker="a", connections=30, reach=70,
-                                     minute=block.starts_at + dt.timedelta(minutes=5)))
+        attendees = (await session.execute(select(Attendee.id).where(Attendee.event_id == event.id).limit(30))
+                     ).scalars().all()
+        at = block.starts_at.replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
+        session.add_all(AttendanceSpan(event_id=event.id, attendee_id=a, first_minute=at, last_minute=at, live=True)
+                        for a in attendees)
         await session.commit()
         assert len(event.stages) == 1
     await db.dispose()
     report = (await client.get(f"/api/v1/events/{JH}/results", headers=staff["organiser"])).json()
     assert set(report) == {"event", "attendance", "polls", "questions", "chat", "evaluation", "stages"}
-    assert set(report["attendance"]) == {"unique", "connected", "peak_concurrent", "estimated_reach", "peak_reach",
-                                         "timeline", "blocks"}
+    assert set(report["attendance"]) == {"unique", "joined", "connected", "peak_concurrent", "estimated_reach",
+                                         "peak_reach", "timeline", "blocks", "group_sizes", "reach_max_group_size",
+                                         "reach_capped"}
     assert report["evaluation"]["response_rate"] == 83.3 and report["evaluation"]["questions"][0]["top2_percent"] == 90
     block_row = next(b for b in report["attendance"]["blocks"] if b["key"] == "block-1")
-    assert (block_row["peak_connections"], block_row["estimated_reach"]) == (30, 70)
-    assert block_row["by_stage"] == [{"id": "main", "name": "Huvudsändning", "peak_connections": 30,
-                                      "estimated_reach": 70}]
+    assert (block_row["peak_connections"], block_row["estimated_reach"]) == (30, 90)
+    assert block_row["by_stage"] == [{"id": "main", "name": "Huvudsändning", "attendees": 30, "peak_connections": 30,
+                                      "estimated_reach": 90}]
     [stage] = report["stages"]
     assert (stage["id"], stage["name"]) == ("main", "Huvudsändning")
     assert stage["evaluation"] == report["evaluation"]

@@ -48,6 +48,9 @@ class Event(BigIntAuditBase):
     rehearsal_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     #: The organiser published the evaluation summary on the archive page.
     evaluation_published: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Set by an organiser: an attendee declaring a larger group than this counts as one person in the reach
+    #: (an outlier the organiser does not believe); NULL: every declared group size counts.
+    reach_max_group_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

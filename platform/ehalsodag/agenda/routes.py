@@ -16,9 +16,15 @@ from ehalsodag.agenda.models import Block, Event
 from ehalsodag.agenda.service import event_by_code, list_events, load_event, stage_by_code
 from ehalsodag.agenda.streams import StreamError, embed_for
 from ehalsodag.agenda.view import event_view
-from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, client_address, current_attendee
+from ehalsodag.attendees.auth import (
+    ATTENDEE_COOKIE_SECONDS,
+    attendee_cookie,
+    attendee_token,
+    current_attendee,
+    enforce_join_limits,
+)
 from ehalsodag.attendees.models import Attendee
-from ehalsodag.attendees.service import JoinError, JoinRequest, join
+from ehalsodag.attendees.service import JoinError, JoinRequest, join, rejoin
 from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import _, current_language
 from ehalsodag.staff.auth import current_staff
@@ -67,7 +73,8 @@ async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncS
     return {"event": event, "view": event_view(event, home=home), "attendee": attendee, "staff": staff,
             "parts": parts, "national_day": national_day, "home": tracks.home_of(event, home),
             "regions": tracks.regional_stages(event) if national_day else [], "main_stage": tracks.main_stage(event),
-            "stage_query": f"?stage={asked.key}" if asked is not None and attendee is None else ""}
+            "stage_query": f"?stage={asked.key}" if asked is not None and attendee is None else "",
+            "max_group_size": settings_of(request).max_group_size}
 
 
 @get("/e/{slug:str}", name="attendee_page")
@@ -75,6 +82,8 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     """The attendee page: join form, live block with its stream, now/next, programme, announcement."""
     event = await load_event(db_session, slug)
     attendee = await current_attendee(request, db_session, event.id)
+    if attendee is not None:  # presence of a browser without JavaScript (it opens no socket): docs/results.md
+        request.app.state.attendance.saw(event.id, attendee.id)
     return Template("attendee/event.html", context=await attendee_page_context(request, db_session, event, attendee),
                     headers={"Content-Security-Policy": event_csp(event)})
 
@@ -82,13 +91,23 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
 @post("/e/{slug:str}/join", name="join_form", dependencies={"form": form_of(JoinRequest)})
 async def join_form(request: Request[Any, Any, Any], slug: str, event: Event, uow: AsyncSession,
                     form: JoinRequest) -> Response[Any]:
-    """The join form on the attendee page (works without JavaScript)."""
-    await request.app.state.rate_limits.enforce("join", client_address(request))
+    """The join form on the attendee page (works without JavaScript). A browser that joins again (it still has
+    the event's cookie) gets its own attendee back, with what it says now; it never makes a second one."""
     stage = tracks.stage_by_key(event, form.stage)
+    ceiling = settings_of(request).max_group_size
+    existing = await current_attendee(request, uow, event.id)
+    if existing is None:
+        await enforce_join_limits(request)
     try:
         if form.stage not in (None, "") and stage is None:
             raise JoinError(_("No such region in this event."))
-        _attendee, token = await join(uow, event.id, form, stage.id if stage else None)
+        if existing is not None:
+            rejoin(uow, existing, form, stage.id if stage else None, ceiling)
+            held = attendee_token(request, event.id)
+            if held:  # the in-memory token cache carries the group size the hub counts
+                request.app.state.attendee_tokens.remember(held, existing)
+            return Redirect(f"/e/{slug}", status_code=303)
+        _attendee, token = await join(uow, event.id, form, stage.id if stage else None, ceiling)
     except JoinError as exc:
         context = await attendee_page_context(request, uow, event)
         return Template("attendee/event.html", status_code=422, context={

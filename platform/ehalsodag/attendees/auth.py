@@ -25,6 +25,15 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
+async def enforce_join_limits(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """429 when the client's address made too many new attendees this minute or hour (the numbers are in
+    :class:`ehalsodag.settings.Settings`: ``join_limit`` and ``joins_per_hour``)."""
+    limits = connection.app.state.rate_limits
+    address = client_address(connection)
+    await limits.enforce("join", address)  # first: a refusal here must not use up the hour's allowance
+    await limits.enforce("join_hour", address)
+
+
 def attendee_cookie(event_id: int) -> str:
     """One attendee cookie per event, so that a browser can follow two events."""
     return f"ehd_a{event_id}"

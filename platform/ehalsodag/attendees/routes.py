@@ -11,7 +11,7 @@ from litestar.response import Redirect, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag import metrics
-from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, client_address
+from ehalsodag.attendees.auth import ATTENDEE_COOKIE_SECONDS, attendee_cookie, attendee_token, enforce_join_limits
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.attendees.service import HomeRequest, JoinError, JoinRequest, move_home, new_attendee
 from ehalsodag.i18n import LANGUAGES, _
@@ -28,17 +28,23 @@ async def api_join(
     data: Annotated[JoinRequest, documented("A care unit watching together", {"organisation": "Hemtjänst Öst",
                                                                               "group_size": 8})],
 ) -> Response[dict[str, Any]]:
-    """Join as an attendee; returns the token for the Authorization header (also set as a cookie)."""
+    """Join as an attendee; returns the token for the Authorization header (also set as a cookie). A client that
+    already holds an attendee of the event (its bearer token or cookie) gets that attendee back (200; change its
+    region with PATCH /me): joining again never makes a second attendee."""
     state = request.app.state
-    await state.rate_limits.enforce("join", client_address(request))
     event_id = await state.event_ids.id_of(slug)
     if event_id is None:
         raise NotFoundException(detail=_("No event with that address."))
+    held = attendee_token(request, event_id)
+    known = await state.attendee_tokens.lookup(event_id, held) if held else None
+    if known is not None:
+        return Response({"attendee_id": known.id, "attendee_token": held}, status_code=200)
+    await enforce_join_limits(request)
     stage_id = await state.event_ids.stage_id_of(event_id, data.stage)
     if data.stage not in (None, "") and stage_id is None:
         raise ClientException(detail=_("No such region in this event."), status_code=422)
     try:
-        attendee, token = new_attendee(event_id, data, stage_id)
+        attendee, token = new_attendee(event_id, data, stage_id, settings_of(request).max_group_size)
     except JoinError as exc:
         raise ClientException(detail=str(exc), status_code=422) from exc
     attendee = await state.inserter.insert(attendee)  # group commit: many joins, one fsync

@@ -22,7 +22,8 @@ from ehalsodag.web.bounds import Key, ShortText, SmallInt
 
 MAX_NAME = 80
 MAX_ORGANISATION = 120
-MAX_GROUP_SIZE = 500
+#: The ceiling of a declared group size when none is configured (``Settings.max_group_size``).
+MAX_GROUP_SIZE = 50
 
 
 class JoinError(TextError):
@@ -46,16 +47,23 @@ class HomeRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     stage: Key | SmallInt
 
 
-def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = None) -> tuple[Attendee, str]:
-    """A checked, not yet stored attendee (or a room of them, of the stage ``stage_id``) and its secret token."""
+def _checked(request: JoinRequest, max_group_size: int) -> tuple[str | None, str | None, int]:
+    """The join input's name, organisation and group size, checked (``JoinError`` saying what is wrong)."""
     try:
         name = clean_optional(request.display_name, MAX_NAME, what=_("Name"))
         organisation = clean_optional(request.organisation, MAX_ORGANISATION, what=_("Organisation"))
     except TextError as exc:
         raise JoinError(str(exc)) from exc
     group_size = 1 if request.group_size is None else request.group_size
-    if not isinstance(group_size, int) or isinstance(group_size, bool) or not 1 <= group_size <= MAX_GROUP_SIZE:
-        raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=MAX_GROUP_SIZE))
+    if not isinstance(group_size, int) or isinstance(group_size, bool) or not 1 <= group_size <= max_group_size:
+        raise JoinError(_("The number watching must be a whole number from 1 to %(max)d.", max=max_group_size))
+    return name, organisation, group_size
+
+
+def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = None,
+                 max_group_size: int = MAX_GROUP_SIZE) -> tuple[Attendee, str]:
+    """A checked, not yet stored attendee (or a room of them, of the stage ``stage_id``) and its secret token."""
+    name, organisation, group_size = _checked(request, max_group_size)
     token = "eha_" + secrets.token_urlsafe(24)
     attendee = Attendee(
         event_id=event_id, token_hash=token_hash(token), display_name=name,
@@ -64,10 +72,20 @@ def new_attendee(event_id: int, request: JoinRequest, stage_id: int | None = Non
     return attendee, token
 
 
+def rejoin(session: AsyncSession, attendee: Attendee, request: JoinRequest, stage_id: int | None = None,
+           max_group_size: int = MAX_GROUP_SIZE) -> Attendee:
+    """A browser that joins again is the same attendee (its answers, upvotes and a moderator's mute stay with it):
+    what the join form says now replaces what it said before."""
+    attendee.display_name, attendee.organisation, attendee.group_size = _checked(request, max_group_size)
+    if stage_id is not None:
+        move_home(session, attendee, stage_id)
+    return attendee
+
+
 async def join(session: AsyncSession, event_id: int, request: JoinRequest,
-               stage_id: int | None = None) -> tuple[Attendee, str]:
+               stage_id: int | None = None, max_group_size: int = MAX_GROUP_SIZE) -> tuple[Attendee, str]:
     """Register an attendee in the request's unit of work; return it with its secret token."""
-    attendee, token = new_attendee(event_id, request, stage_id)
+    attendee, token = new_attendee(event_id, request, stage_id, max_group_size)
     session.add(attendee)
     await session.flush()
     metrics.count_join()

@@ -59,7 +59,7 @@ async def post(session: AsyncSession, event: Event, attendee: Attendee, text: st
     except TextError as exc:
         raise ChatError(str(exc)) from exc
     if not anonymous and not attendee.display_name:
-        raise ChatError(_("You joined without a name: write anonymously, or join again with a name."), 422)
+        raise ChatError(_("You joined without a name, so your messages can only be anonymous."), 422)
     # a message goes to the stage the attendee follows now: their region's chat during its own block
     followed = tracks.track_of(event, tracks.home_of(event, attendee.stage_id), dt.datetime.now(dt.UTC))
     message = ChatMessage(event_id=event.id, attendee_id=attendee.id,

@@ -74,7 +74,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
     summary = Table("summary", [_("Figure"), _("Value")], [
         [_("Event"), event["title"]], [_("Date"), event["date"]],
         [_("Unique attendees"), attendance["unique"]],
-        [_("Peak concurrent connections"), attendance["peak_concurrent"]],
+        [_("Peak concurrent attendees"), attendance["peak_concurrent"]],
         [_("Estimated reach (people, counting group sizes)"), attendance["estimated_reach"]],
         [_("Questions asked"), report["questions"]["asked"]],
         [_("Questions answered"), report["questions"]["answered"]],
@@ -107,7 +107,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
                              *([_("Name")] if with_names else [])], [
         [q["text"], q["upvotes"], q["status"], region(q.get("stage")), *([q.get("author") or ""] if with_names else [])]
         for q in question_rows])
-    timeline = Table("attendance", [_("Minute (UTC)"), _("Connections"), _("People reached")], [
+    timeline = Table("attendance", [_("Minute (UTC)"), _("Attendees"), _("People reached")], [
         [t["minute"], t["connections"], t["reach"]] for t in attendance["timeline"]])
     blocks = Table("blocks", [_("Block"), _("Start"), _("End"), _("Peak connections"), _("Estimated reach"),
                               _("Stage")], [
@@ -153,7 +153,7 @@ def region_tables(report: dict[str, Any]) -> list[Table]:
         _("Block"), _("Start"), _("End"), _("Region"), _("Peak connections"), _("Estimated reach")], [
         [b["title"], b["start"], b["end"], s["name"], s["peak_connections"], s["estimated_reach"]]
         for b in report["attendance"]["blocks"] for s in b.get("by_stage", [])])
-    timeline = Table("attendance_by_region", [_("Region"), _("Minute (UTC)"), _("Connections"), _("People reached")], [
+    timeline = Table("attendance_by_region", [_("Region"), _("Minute (UTC)"), _("Attendees"), _("People reached")], [
         [s["name"], t["minute"], t["connections"], t["reach"]] for s in stages for t in s["attendance"]["timeline"]])
     return [regions, answers, figures, comments, polls, blocks, timeline]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+import msgspec
+from litestar import Request, get, post
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.response import Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,8 @@ from ehalsodag.staff import audit
 from ehalsodag.staff.auth import organiser_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import permissions
+from ehalsodag.web.actions import reply
+from ehalsodag.web.forms import form_of
 from ehalsodag.web.templating import decimal1
 
 
@@ -48,7 +51,7 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
         if poll["options"]:
             top = max((o["count"] for o in poll["options"]), default=0) or 1
             bars = [Bar(o["label"], o["percent"] if poll["kind"] != "wordcloud" else 100 * o["count"] / top,
-                        f"{o['count']} ({decimal1(o['percent'])} %)") for o in poll["options"][:15]]
+                        _bar_text(poll["kind"], o)) for o in poll["options"][:15]]
             charts[f"poll-{poll['id']}"] = bar_chart(
                 f"chart-poll-{poll['id']}", poll["question"],
                 _("%(n)d responses. The table below the chart gives the same figures.", n=poll["responses"]), bars)
@@ -56,12 +59,18 @@ def charts_for(report: dict[str, Any]) -> dict[str, str]:
     timeline = report["attendance"]["timeline"]
     if timeline:
         charts["attendance"] = line_chart(
-            "chart-attendance", _("Connections per minute"),
-            _("Peak %(peak)d connections. The table below the chart gives every minute.",
+            "chart-attendance", _("Attendees present per minute (local time)"),
+            _("Peak %(peak)d attendees at once. The table below the chart gives every minute.",
               peak=report["attendance"]["peak_concurrent"]),
-            [(t["minute"][11:16], t["connections"]) for t in timeline],
+            [(t["local"], t["connections"]) for t in timeline],
         )
     return charts
+
+
+def _bar_text(kind: str, option: dict[str, Any]) -> str:
+    """A poll bar's figure: a count, or a ranking's Borda points (not a count of people)."""
+    value = _("%(n)d points", n=option["count"]) if kind == "ranking" else str(option["count"])
+    return f"{value} ({decimal1(option['percent'])} %)"
 
 
 def region_charts(report: dict[str, Any]) -> dict[str, str]:
@@ -110,7 +119,8 @@ async def results_page(request: Request[Any, Any, Any], slug: str, db_session: A
     """The organiser's results page."""
     event, report = await _organiser_report(request, db_session, slug, staff)
     return Template("results/results.html", context={
-        "event": event, "report": report, "charts": charts_for(report), "staff": staff, "printable": False})
+        "event": event, "report": report, "charts": charts_for(report), "staff": staff, "printable": False,
+        "reach_form": True})
 
 
 @get("/e/{slug:str}/results/report", name="results_report", guards=[organiser_guard])
@@ -163,4 +173,38 @@ async def results_compare(request: Request[Any, Any, Any], slug: str, db_session
         "choices": choices, "staff": staff})
 
 
-routes = [api_results, results_page, results_report, results_export, results_compare]
+class ReachBody(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /api/v1/events/{slug}/reach and the form under the group sizes on the results page: screens declaring
+    more people than ``max_group_size`` count as one person in the reach (empty or null: every size counts)."""
+
+    max_group_size: int | None = None
+
+
+async def _set_reach_cap(request: Request[Any, Any, Any], event: Event, body: ReachBody, uow: AsyncSession,
+                         staff: StaffUser) -> Response[Any]:
+    cap = body.max_group_size
+    if cap is not None and not 1 <= cap <= 100_000:
+        raise ClientException(detail=_("Give a whole number of at least 1, or leave it empty."), status_code=422)
+    event.reach_max_group_size = cap
+    audit.record(uow, actor=staff.email, action="results.reach_cap", event_id=event.id, max_group_size=cap)
+    return reply(request, data={"reach_max_group_size": cap}, message=_("Saved. The reach follows at once."),
+                 back=f"/e/{event.slug}/results#group-sizes")
+
+
+@post("/api/v1/events/{slug:str}/reach", name="api_reach_cap", status_code=200, guards=[organiser_guard])
+async def api_reach_cap(request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
+                        data: ReachBody) -> Response[Any]:
+    """Leave declared group sizes above ``max_group_size`` out of the reach (organisers; null: count all)."""
+    return await _set_reach_cap(request, event, data, uow, staff)
+
+
+@post("/e/{slug:str}/results/reach", name="form_reach_cap", guards=[organiser_guard],
+      dependencies={"form": form_of(ReachBody)})
+async def form_reach_cap(request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
+                         form: ReachBody) -> Response[Any]:
+    """The form under the group sizes on the results page."""
+    return await _set_reach_cap(request, event, form, uow, staff)
+
+
+routes = [api_results, results_page, results_report, results_export, results_compare, api_reach_cap,
+          form_reach_cap]

@@ -10,12 +10,11 @@ attendee, an answer or a vote counts for the respondent's home stage (none store
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda import tracks
@@ -30,13 +29,11 @@ from ehalsodag.polls import service as poll_service
 from ehalsodag.polls.logic import PollResult, percent, round_half_up
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question
-from ehalsodag.results.models import AttendanceSample
+from ehalsodag.results import attendance
 from ehalsodag.web.templating import iso
 
 Z_95 = 1.959963984540054
 TOP_QUESTIONS = 10
-#: One minute of attendance summed over the workers: (minute, connections, people reached).
-Point = tuple[dt.datetime, int, int]
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -121,61 +118,66 @@ async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
     return _evaluation_figures(event, questions, list(answers), respondents, event.evaluation_present)
 
 
-async def _attendance(session: AsyncSession, event: Event, stage_points: dict[int, list[Point]]) -> dict[str, Any]:
-    unique = (await session.execute(select(func.count()).where(Attendee.event_id == event.id))).scalar_one()
-    connected = (await session.execute(
-        select(func.count(), func.coalesce(func.sum(Attendee.group_size), 0))
-        .where(Attendee.event_id == event.id, Attendee.first_connected_at.is_not(None)))).one()
-    rows = (await session.execute(
-        select(AttendanceSample.minute, func.sum(AttendanceSample.connections), func.sum(AttendanceSample.reach))
-        .where(AttendanceSample.event_id == event.id, AttendanceSample.stage_id.is_(None))
-        .group_by(AttendanceSample.minute).order_by(AttendanceSample.minute))).all()
-    timeline = [{"minute": iso(minute), "connections": int(c or 0), "reach": int(r or 0)} for minute, c, r in rows]
-    points = [(_aware(minute), int(c or 0), int(r or 0)) for minute, c, r in rows]
-    blocks = []
-    for block in sorted(event.active_blocks(), key=lambda b: b.starts_at):
-        peak, reach = _peaks(points, block)
-        stage = tracks.stage_by_id(event, block.stage_id)
-        blocks.append({
-            "key": block.key, "title": block.title, "start": iso(block.starts_at), "end": iso(block.ends_at),
-            "peak_connections": peak, "estimated_reach": reach,
-            "stage": stage.key if stage else None,
-            "by_stage": _block_by_stage(event, block, (peak, reach), stage_points),
-        })
-    return {
-        "unique": unique,
-        "connected": int(connected[0]),
-        "peak_concurrent": max((t["connections"] for t in timeline), default=0),
-        "estimated_reach": int(connected[1]),
-        "peak_reach": max((t["reach"] for t in timeline), default=0),
-        "timeline": timeline,
-        "blocks": blocks,
+def _block_window(block: Block) -> tuple[int, int]:
+    """A block's (shifted) minutes, the last one included."""
+    return attendance.minute_number(block.starts_at), attendance.minute_number(block.ends_at) - 1
+
+
+def _attendance_of(event: Event, present: attendance.Presence, blocks: list[Block],
+                   by_stage: bool = True) -> dict[str, Any]:
+    """The attendance figures of ``present`` (the event's, or a region's): the day, per minute, per block."""
+    day = present.figures()
+    joined = len(present.declared)
+    figures: dict[str, Any] = {
+        "unique": day["unique"],
+        "joined": joined,
+        "connected": day["unique"],
+        "peak_concurrent": day["peak_concurrent"],
+        "estimated_reach": day["estimated_reach"],
+        "peak_reach": day["peak_reach"],
+        "timeline": attendance.timeline_json(day["timeline"], event.timezone),
+        "blocks": [],
     }
+    for block in blocks:
+        inside = present.figures(*_block_window(block))
+        stage = tracks.stage_by_id(event, block.stage_id)
+        row = {"key": block.key, "title": block.title, "start": iso(block.starts_at), "end": iso(block.ends_at),
+               "stage": stage.key if stage else None, "attendees": inside["unique"],
+               "peak_connections": inside["peak_concurrent"], "estimated_reach": inside["estimated_reach"],
+               "peak_reach": inside["peak_reach"]}
+        if by_stage:
+            row["by_stage"] = _block_by_stage(event, block, present)
+        figures["blocks"].append(row)
+    return figures
 
 
-def _peaks(points: list[Point], block: Block) -> tuple[int, int]:
-    """The most connections and the most people reached in one minute of the block's (shifted) time."""
-    inside = [(c, r) for minute, c, r in points if block.starts_at <= minute < block.ends_at]
-    return max((c for c, _r in inside), default=0), max((r for _c, r in inside), default=0)
+async def _attendance(session: AsyncSession, event: Event, present: attendance.Presence) -> dict[str, Any]:
+    blocks = sorted(event.active_blocks(), key=lambda b: b.starts_at)
+    figures = _attendance_of(event, present, blocks)
+    figures["group_sizes"] = present.group_sizes()
+    figures["reach_max_group_size"] = present.cap
+    figures["reach_capped"] = sum(1 for a in present.spans if present.sizes.get(a) != present.declared.get(a))
+    return figures
 
 
-def _block_by_stage(event: Event, block: Block, total: tuple[int, int],
-                    stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
-    """A block's peak per home stage: every stage for a block of the main stage (everyone follows it), the
-    block's own region for a regional one. With one stage that stage's peak is the event's."""
-    if len(event.stages) <= 1:
-        return [{"id": s.key, "name": s.name, "peak_connections": total[0], "estimated_reach": total[1]}
-                for s in event.stages]
-    audience = event.stages if block.stage_id == tracks.main_stage_id(event) else [
+def _region_of(event: Event, present: attendance.Presence, stage_id: int) -> attendance.Presence:
+    """The attendees whose home stage (region) is ``stage_id`` (none chosen: the main stage)."""
+    return present.of(a for a, home in present.homes.items()
+                      if (h := tracks.home_of(event, home)) is not None and h.id == stage_id)
+
+
+def _block_by_stage(event: Event, block: Block, present: attendance.Presence) -> list[dict[str, Any]]:
+    """A block's figures per home stage: every stage for a block of the main stage (everyone follows it), the
+    block's own region for a regional one. With one stage that stage's figures are the event's."""
+    audience = event.stages if block.stage_id == tracks.main_stage_id(event) or len(event.stages) <= 1 else [
         s for s in event.stages if s.id == block.stage_id]
-    return [{"id": s.key, "name": s.name,
-             **dict(zip(("peak_connections", "estimated_reach"), _peaks(stage_points.get(s.id, []), block),
-                        strict=True))}
-            for s in audience]
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    rows = []
+    for stage in audience:
+        inside = (present if len(event.stages) <= 1 else _region_of(event, present, stage.id)).figures(
+            *_block_window(block))
+        rows.append({"id": stage.key, "name": stage.name, "attendees": inside["unique"],
+                     "peak_connections": inside["peak_concurrent"], "estimated_reach": inside["estimated_reach"]})
+    return rows
 
 
 def _poll_item(event: Event, poll: Poll, result: PollResult) -> dict[str, Any]:
@@ -200,65 +202,29 @@ async def _polls(session: AsyncSession, event: Event) -> list[dict[str, Any]]:
             for poll in await poll_service.event_polls(session, event.id)]
 
 
-async def _stage_points(session: AsyncSession, event: Event) -> dict[int, list[Point]]:
-    """The per-stage attendance samples (written on events with several stages), summed over workers."""
-    rows = (await session.execute(
-        select(AttendanceSample.stage_id, AttendanceSample.minute, func.sum(AttendanceSample.connections),
-               func.sum(AttendanceSample.reach))
-        .where(AttendanceSample.event_id == event.id, AttendanceSample.stage_id.is_not(None))
-        .group_by(AttendanceSample.stage_id, AttendanceSample.minute).order_by(AttendanceSample.minute))).all()
-    points: dict[int, list[Point]] = {}
-    for stage_id, minute, connections, reach in rows:
-        points.setdefault(stage_id, []).append((_aware(minute), int(connections or 0), int(reach or 0)))
-    return points
-
-
 def _home_ids(event: Event, stage_ids: list[int | None]) -> list[int | None]:
     """Each stored stage id as the home stage it counts for (NULL or a stage no longer the event's: the main)."""
     homes = [tracks.home_of(event, stage_id) for stage_id in stage_ids]
     return [home.id if home is not None else None for home in homes]
 
 
-async def _stage_attendance(session: AsyncSession, event: Event, total: dict[str, Any],
-                            stage_points: dict[int, list[Point]]) -> dict[int, dict[str, Any]]:
-    """Attendance per home stage (region), in the shape of the event's: attendees of the region who joined
-    (``unique``), who connected, the people those reach (group sizes), and the peaks from the stage's samples."""
-    keys = ("key", "title", "start", "end", "stage", "peak_connections", "estimated_reach")
-    if len(event.stages) <= 1:  # no per-stage samples: the one stage's figures are the event's
+def _stage_attendance(event: Event, total: dict[str, Any],
+                      present: attendance.Presence) -> dict[int, dict[str, Any]]:
+    """Attendance per home stage (region), in the shape of the event's, over the region's attendees: the national
+    blocks and the region's own."""
+    keys = ("key", "title", "start", "end", "stage", "attendees", "peak_connections", "estimated_reach",
+            "peak_reach")
+    if len(event.stages) <= 1:  # the one stage's figures are the event's
         return {s.id: {**total, "blocks": [{k: b[k] for k in keys} for b in total["blocks"]]} for s in event.stages}
-    rows = (await session.execute(
-        select(Attendee.stage_id, func.count(), func.count(Attendee.first_connected_at),
-               func.coalesce(func.sum(case((Attendee.first_connected_at.is_not(None), Attendee.group_size),
-                                           else_=0)), 0))
-        .where(Attendee.event_id == event.id).group_by(Attendee.stage_id))).all()
-    counts: dict[int | None, list[int]] = {s.id: [0, 0, 0] for s in event.stages}
-    for home, (_stage_id, unique, connected, reach) in zip(_home_ids(event, [r[0] for r in rows]), rows,
-                                                            strict=True):
-        if home in counts:
-            counts[home] = [a + int(b or 0) for a, b in zip(counts[home], (unique, connected, reach), strict=True)]
     main_id = tracks.main_stage_id(event)
     ordered = sorted(event.active_blocks(), key=lambda b: b.starts_at)
     result = {}
     for stage in event.stages:
-        points = stage_points.get(stage.id, [])
-        blocks = []
-        for block in ordered:
-            if block.stage_id not in (main_id, stage.id):
-                continue
-            peak, reach = _peaks(points, block)
-            blocks.append({"key": block.key, "title": block.title, "start": iso(block.starts_at),
-                           "end": iso(block.ends_at), "stage": (tracks.stage_by_id(event, block.stage_id) or stage).key,
-                           "peak_connections": peak, "estimated_reach": reach})
-        unique, connected, reach = counts[stage.id]
-        result[stage.id] = {
-            "unique": unique,
-            "connected": connected,
-            "peak_concurrent": max((c for _m, c, _r in points), default=0),
-            "estimated_reach": reach,
-            "peak_reach": max((r for _m, _c, r in points), default=0),
-            "timeline": [{"minute": iso(minute), "connections": c, "reach": r} for minute, c, r in points],
-            "blocks": blocks,
-        }
+        blocks = [b for b in ordered if b.stage_id in (main_id, stage.id)]
+        figures = _attendance_of(event, _region_of(event, present, stage.id), blocks, by_stage=False)
+        for row in figures["blocks"]:
+            row["stage"] = row["stage"] or stage.key
+        result[stage.id] = figures
     return result
 
 
@@ -340,11 +306,11 @@ async def _stage_polls(session: AsyncSession, event: Event) -> dict[int, list[di
     return result
 
 
-async def _stages(session: AsyncSession, event: Event, attendance: dict[str, Any], evaluation: dict[str, Any],
-                  stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
+async def _stages(session: AsyncSession, event: Event, figures: dict[str, Any], evaluation: dict[str, Any],
+                  present: attendance.Presence) -> list[dict[str, Any]]:
     """The results per stage (per region on the national day): attendance, evaluation and polls, each in the
     shape of the event's own."""
-    attendance_by_stage = await _stage_attendance(session, event, attendance, stage_points)
+    attendance_by_stage = _stage_attendance(event, figures, present)
     evaluation_by_stage = await _stage_evaluation(session, event, evaluation)
     polls_by_stage = await _stage_polls(session, event)
     return [{"id": stage.key, "name": stage.name, "kind": stage.kind,
@@ -392,16 +358,16 @@ async def build_report(session: AsyncSession, event: Event, *, include_names: bo
         .where(ChatMessage.event_id == event.id, ChatMessage.deleted.is_(False)))).one()
     deleted = (await session.execute(select(func.count()).where(
         ChatMessage.event_id == event.id, ChatMessage.deleted.is_(True)))).scalar_one()
-    stage_points = await _stage_points(session, event)
-    attendance = await _attendance(session, event, stage_points)
+    present = await attendance.presence(session, event.id, event.reach_max_group_size)
+    figures = await _attendance(session, event, present)
     evaluation = await _evaluation(session, event)
     return {
         "event": {"slug": event.slug, "title": event.title, "date": event.date.isoformat(),
                   "organiser": event.organiser},
-        "attendance": attendance,
+        "attendance": figures,
         "polls": await _polls(session, event),
         "questions": await _questions(session, event, include_names),
         "chat": {"messages": int(chat[0]), "writers": int(chat[1]), "deleted": int(deleted)},
         "evaluation": evaluation,
-        "stages": await _stages(session, event, attendance, evaluation, stage_points),
+        "stages": await _stages(session, event, figures, evaluation, present),
     }
