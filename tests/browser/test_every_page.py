@@ -454,3 +454,25 @@ def test_instructions_labels_and_the_chat_log_reach_assistive_technology(browser
         assert accessible(page, "[role=log]")[0]["name"] == page.locator("#chat-heading").inner_text()
     finally:
         context.close()
+
+
+def test_the_presenter_screen_without_a_poll_has_enough_contrast(browser: Browser, site: Site):
+    """The presenter screen's other states: the question on stage, then the block on air (run last: it closes every
+    poll of the day)."""
+    for poll in site.api("GET", f"/events/{SLUG}/polls").json():
+        if poll["state"] == "open":
+            site.api("POST", f"/polls/{poll['id']}/close")
+    site.api("POST", f"/questions/{site.question_id}/moderate", action="highlight")
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=site.server.base_url,
+                                  bypass_csp=True)
+    screen = context.new_page()
+    try:
+        screen.goto(f"/e/{SLUG}/screen")
+        expect(screen.locator("#screen-main .screen-author")).to_be_visible(timeout=8000)
+        found = {"question on stage": axe(screen, ["color-contrast"])}
+        site.api("POST", f"/questions/{site.question_id}/moderate", action="unhighlight")
+        expect(screen.locator("#screen-main .screen-author")).to_have_count(0, timeout=8000)
+        found["block on air"] = axe(screen, ["color-contrast"])
+        assert found == {"question on stage": [], "block on air": []}
+    finally:
+        context.close()
