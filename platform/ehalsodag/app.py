@@ -75,7 +75,12 @@ from ehalsodag.web.logs import litestar_logging_config, request_log
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import add_security_headers, guard_api_writes, refuse_nul_bytes
+from ehalsodag.web.security import (
+    add_security_headers,
+    guard_api_writes,
+    refuse_nul_bytes,
+    refuse_unknown_hosts,
+)
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -251,7 +256,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
         middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware,
-                    refuse_nul_bytes, guard_api_writes],
+                    refuse_unknown_hosts, refuse_nul_bytes, guard_api_writes],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},
