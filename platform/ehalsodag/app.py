@@ -84,7 +84,12 @@ from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimit
 from ehalsodag.web.request_keys import RequestKeys, request_key_middleware
 from ehalsodag.web.requests import Request as AppRequest
 from ehalsodag.web.responses import error_handler
-from ehalsodag.web.security import add_security_headers, guard_api_writes, refuse_nul_bytes
+from ehalsodag.web.security import (
+    add_security_headers,
+    guard_api_writes,
+    refuse_nul_bytes,
+    refuse_unknown_hosts,
+)
 from ehalsodag.web.templating import environment
 
 #: Hard cap on request bodies (issue: size limits everywhere); forms and JSON are far smaller.
@@ -278,7 +283,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=csrf_secret, cookie_secure=settings.https, cookie_samesite="lax", exclude=["^/api/"]
         ),
         middleware=[*([prometheus_config().middleware] if monitoring else []), language_middleware,
-                    refuse_nul_bytes, guard_api_writes, request_key_middleware],
+                    refuse_unknown_hosts, refuse_nul_bytes, guard_api_writes, request_key_middleware],
         before_send=[add_security_headers],
         openapi_config=openapi_config(),
         exception_handlers={HTTPException: error_handler, Exception: error_handler},

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from ehalsodag.live.hub import close_all_sockets
@@ -73,6 +74,59 @@ def drain_seconds() -> float:
         return 0.0
 
 
+def header_timeout() -> float:
+    """Seconds a connection may take to send a request's line and headers: ``EHALSODAG_HEADER_TIMEOUT_SECONDS``,
+    default 10. uvicorn has no such limit of its own (only an idle keep-alive timeout), so without a proxy in front
+    a client that sends its headers one byte a minute ("slowloris") would hold its connection for ever."""
+    try:
+        return max(0.1, float(os.environ.get("EHALSODAG_HEADER_TIMEOUT_SECONDS") or 10))
+    except ValueError:
+        return 10.0
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (httptools), closing a connection whose request line and headers are not complete
+    within :func:`header_timeout` of its opening, or of the previous response on a kept-alive connection. The clock
+    stops when the headers are in: a slow upload, a long answer or a websocket are not cut."""
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request's headers."""
+        super().connection_made(transport)
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        """The headers are in: stop the clock."""
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """An idle kept-alive connection: its next request's headers get the same time."""
+        super().on_response_complete()
+        if self.timeout_keep_alive_task is not None:  # idle (no pipelined request is starting)
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock."""
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(header_timeout(), self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
 def config(host: str, port: int, workers: int, *, forwarded_allow_ips: str | None = None,
            **extra: Any) -> uvicorn.Config:
     """The uvicorn configuration of ``ehalsodag serve``: logs without query strings (tokens), JSON if asked;
@@ -82,7 +136,7 @@ def config(host: str, port: int, workers: int, *, forwarded_allow_ips: str | Non
         extra["forwarded_allow_ips"] = forwarded_allow_ips
     return uvicorn.Config(
         "ehalsodag.app:create_served_app", factory=True, host=host, port=port, workers=workers,
-        ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True,
+        ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True, http=HeaderTimeoutProtocol,
         timeout_graceful_shutdown=20, log_level="info", access_log=access_log() and fmt != "json",
         log_config=uvicorn_log_config(fmt), **extra,
     )

@@ -61,10 +61,12 @@ def _default_secret(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    # created readable by its owner only, before a byte is written (no moment where others could read it)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
     return key
 
 
@@ -153,7 +155,7 @@ def load_settings() -> Settings:
     var_dir = Path(_env("VAR_DIR", str(_default_var_dir())) or "var")
     database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'ehalsodag.sqlite3'}"
     if database_url.startswith("sqlite"):
-        var_dir.mkdir(parents=True, exist_ok=True)
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     environment = (_env("ENV", "development") or "development").lower()
     # production never invents a secret: a missing one is refused by configuration_problems()
     secret = _env("SECRET_KEY") or ("" if environment == "production" else _default_secret(var_dir))
@@ -227,6 +229,10 @@ def configuration_problems(settings: Settings, *, workers: int, host: str) -> li
     elif settings.production and len(settings.secret_key) < 32:
         problems.append("EHALSODAG_SECRET_KEY is shorter than 32 characters and EHALSODAG_ENV=production: "
                         "set a long random value")
+    if settings.production and not settings.base_url:
+        problems.append("EHALSODAG_BASE_URL is not set and EHALSODAG_ENV=production: set the public address "
+                        "(e.g. https://ehalsodag.example.se); without it the join QR code and the schedule exports "
+                        "would carry whatever Host a request names, and requests for other hosts are not refused")
     if settings.production and settings.debug:
         problems.append("EHALSODAG_DEBUG=1 and EHALSODAG_ENV=production: debug pages show tracebacks to anyone")
     unknown = [t for t in settings.upload_types if t not in UPLOAD_TYPES]

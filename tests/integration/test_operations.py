@@ -65,10 +65,13 @@ REFUSED = {
     "https behind a proxy without forwarded headers": (
         ["--host", "0.0.0.0"], {"EHALSODAG_BASE_URL": "https://ehalsodag.example.se"},
         "EHALSODAG_FORWARDED_ALLOW_IPS is not set but EHALSODAG_BASE_URL is https"),
-    "production without a secret key": ([], {"EHALSODAG_ENV": "production"},
+    "production without a secret key": ([], {"EHALSODAG_ENV": "production", "EHALSODAG_BASE_URL": "http://x.se"},
                                         "EHALSODAG_SECRET_KEY is not set and EHALSODAG_ENV=production"),
-    "production with a short secret key": ([], {"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": "short"},
+    "production with a short secret key": ([], {"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": "short",
+                                                "EHALSODAG_BASE_URL": "http://x.se"},
                                            "EHALSODAG_SECRET_KEY is shorter than 32 characters"),
+    "production without a base URL": ([], {"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": "s" * 48},
+                                      "EHALSODAG_BASE_URL is not set and EHALSODAG_ENV=production"),
     "an unknown mode": ([], {"EHALSODAG_ENV": "prod"}, "EHALSODAG_ENV must be development or production"),
     "an unknown log format": ([], {"EHALSODAG_LOG_FORMAT": "xml"}, "EHALSODAG_LOG_FORMAT must be text or json"),
     "unreachable database": (
@@ -116,7 +119,8 @@ def test_several_workers_on_sqlite_are_refused_unless_the_operator_accepts_them(
     ({"EHALSODAG_BASE_URL": "https://ehalsodag.example.se"}, []),  # on loopback: a proxy on this machine
     ({"EHALSODAG_BASE_URL": "https://ehalsodag.example.se", "EHALSODAG_FORWARDED_ALLOW_IPS": "10.0.0.5"},
      ["--host", "0.0.0.0"]),
-    ({"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": SECRET}, []),
+    ({"EHALSODAG_ENV": "production", "EHALSODAG_SECRET_KEY": SECRET,
+      "EHALSODAG_BASE_URL": "https://ehalsodag.example.se"}, []),
 ])
 def test_check_config_passes_a_whole_configuration(tmp_path, env, args):
     result = run_cli(tmp_path, "check-config", *args, **env)

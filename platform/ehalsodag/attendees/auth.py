@@ -40,8 +40,10 @@ def attendee_cookie(event_id: int) -> str:
 
 
 def attendee_token(connection: ASGIConnection[Any, Any, Any, Any], event_id: int) -> str | None:
-    """The attendee token the request carries for ``event_id``: bearer, ``?token=`` or the cookie."""
-    token = bearer(connection) or connection.query_params.get("token")
+    """The attendee token the request carries for ``event_id``: bearer, the cookie, or ``?token=`` on the websocket
+    only (a token in a page's address would end up in histories, proxy logs and Referer headers)."""
+    token = bearer(connection) or (
+        connection.query_params.get("token") if connection.scope["type"] == "websocket" else None)
     if not token and cookie_auth_allowed(connection):
         token = connection.cookies.get(attendee_cookie(event_id))
     return token if token and token.startswith("eha_") else None

@@ -11,11 +11,13 @@ lock upgrade. Reads use a plain deferred ``BEGIN``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from ehalsodag.changes import ChangeFeed, forget_changes, take_changes
@@ -25,9 +27,32 @@ from ehalsodag.settings import Settings
 _WRITE_OPTION = "ehalsodag_write"
 
 
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    if not database_url.startswith("sqlite"):
+        return None
+    path = make_url(database_url).database
+    return Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def protect_sqlite_file(database_url: str) -> None:
+    """Create the SQLite file readable and writable by its owner only (0600), and tighten an existing one with its
+    WAL and shared-memory files: it holds every attendee's questions, chat and answers. SQLite gives the WAL and
+    shared-memory files it creates the database file's mode."""
+    path = sqlite_path(database_url)
+    if path is None:
+        return
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database."""
     if settings.is_sqlite:
+        protect_sqlite_file(settings.database_url)
         engine = create_async_engine(
             settings.database_url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8, poolclass=WatchedPool
         )

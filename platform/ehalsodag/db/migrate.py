@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from ehalsodag.db.engine import protect_sqlite_file
 from ehalsodag.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -24,6 +25,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """Migrate the database to ``revision``. Safe to call from inside a running event loop."""
+    protect_sqlite_file(settings.database_url)  # before Alembic creates it with the default mode
     config = alembic_config(settings.database_url)
     try:
         asyncio.get_running_loop()

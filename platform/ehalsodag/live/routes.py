@@ -55,6 +55,69 @@ async def event_ws(socket: WebSocket[Any, Any, Any], slug: str) -> None:
         await socket.close(code=CLOSE_POLICY, reason=opened)
         return
     event_id, connection, viewer = opened
+    holder = _holder(socket, event_id, connection)
+    if not socket_caps(state).take(holder):
+        await socket.close(code=CLOSE_POLICY, reason="too many sockets")
+        return
+    try:
+        await _serve(socket, state, event_id, connection, viewer)
+    finally:
+        socket_caps(state).give_back(holder)
+
+
+class SocketCaps:
+    """How many sockets each attendee token, and each address's anonymous screens and overlays, hold in this worker:
+    a token copied to a script cannot open thousands of sockets (each costs memory and every push), nor can one
+    address open endless presenter screens. Staff sockets are not capped."""
+
+    #: An attendee's tabs and devices (a phone, a laptop, the meeting room's screen with the same cookie).
+    PER_ATTENDEE = 10
+    #: Presenter screens and stream overlays (no token) per address: a care unit's rooms behind one NAT.
+    PER_ADDRESS = 40
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[Any, ...], int] = {}
+
+    def take(self, holder: tuple[Any, ...] | None) -> bool:
+        """Count one more socket for ``holder``; False (nothing counted) when it already holds its cap."""
+        if holder is None:
+            return True
+        cap = self.PER_ATTENDEE if holder[0] == "attendee" else self.PER_ADDRESS
+        if self.held.get(holder, 0) >= cap:
+            return False
+        self.held[holder] = self.held.get(holder, 0) + 1
+        return True
+
+    def give_back(self, holder: tuple[Any, ...] | None) -> None:
+        """The socket of ``holder`` has closed."""
+        if holder is not None:
+            left = self.held.get(holder, 0) - 1
+            if left > 0:
+                self.held[holder] = left
+            else:
+                self.held.pop(holder, None)
+
+
+def socket_caps(state: Any) -> SocketCaps:
+    """The worker's socket caps (made with the first socket)."""
+    caps = getattr(state, "socket_caps", None)
+    if caps is None:
+        caps = state.socket_caps = SocketCaps()
+    return caps
+
+
+def _holder(socket: WebSocket[Any, Any, Any], event_id: int, connection: Connection) -> tuple[Any, ...] | None:
+    """Whose quota a socket counts against: its attendee, or its address for a screen or overlay; None for staff."""
+    if connection.is_staff:
+        return None
+    if connection.attendee_id is not None:
+        return ("attendee", connection.attendee_id)
+    return ("address", event_id, socket.client.host if socket.client else "unknown")
+
+
+async def _serve(socket: WebSocket[Any, Any, Any], state: Any, event_id: int, connection: Connection,
+                 viewer: Viewer) -> None:
+    """Accept the socket, attach it to the hub, send its snapshot, then wait until it goes."""
     await socket.accept()
     connection.hold()
     try:

@@ -36,6 +36,8 @@ def content_security_policy(frame_hosts: Iterable[str] = (), media_hosts: Iterab
 
 
 DEFAULT_CSP = content_security_policy().encode()
+#: Sent when the public base URL is https (not for subdomains: the agency's other hosts are not ours to pin).
+HSTS = b"max-age=31536000"
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -50,6 +52,9 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
             headers.append((name, value))
     if b"content-security-policy" not in present:
         headers.append((b"content-security-policy", DEFAULT_CSP))
+    app = scope.get("app")
+    if app is not None and app.state.settings.https and b"strict-transport-security" not in present:
+        headers.append((b"strict-transport-security", HSTS))  # browsers never try plain http again for a year
     message["headers"] = headers
 
 
@@ -130,6 +135,31 @@ def guard_api_writes(app: ASGIApp) -> ASGIApp:
                 .strip() not in ("", "0")
             if content_type in SIMPLE_CONTENT_TYPES or (has_body and not content_type):
                 await refuse(send, 415, _("Send the body as JSON (Content-Type: application/json)."))
+                return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+#: Paths a load balancer or monitoring probes by address rather than by name: they answer whatever the Host.
+HOST_FREE_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def refuse_unknown_hosts(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: with ``EHALSODAG_BASE_URL`` set, a request (or websocket) naming another ``Host`` is refused
+    (400, or close 1008), so that no page, redirect, join QR code or schedule export is ever built for a host an
+    attacker chose (cache poisoning, links to a look-alike site). Without a base URL (a development machine) every
+    host is served; production refuses to start without one (``configuration_problems``)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(HOST_FREE_PATHS):
+            base_url = scope["app"].state.settings.base_url
+            host = (_header(scope, b"host") or "").lower()
+            if base_url and host != urlsplit(base_url).netloc.lower():
+                if scope["type"] == "http":
+                    await refuse(send, 400, _("This server does not answer for that host name."))
+                else:
+                    await send({"type": "websocket.close", "code": 1008, "reason": "unknown host"})
                 return
         await app(scope, receive, send)
 
