@@ -69,6 +69,7 @@ from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
 from ehalsodag.staff.auth import provide_allowed, provide_staff
 from ehalsodag.staff.routes import routes as staff_routes
+from ehalsodag.studio.routes import routes as studio_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
@@ -221,7 +222,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.dispose()
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
-                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes]
+                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
+                *studio_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)

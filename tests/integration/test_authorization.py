@@ -28,6 +28,8 @@ ALLOWED = {
     "organiser": {"organiser", "admin"},
     # the metrics token (EHALSODAG_METRICS_TOKEN) alone: no attendee's or staff member's token opens it
     "metrics_token": set(),
+    # anyone with a staff role, on any event (the studio's own pages; tests/integration/test_accounts.py)
+    "any_staff": {"moderator", "other_moderator", "organiser", "admin"},
 }
 #: The servers here run with a metrics token, so that GET /metrics exists (tests/integration/test_metrics.py).
 METRICS_TOKEN = "authorization-matrix-metrics-token"
@@ -109,6 +111,7 @@ MATRIX = {
     ("GET", "/e/{slug}/results/compare"): "organiser",
     ("GET", "/e/{slug}/audit"): "organiser",
     ("GET", "/e/{slug}/audit.csv"): "organiser",
+    ("GET", "/studio"): "any_staff",
 }
 
 
