@@ -29,7 +29,11 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 
 class StaffError(ValueError):
-    """Bad input for a staff command."""
+    """Bad input for a staff command; ``field`` names the form field it belongs beside."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
@@ -83,7 +87,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Staf
 async def create_token(session: AsyncSession, user: StaffUser, name: str = "", days: int = TOKEN_DAYS) -> str:
     """A new bearer token for scripts, valid for ``days`` days; only its hash is kept."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise StaffError(N_("A token lives between 1 and 366 days."))
+        raise StaffError(N_("A token lives between 1 and 366 days."), "days")
     token = "ehs_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name.strip()[:100],
                          expires_at=_now() + dt.timedelta(days=days)))
@@ -210,12 +214,12 @@ async def change_password(session: AsyncSession, user: StaffUser, current: str, 
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
-        raise StaffError(N_("The current password is wrong.")) from exc
+        raise StaffError(N_("The current password is wrong."), "current") from exc
     if new != again:
-        raise StaffError(N_("The two new passwords differ."))
+        raise StaffError(N_("The two new passwords differ."), "again")
     problem = passwords.problem(new, user.email)
     if problem:
-        raise StaffError(problem)
+        raise StaffError(problem, "new")
     user.password_hash = await hash_password(new)
     await end_everything(session, user.id)
     audit.record(session, actor=user.email, action="password.change", event_id=None)
