@@ -559,3 +559,24 @@ def test_cli_user_add_with_a_new_password_ends_sessions_and_tokens(world, tmp_pa
                    stdin="another fine password\n").returncode == 0
         assert client.get("/studio").status_code == 303
         assert httpx.get(f"{world['server'].base_url}/studio/tokens", headers=bearer).status_code == 401
+
+
+def test_an_admin_changes_a_role_and_that_person_must_log_in_again(world):
+    email = f"demoted-{world['db']}@example.se"
+    _id, secret = fresh_invitation(world, email, "organiser", A)
+    with browser(world) as person, browser(world) as admin:
+        accept(person, secret)
+        assert person.get(f"/e/{A}/results").status_code == 200
+        log_in(admin, "admin@example.se")
+        page = admin.get("/studio/staff")
+        role_id = re.search(rf'<tr id="role-(\d+)">\s*<th scope="row">{re.escape(email)}</th>', page.text).group(1)
+        token = csrf_of(admin, "/studio/staff")
+        changed = admin.post(f"/studio/staff/roles/{role_id}", data={"role": "moderator", "_csrf_token": token})
+        assert changed.status_code == 303 and changed.headers["location"] == "/studio/staff?done=changed"
+        assert person.get("/studio").status_code == 303  # logged out
+        log_in(person, email, NEW_PASSWORD)
+        assert person.get(f"/e/{A}/results").status_code == 403 and person.get(f"/e/{A}/control").status_code == 200
+        # an admin cannot lock themselves out
+        own = re.search(r'<tr id="role-(\d+)">\s*<th scope="row">admin@example.se</th>', page.text).group(1)
+        assert admin.post(f"/studio/staff/roles/{own}/delete", data={"_csrf_token": token}).status_code == 403
+        assert admin.get("/studio/staff").status_code == 200
