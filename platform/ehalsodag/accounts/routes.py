@@ -7,6 +7,7 @@ or the errors beside their fields) or a redirect back with a short confirmation 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -26,11 +27,14 @@ from ehalsodag.staff.auth import STAFF_COOKIE, staff_guard
 from ehalsodag.staff.models import ApiToken, StaffInvitation, StaffRole, StaffUser
 from ehalsodag.staff.service import SESSION_SECONDS, StaffError
 from ehalsodag.studio.service import studio_context
+from ehalsodag.text import TextError, clean_text
 from ehalsodag.web.actions import Id
 from ehalsodag.web.auth import settings_of
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie
 
+#: What an event's slug can be (anything else names no event, and is never sent to the database).
+SLUG = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 #: The confirmations a redirect back may ask for (``?done=``).
 DONE = {
     "removed": N_("The role was removed. That person's sessions and tokens have ended."),
@@ -112,7 +116,8 @@ async def invite(request: Request[Any, Any, Any], staff: StaffUser, form: Invite
     event_id = None
     errors: dict[str, str] = {}
     if form.event:
-        event = (await uow.execute(select(Event).where(Event.slug == form.event[:100]))).scalar_one_or_none()
+        event = None if not SLUG.match(form.event) else (
+            await uow.execute(select(Event).where(Event.slug == form.event))).scalar_one_or_none()
         if event is None:
             errors["event"] = _("No such event.")
         else:
@@ -210,8 +215,10 @@ async def create_token(request: Request[Any, Any, Any], staff: StaffUser, form: 
                        uow: AsyncSession) -> Template:
     """Create a token and show it once."""
     errors: dict[str, str] = {}
-    if not form.name.strip():
-        errors["name"] = _("Give the token a name, such as the script that uses it.")
+    try:
+        clean_text(form.name, 100, what=_("Name"))
+    except TextError as exc:
+        errors["name"] = str(exc) if form.name.strip() else _("Give the token a name, such as the script that uses it.")
     if not 1 <= form.days <= staff_service.MAX_TOKEN_DAYS:
         errors["days"] = _("A token lives between 1 and 366 days.")
     if errors:
