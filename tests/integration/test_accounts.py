@@ -612,7 +612,8 @@ def test_hostile_form_values_never_give_a_500_and_change_nothing(world):
         csrf = csrf_of(admin, "/studio/staff")
         for path, fields in forms.items():
             for field in fields:
-                for value in HOSTILE:
+                # the password checks cost an argon2 hash each: there the values that reach the database
+                for value in HOSTILE if path not in ("/login", "/studio/password") else HOSTILE[:3]:
                     valid = {"email": "fine@example.se", "role": "moderator", "event": A, "name": "",
                              "days": "30", "current": "wrong password!", "new": "x", "again": "y",
                              "password": "short", "next": "/studio"}

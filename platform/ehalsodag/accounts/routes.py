@@ -12,9 +12,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +21,7 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.i18n import N_, _
 from ehalsodag.staff import invitations
 from ehalsodag.staff import service as staff_service
-from ehalsodag.staff.auth import STAFF_COOKIE, staff_guard
+from ehalsodag.staff.auth import STAFF_COOKIE, organiser_anywhere_guard, staff_guard
 from ehalsodag.staff.models import ApiToken, StaffInvitation, StaffRole, StaffUser
 from ehalsodag.staff.service import SESSION_SECONDS, StaffError
 from ehalsodag.studio.service import studio_context
@@ -47,13 +45,6 @@ DONE = {
 def _done(request: Request[Any, Any, Any]) -> str | None:
     key = request.query_params.get("done")
     return _(DONE[key]) if key in DONE else None
-
-
-async def staff_manager_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Admins and organisers (of any event) pass; what each may do on the page is checked per row."""
-    await staff_guard(connection, handler)
-    if not staff_service.may_manage_staff(connection.state.staff):
-        raise PermissionDeniedException(detail=_("Only organisers and administrators manage staff."))
 
 
 # --- the staff page ----------------------------------------------------------------------------
@@ -103,13 +94,13 @@ async def _staff_page(request: Request[Any, Any, Any], session: AsyncSession, ac
     return Template("accounts/staff.html", context=context, status_code=status_code)
 
 
-@get("/studio/staff", name="studio_staff", guards=[staff_manager_guard])
+@get("/studio/staff", name="studio_staff", guards=[organiser_anywhere_guard])
 async def staff_page(request: Request[Any, Any, Any], staff: StaffUser, db_session: AsyncSession) -> Template:
     """Who has which role on which event; invite, change and remove."""
     return await _staff_page(request, db_session, staff)
 
 
-@post("/studio/staff/invitations", name="studio_invite", guards=[staff_manager_guard],
+@post("/studio/staff/invitations", name="studio_invite", guards=[organiser_anywhere_guard],
       dependencies={"form": form_of(InviteBody)})
 async def invite(request: Request[Any, Any, Any], staff: StaffUser, form: InviteBody, uow: AsyncSession) -> Template:
     """Create an invitation and show its link once."""
@@ -146,7 +137,7 @@ async def _role(session: AsyncSession, role_id: int) -> StaffRole:
     return role
 
 
-@post("/studio/staff/roles/{role_id:int}", name="studio_change_role", guards=[staff_manager_guard],
+@post("/studio/staff/roles/{role_id:int}", name="studio_change_role", guards=[organiser_anywhere_guard],
       dependencies={"form": form_of(RoleBody)})
 async def change_role(staff: StaffUser, role_id: Id, form: RoleBody, uow: AsyncSession) -> Redirect:
     """Change one role (same event); its holder is logged out everywhere."""
@@ -160,7 +151,7 @@ async def change_role(staff: StaffUser, role_id: Id, form: RoleBody, uow: AsyncS
     return Redirect("/studio/staff?done=changed", status_code=303)
 
 
-@post("/studio/staff/roles/{role_id:int}/delete", name="studio_remove_role", guards=[staff_manager_guard])
+@post("/studio/staff/roles/{role_id:int}/delete", name="studio_remove_role", guards=[organiser_anywhere_guard])
 async def remove_role(staff: StaffUser, role_id: Id, uow: AsyncSession) -> Redirect:
     """Remove one role; its holder is logged out everywhere and their tokens are revoked."""
     role = await _role(uow, role_id)
@@ -172,7 +163,7 @@ async def remove_role(staff: StaffUser, role_id: Id, uow: AsyncSession) -> Redir
 
 
 @post("/studio/staff/invitations/{invitation_id:int}/delete", name="studio_withdraw_invitation",
-      guards=[staff_manager_guard])
+      guards=[organiser_anywhere_guard])
 async def withdraw(staff: StaffUser, invitation_id: Id, uow: AsyncSession) -> Redirect:
     """Withdraw an open invitation: its link stops working."""
     invitation = await uow.get(StaffInvitation, invitation_id)
