@@ -8,10 +8,11 @@ from ehalsodag.materials.models import Material, MaterialVisit
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.results.models import AttendanceSample
-from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
+from ehalsodag.staff.models import ApiToken, AuditEntry, StaffInvitation, StaffRole, StaffSession, StaffUser
 
 __all__ = [
     "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
-    "Material", "MaterialVisit", "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
+    "Material", "MaterialVisit", "Question", "QuestionUpvote", "Stage", "StaffInvitation", "StaffRole",
+    "StaffSession", "StaffUser",
 ]

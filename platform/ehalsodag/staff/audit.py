@@ -41,9 +41,18 @@ def safe_detail(detail: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _printable(value: Any) -> Any:
+    """Text without control characters (PostgreSQL refuses NUL in text and JSON); other values as they are."""
+    if isinstance(value, str):
+        return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in value)
+    return value
+
+
 def record(session: AsyncSession, *, actor: str, action: str, event_id: int | None, **detail: Any) -> None:
-    """Add an audit entry to the session (committed with the action it describes), without personal text."""
-    session.add(AuditEntry(actor=actor, action=action, event_id=event_id, detail=safe_detail(detail)))
+    """Add an audit entry to the session (committed with the action it describes), without personal text. What an
+    anonymous visitor typed (a failed login's address) may hold anything: control characters are replaced."""
+    session.add(AuditEntry(actor=_printable(actor)[:254], action=action, event_id=event_id,
+                           detail=safe_detail({key: _printable(value) for key, value in detail.items()})))
 
 
 async def scrub(session: AsyncSession, event_id: int, *, messages: Iterable[int] | None = None,

@@ -13,7 +13,7 @@ from ehalsodag.attendees.auth import client_address
 from ehalsodag.i18n import _
 from ehalsodag.staff import audit
 from ehalsodag.staff.auth import STAFF_COOKIE
-from ehalsodag.staff.service import SESSION_SECONDS, authenticate, session_cookie_value
+from ehalsodag.staff.service import SESSION_SECONDS, authenticate, create_session, end_session
 from ehalsodag.web.auth import settings_of
 from ehalsodag.web.bounds import Email, Password, Text
 from ehalsodag.web.forms import form_of
@@ -38,7 +38,10 @@ LOGIN_PER_ADDRESS = 30
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """Where to go after logging in: a path on this site (the studio when none is given)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
+        return target
+    return "/studio"
 
 
 @get("/login", name="login_page")
@@ -75,14 +78,16 @@ async def login(request: Request[Any, Any, Any], form: LoginBody, uow: AsyncSess
     audit.record(uow, actor=user.email, action="login", event_id=None)
     response = Redirect(target, status_code=303)
     settings = settings_of(request)
-    response.set_cookie(cookie(settings, STAFF_COOKIE, session_cookie_value(settings.secret_key, user),
-                               SESSION_SECONDS))
+    response.set_cookie(cookie(settings, STAFF_COOKIE, await create_session(uow, user), SESSION_SECONDS))
     return response
 
 
 @post("/logout", name="logout")
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """Forget the session."""
+async def logout(request: Request[Any, Any, Any], uow: AsyncSession) -> Redirect:
+    """End the session on the server (a copy of the cookie stops working too) and forget it in the browser."""
+    value = request.cookies.get(STAFF_COOKIE)
+    if value:
+        await end_session(uow, value)
     response = Redirect("/", status_code=303)
     response.set_cookie(expired_cookie(settings_of(request), STAFF_COOKIE))
     return response

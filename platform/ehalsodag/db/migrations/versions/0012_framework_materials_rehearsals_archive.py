@@ -11,7 +11,7 @@ import advanced_alchemy.types
 
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
