@@ -42,6 +42,8 @@ from ehalsodag.changes import ChangeFeed
 from ehalsodag.chat.fragments import ChatFragments
 from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.control.routes import routes as control_routes
+from ehalsodag.days.routes import routes as days_routes
+from ehalsodag.days.visibility import draft_guard
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.fragments import EvaluationFragments
@@ -221,7 +223,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.dispose()
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
-                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes]
+                *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
+                *days_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -241,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
         request_class=HTMXRequest,
+        guards=[draft_guard],  # a draft day is its staff's only
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),

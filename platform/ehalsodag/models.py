@@ -3,6 +3,7 @@
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.days.models import BankQuestion
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
@@ -10,7 +11,7 @@ from ehalsodag.results.models import AttendanceSample
 from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
 
 __all__ = [
-    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
+    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "BankQuestion", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
     "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
 ]
