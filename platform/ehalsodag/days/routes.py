@@ -520,7 +520,7 @@ async def api_put_programme(request: Request[Any, Any, Any], slug: str, uow: Asy
 @post("/studio/e/{slug:str}/upload", name="upload_programme", guards=[organiser_guard])
 async def upload_programme(
     request: Request[Any, Any, Any], slug: str, uow: AsyncSession,
-    data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response[Any]:
     """Upload a programme file for the day: loaded when it passes ``agenda check``, else its problems by line."""
     event = await load_event(uow, slug)
