@@ -26,6 +26,10 @@ skip_without_chromium()
 
 from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
 
+from tests.browser.test_accessibility import axe_violations  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
 ORGANISER = "arrangor@example.se"
 SLUG = "ostergotland-2027-03-23"
 WAIT = 15_000
@@ -56,7 +60,8 @@ def browser() -> Iterator[Browser]:
 
 
 def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedApp, tmp_path):
-    context = browser.new_context(base_url=served.base_url, locale="sv-SE", accept_downloads=True)
+    # bypass_csp lets the test inject axe-core (WCAG 2.1 AA) into each studio page it passes
+    context = browser.new_context(base_url=served.base_url, locale="sv-SE", accept_downloads=True, bypass_csp=True)
     context.set_default_timeout(WAIT)
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
     page = context.new_page()
@@ -65,6 +70,7 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     page.locator("#password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
     expect(page).to_have_url(re.compile("/studio/new$"))
+    violations = {"new day": axe_violations(page)}
 
     # New day: the framework, the region, the date; the moderator placeholder filled in too
     page.get_by_label("Ramprogram").select_option("ramprogram-2021.toml")
@@ -75,6 +81,7 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     expect(page).to_have_url(re.compile(f"/studio/e/{SLUG}$"))
     expect(page.locator("#day-status")).to_contain_text("Utkast")
     expect(page.locator("#block-oppning")).to_contain_text("Karin Moderatorsson")
+    violations["day"] = axe_violations(page)
 
     # edit a block: a problem appears beside its field without leaving the page, then a good save
     page.get_by_role("link", name="Redigera Block 1: Individen som medskapare").click()
@@ -84,6 +91,7 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     expect(page.locator("#error-end")).to_contain_text("before or when it starts")
     expect(page.locator("#end")).to_have_attribute("aria-invalid", "true")
     expect(page).to_have_url(re.compile("/blocks/block-1$"))
+    violations["block with a problem"] = axe_violations(page)
     page.locator("#end").fill("11:00")
     page.locator("#title").fill("Block 1: Invånaren som medskapare i Östergötland")
     page.locator("#speakers-1-name").fill("Krister Björkegren")
@@ -114,6 +122,7 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     expect(page.locator("#upload-problems")).to_contain_text("event.retention_days")
     line = text.splitlines().index("date = 2027-03-23") + 2
     expect(page.locator("#upload-problems")).to_contain_text(f"rad {line}")
+    violations["upload with a problem"] = axe_violations(page)
     changed = tmp_path / "changed.toml"
     changed.write_text(text.replace('title = "Regional e-hälsokonferens Östergötland"',
                                     'title = "E-hälsodagen i Östergötland"'), "utf-8")
@@ -130,4 +139,7 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     assert visitor.goto(f"/e/{SLUG}").status == 200
     expect(visitor.get_by_role("heading", level=1)).to_contain_text("E-hälsodagen i Östergötland")
     visitor.context.close()
+    page.goto(f"/studio/e/{SLUG}/evaluation")
+    violations["evaluation questions"] = axe_violations(page)
     context.close()
+    assert {name: found for name, found in violations.items() if found} == {}
