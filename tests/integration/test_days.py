@@ -17,7 +17,7 @@ import websockets
 
 from ehalsodag.settings import PROGRAMMES_DIR
 from tests.conftest import ROOT, make_settings, run_sync
-from tests.support.days import DATABASES, FRAMEWORK, dump, field_values, form, world
+from tests.support.days import DATABASES, FRAMEWORK, A, dump, field_values, form, world
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -238,3 +238,21 @@ def test_an_edit_during_the_day_reaches_open_pages(the_world):
 
         pushed = asyncio.run(scenario())
     assert "Block 2: Rätt information i Skåne" in pushed
+
+
+def test_a_file_loaded_with_agenda_load_can_be_edited_in_the_studio_unless_it_is_a_national_day(the_world):
+    with the_world.client("organiser") as http:
+        assert http.get(f"/e/{A}/programme.toml").status_code == 409, "loaded without its text (a test fixture)"
+        path = PROGRAMMES_DIR / f"{A}.toml"
+        loaded = cli(the_world.settings, "agenda", "load", str(path))
+        assert loaded.returncode == 0, loaded.stderr
+        assert http.get(f"/e/{A}/programme.toml").text == path.read_text("utf-8")
+        values = field_values(http.get(f"/studio/e/{A}/blocks/block-4").text)
+        assert form(http, f"/studio/e/{A}/blocks/block-4", {**values, "title": "Block 4 i Östergötland"}).status_code \
+            == 303
+        assert tomllib.loads(http.get(f"/e/{A}/programme.toml").text)["remove_blocks"] == ["introduktion-block"]
+    national = cli(the_world.settings, "agenda", "load", str(PROGRAMMES_DIR / "nationell-ehalsodag-2022.toml"))
+    assert national.returncode == 0, national.stderr
+    with the_world.client("admin") as http:
+        assert http.get("/e/nationell-ehalsodag-2022/programme.toml").status_code == 409
+        assert "programfiler på servern" in http.get("/studio/e/nationell-ehalsodag-2022").text
