@@ -201,7 +201,45 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _create_token(settings: Settings, email: str) -> str | None:
+async def _invite(settings: Settings, email: str, role: str, slug: str | None) -> str:
+    from ehalsodag.agenda.service import event_by_slug
+    from ehalsodag.db.engine import Database
+    from ehalsodag.staff.invitations import create_invitation
+
+    db = Database(settings)
+    try:
+        async with db.unit_of_work() as session:
+            event_id = None
+            if slug and role != "admin":
+                event = await event_by_slug(session, slug)
+                if event is None:
+                    raise ValueError(f"no event with slug {slug!r}")
+                event_id = event.id
+            return await create_invitation(session, email=email, role=role, event_id=event_id, invited_by=None)
+    finally:
+        await db.dispose()
+
+
+def cmd_user_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an invitation; the link is the last line of the output."""
+    from ehalsodag.db.migrate import upgrade
+    from ehalsodag.staff.invitations import INVITATION_DAYS
+
+    upgrade(settings)
+    try:
+        secret = asyncio.run(_invite(settings, args.email, args.role, args.event))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    base = (settings.base_url or "http://127.0.0.1:8000").rstrip("/")
+    scope = f"event {args.event}" if args.event and args.role != "admin" else "all events"
+    print(f"Invitation for {args.email.strip().lower()} as {args.role} for {scope}; "
+          f"it works once and expires in {INVITATION_DAYS} days:")
+    print(f"{base}/invite/{secret}")
+    return 0
+
+
+async def _create_token(settings: Settings, email: str, days: int = 90) -> str | None:
     from ehalsodag.db.engine import Database
     from ehalsodag.staff.service import create_token, user_by_email
 
@@ -209,14 +247,18 @@ async def _create_token(settings: Settings, email: str) -> str | None:
     try:
         async with db.unit_of_work() as session:
             user = await user_by_email(session, email)
-            return None if user is None else await create_token(session, user)
+            return None if user is None else await create_token(session, user, days=days)
     finally:
         await db.dispose()
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    """Print a new bearer token for a staff user."""
-    token = asyncio.run(_create_token(settings, args.email))
+    """Print a new bearer token for a staff user (valid ``--days`` days)."""
+    try:
+        token = asyncio.run(_create_token(settings, args.email, args.days))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if token is None:
         print(f"error: no staff user {args.email}", file=sys.stderr)
         return 1
@@ -413,10 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--event", help="slug of the event the role is for (default: all events)")
     add.add_argument("--stage", help="a moderator of this stage only (its id in the programme file, e.g. a region)")
     add.set_defaults(run=cmd_user_add)
+    invite = user.add_parser("invite", help="print a single-use invitation link (valid 7 days) as the last line")
+    invite.add_argument("email")
+    invite.add_argument("--role", required=True, choices=["organiser", "moderator", "admin"])
+    invite.add_argument("--event", help="slug of the event the role is for (default: all events)")
+    invite.set_defaults(run=cmd_user_invite)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="print a bearer token for a staff user")
     create.add_argument("email")
+    create.add_argument("--days", type=int, default=90, help="how long the token is valid (1-366 days, default 90)")
     create.set_defaults(run=cmd_token_create)
 
     results = commands.add_parser("results", help="results for organisers").add_subparsers(

@@ -8,10 +8,10 @@ from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, Ev
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.results.models import AttendanceSample
-from ehalsodag.staff.models import ApiToken, AuditEntry, StaffRole, StaffUser
+from ehalsodag.staff.models import ApiToken, AuditEntry, StaffInvitation, StaffRole, StaffSession, StaffUser
 
 __all__ = [
     "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "BankQuestion", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
-    "Question", "QuestionUpvote", "Stage", "StaffRole", "StaffUser",
+    "Question", "QuestionUpvote", "Stage", "StaffInvitation", "StaffRole", "StaffSession", "StaffUser",
 ]

@@ -65,10 +65,12 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     context.set_default_timeout(WAIT)
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
     page = context.new_page()
-    page.goto("/login?next=/studio/new")
+    page.goto("/login?next=/studio")
     page.locator("#email").fill(ORGANISER)
     page.locator("#password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
+    expect(page).to_have_url(re.compile("/studio$"))
+    page.get_by_role("link", name="Ny dag från ramprogrammet").click()
     expect(page).to_have_url(re.compile("/studio/new$"))
     violations = {"new day": axe_violations(page)}
 
@@ -138,6 +140,9 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     expect(page.locator("#day-status")).to_contain_text("Publicerad")
     assert visitor.goto(f"/e/{SLUG}").status == 200
     expect(visitor.get_by_role("heading", level=1)).to_contain_text("E-hälsodagen i Östergötland")
+    page.goto("/studio")  # the day in the organiser's studio home, no longer a draft
+    expect(page.locator(f"#studio-event-{SLUG}")).to_contain_text("Program och publicering")
+    expect(page.locator(f"#studio-event-{SLUG}")).not_to_contain_text("utkast")
     visitor.context.close()
     page.goto(f"/studio/e/{SLUG}/evaluation")
     violations["evaluation questions"] = axe_violations(page)

@@ -59,8 +59,7 @@ async def test_tampered_session_cookie_is_ignored(client, settings, event_slug):
     await make_staff(settings, "mod@example.se", "moderator", event_slug)
     await login(client, "mod@example.se")
     value = client.cookies.get("ehd_staff")
-    user_id, expires, signature = value.split(".")
-    client.cookies.set("ehd_staff", f"{user_id}.{int(expires) + 3600}.{signature}")
+    client.cookies.set("ehd_staff", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
     assert (await client.get(f"/e/{event_slug}/control", follow_redirects=False)).status_code == 303
 
 

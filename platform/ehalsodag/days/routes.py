@@ -35,6 +35,7 @@ from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.staff.auth import current_staff, organiser_guard
 from ehalsodag.staff.models import StaffUser
+from ehalsodag.studio.service import studio_context
 from ehalsodag.web.actions import documented
 from ehalsodag.web.forms import decode_form, form_of
 from ehalsodag.web.responses import is_htmx
@@ -97,8 +98,8 @@ def _new_day_context(request: Request[Any, Any, Any], values: dict[str, Any], er
     frameworks = days.frameworks(_agenda_dir(request))
     chosen = days.framework_named(_agenda_dir(request), values.get("framework", "")) or (
         frameworks[0] if frameworks else None)
-    return {"frameworks": frameworks, "chosen": chosen, "values": values, "error": error,
-            "staff": request.state.staff}
+    return {**studio_context(request.state.staff, "new"), "frameworks": frameworks, "chosen": chosen,
+            "values": values, "error": error}
 
 
 @get("/studio/new", name="new_day_page", guards=[day_maker_guard])
@@ -133,7 +134,7 @@ async def new_day(request: Request[Any, Any, Any], uow: AsyncSession) -> Respons
 
 
 def _day_context(request: Request[Any, Any, Any], event: Event, **extra: Any) -> dict[str, Any]:
-    return {"event": event, "staff": request.state.staff, "blocks": event.active_blocks(),
+    return {**studio_context(request.state.staff, "day"), "event": event, "blocks": event.active_blocks(),
             "editable": event.programme_text is not None, "kinds": BLOCK_KINDS, "upload_problems": None,
             "add_error": None, "add_values": {}, **extra}
 
@@ -320,7 +321,8 @@ def _block_context(request: Request[Any, Any, Any], event: Event, key: str, valu
                    saved: bool = False) -> dict[str, Any]:
     speakers = list(values.get("speakers", []))
     speakers += [{"name": "", "role": "", "organisation": ""}] * NEW_SPEAKER_ROWS
-    return {"event": event, "staff": request.state.staff, "key": key, "values": values, "speakers": speakers,
+    return {**studio_context(request.state.staff, "day"), "event": event, "key": key, "values": values,
+            "speakers": speakers,
             "problems": problems or {}, "others": others or [], "saved": saved, "kinds": BLOCK_KINDS,
             "themes": THEMES, "poll_kinds": POLL_KINDS}
 
@@ -417,7 +419,8 @@ async def _evaluation_context(request: Request[Any, Any, Any], session: AsyncSes
     chosen = list((await session.execute(select(EvaluationQuestion.key).where(
         EvaluationQuestion.event_id == event.id, EvaluationQuestion.removed.is_(False)).order_by(
         EvaluationQuestion.position))).scalars())
-    return {"event": event, "staff": request.state.staff, "bank": await days.bank(session), "chosen": chosen,
+    return {**studio_context(request.state.staff, "day"), "event": event, "bank": await days.bank(session),
+            "chosen": chosen,
             "kinds": files.EVALUATION_KINDS, "error": None, "values": {}, **extra}
 
 

@@ -12,6 +12,9 @@ named in the body check it there).
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.i18n import _
 from ehalsodag.staff import service as staff_service
-from ehalsodag.staff.models import StaffUser
+from ehalsodag.staff.models import ApiToken, StaffUser
 from ehalsodag.web.auth import bearer, cookie_auth_allowed
 
 STAFF_COOKIE = "ehd_staff"
+logger = logging.getLogger(__name__)
 
 #: Finds the event id of the object a path names (None: no such object).
 EventOf = Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[int | None]]
@@ -38,22 +42,61 @@ def has_staff_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> boo
 
 
 async def current_staff(connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession) -> StaffUser | None:
-    """The staff user behind a bearer token or a valid session cookie."""
+    """The staff user behind a live bearer token or a live server-side session cookie."""
     token = bearer(connection)
     if token and token.startswith("ehs_"):
-        return await staff_service.user_by_token(session, token)
+        found = await staff_service.token_by_secret(session, token)
+        if found is None:
+            return None
+        user, row = found
+        _note_token_use(connection, row)
+        return user
     cookie = connection.cookies.get(STAFF_COOKIE)
     if not cookie or not cookie_auth_allowed(connection):
         return None
-    secret = connection.app.state.settings.secret_key
-    parsed = staff_service.parse_session_cookie(secret, cookie)
-    if parsed is None:
-        return None
-    user_id, expires, signature = parsed
-    user = await staff_service.user_by_id(session, user_id)
-    if user is None or not staff_service.session_matches(secret, user, expires, signature):
-        return None
-    return user
+    return await staff_service.user_by_session(session, cookie)
+
+
+#: How stale a token's "last used" may get before a request refreshes it (one write a minute at most).
+LAST_USED_EVERY = dt.timedelta(seconds=60)
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _note_token_use(connection: ASGIConnection[Any, Any, Any, Any], row: ApiToken) -> None:
+    """Refresh the token's "last used" in a write of its own, outside the request (it may hold the write lock)."""
+    now = dt.datetime.now(dt.UTC)
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_EVERY:
+        return
+    db = connection.app.state.db
+
+    async def write() -> None:
+        try:
+            async with db.unit_of_work() as session:
+                await staff_service.mark_token_used(session, row.id)
+        except Exception:  # only bookkeeping: never fail anything for it
+            logger.warning("could not record a token's use", exc_info=True)
+
+    task = asyncio.create_task(write())
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+class LoginRequired(NotAuthorizedException):
+    """401 for scripts and htmx; a browser asking for a page is sent to the login form (see the error handler)."""
+
+    login_redirect = True
+
+
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Anyone with a staff role passes (the studio's own pages: home, tokens, password); the user is left in
+    ``connection.state.staff``."""
+    async with connection.app.state.db.reader() as session:
+        user = await current_staff(connection, session)
+    if user is None:
+        raise LoginRequired(detail=_("Log in as staff first."))
+    if not user.roles:
+        raise PermissionDeniedException(detail=_("You have no staff role any more."))
+    connection.state.staff = user
 
 
 async def event_of_slug(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:

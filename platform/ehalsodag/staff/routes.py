@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.i18n import _
 from ehalsodag.staff import audit
 from ehalsodag.staff.auth import STAFF_COOKIE
-from ehalsodag.staff.service import SESSION_SECONDS, authenticate, session_cookie_value
+from ehalsodag.staff.service import SESSION_SECONDS, authenticate, create_session, end_session
 from ehalsodag.web.auth import settings_of
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie, expired_cookie
@@ -53,14 +53,16 @@ async def login(request: Request[Any, Any, Any], form: LoginBody, uow: AsyncSess
     audit.record(uow, actor=user.email, action="login", event_id=None)
     response = Redirect(target, status_code=303)
     settings = settings_of(request)
-    response.set_cookie(cookie(settings, STAFF_COOKIE, session_cookie_value(settings.secret_key, user),
-                               SESSION_SECONDS))
+    response.set_cookie(cookie(settings, STAFF_COOKIE, await create_session(uow, user), SESSION_SECONDS))
     return response
 
 
 @post("/logout", name="logout")
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    """Forget the session."""
+async def logout(request: Request[Any, Any, Any], uow: AsyncSession) -> Redirect:
+    """End the session on the server (a copy of the cookie stops working too) and forget it in the browser."""
+    value = request.cookies.get(STAFF_COOKIE)
+    if value:
+        await end_session(uow, value)
     response = Redirect("/", status_code=303)
     response.set_cookie(expired_cookie(settings_of(request), STAFF_COOKIE))
     return response

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import asyncio
+import datetime as dt
 import re
 import secrets
-import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ehalsodag.staff import audit
-from ehalsodag.staff.models import ROLES, ApiToken, StaffRole, StaffUser
+from ehalsodag.i18n import N_, gettext
+from ehalsodag.staff import audit, passwords
+from ehalsodag.staff.models import ROLES, ApiToken, StaffRole, StaffSession, StaffUser
 from ehalsodag.tokens import token_hash
 
 SESSION_SECONDS = 12 * 3600
+#: How long an API token lives unless its owner chooses otherwise (``token create --days``, the studio).
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
 _hasher = PasswordHasher()
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: Checked against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
@@ -27,7 +29,11 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 
 class StaffError(ValueError):
-    """Bad input for a staff command."""
+    """Bad input for a staff command; ``field`` names the form field it belongs beside."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
@@ -46,14 +52,16 @@ async def add_user(
         raise StaffError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 10:
-        raise StaffError("the password must be at least 10 characters")
+    problem = passwords.problem(password, email)
+    if problem:
+        raise StaffError(problem)
     user = await user_by_email(session, email)
     if user is None:
         user = StaffUser(email=email, password_hash=_hasher.hash(password), roles=[])
         session.add(user)
     else:
         user.password_hash = _hasher.hash(password)
+        await end_everything(session, user.id)  # a new password logs every browser and script out
     if stage_id is not None and (role != "moderator" or event_id is None):
         raise StaffError("only a moderator of one event can be limited to one of its stages (--stage needs --event)")
     existing = next((r for r in user.roles if r.role == role and r.event_id == event_id), None)
@@ -70,29 +78,62 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Staf
     """The user if the password is right, else None (same cost either way)."""
     user = await user_by_email(session, email)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        await asyncio.to_thread(_hasher.verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     return user
 
 
-async def create_token(session: AsyncSession, user: StaffUser) -> str:
-    """A new bearer token for scripts; only its hash is kept."""
+async def create_token(session: AsyncSession, user: StaffUser, name: str = "", days: int = TOKEN_DAYS) -> str:
+    """A new bearer token for scripts, valid for ``days`` days; only its hash is kept."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise StaffError(N_("A token lives between 1 and 366 days."), "days")
     token = "ehs_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token)))
-    audit.record(session, actor=user.email, action="token.create", event_id=None)
+    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name.strip()[:100],
+                         expires_at=_now() + dt.timedelta(days=days)))
+    audit.record(session, actor=user.email, action="token.create", event_id=None, name=name.strip()[:100])
     await session.flush()
     return token
 
 
-async def user_by_token(session: AsyncSession, token: str) -> StaffUser | None:
-    """The staff user a bearer token belongs to."""
+async def token_by_secret(session: AsyncSession, token: str) -> tuple[StaffUser, ApiToken] | None:
+    """The staff user a live (unexpired, unrevoked) bearer token belongs to, with the token's row."""
+    if len(token) > 100:
+        return None
     result = await session.execute(
-        select(StaffUser).join(ApiToken, ApiToken.user_id == StaffUser.id).where(
-            ApiToken.token_hash == token_hash(token)
+        select(StaffUser, ApiToken).join(ApiToken, ApiToken.user_id == StaffUser.id).where(
+            ApiToken.token_hash == token_hash(token), ApiToken.expires_at > _now()
         )
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def user_by_token(session: AsyncSession, token: str) -> StaffUser | None:
+    """The staff user a live bearer token belongs to."""
+    found = await token_by_secret(session, token)
+    return None if found is None else found[0]
+
+
+async def mark_token_used(session: AsyncSession, token_id: int) -> None:
+    """Remember when a token was last used (shown in the studio)."""
+    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=_now()))
+
+
+async def tokens_of(session: AsyncSession, user: StaffUser) -> list[ApiToken]:
+    """The user's live tokens, newest first."""
+    result = await session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at > _now())
+                                   .order_by(ApiToken.id.desc()))
+    return list(result.scalars())
+
+
+async def revoke_token(session: AsyncSession, user: StaffUser, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False if they have no such token."""
+    result = await session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record(session, actor=user.email, action="token.revoke", event_id=None, token_id=token_id)
+    return True
 
 
 async def user_by_id(session: AsyncSession, user_id: int) -> StaffUser | None:
@@ -127,34 +168,77 @@ def permissions(user: StaffUser, event_id: int) -> Permissions:
     return Permissions(moderate=bool(moderating), organise="organiser" in held, stages=stages)
 
 
-# --- session cookies -------------------------------------------------------------------------
+# --- sessions ---------------------------------------------------------------------------------
 
 
-def _sign(secret: str, payload: str) -> str:
-    mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-def session_cookie_value(secret: str, user: StaffUser, now: float | None = None) -> str:
-    """A signed, expiring cookie value naming the user. The password hash's tail is bound in, so a
-    password change logs out every other session."""
-    expires = int((now or time.time()) + SESSION_SECONDS)
-    payload = f"{user.id}.{expires}.{user.password_hash[-16:]}"
-    return f"{user.id}.{expires}.{_sign(secret, payload)}"
+async def create_session(session: AsyncSession, user: StaffUser) -> str:
+    """A new server-side session for ``user``; returns the cookie value (only its hash is kept)."""
+    await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id,
+                                                     StaffSession.expires_at < _now()))
+    value = "ehss_" + secrets.token_urlsafe(32)
+    session.add(StaffSession(user_id=user.id, token_hash=token_hash(value),
+                             expires_at=_now() + dt.timedelta(seconds=SESSION_SECONDS)))
+    await session.flush()
+    return value
 
 
-def parse_session_cookie(secret: str, value: str, now: float | None = None) -> tuple[int, int, str] | None:
-    """(user id, expiry, signature) when the cookie is well-formed and unexpired; verify with
-    :func:`session_matches` once the user is loaded."""
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+async def user_by_session(session: AsyncSession, value: str) -> StaffUser | None:
+    """The staff user of a live session cookie (None once it was ended or expired)."""
+    if not value.startswith("ehss_") or len(value) > 100:
         return None
-    if int(parts[1]) < (now or time.time()):
-        return None
-    return int(parts[0]), int(parts[1]), parts[2]
+    result = await session.execute(
+        select(StaffUser).join(StaffSession, StaffSession.user_id == StaffUser.id).where(
+            StaffSession.token_hash == token_hash(value), StaffSession.expires_at > _now()))
+    return result.scalar_one_or_none()
 
 
-def session_matches(secret: str, user: StaffUser, expires: int, signature: str) -> bool:
-    """Whether the signature was made by us for this user and password."""
-    expected = _sign(secret, f"{user.id}.{expires}.{user.password_hash[-16:]}")
-    return hmac.compare_digest(expected, signature)
+async def end_session(session: AsyncSession, value: str) -> None:
+    """Log one browser out: its session row is deleted, so a copy of the cookie is refused too."""
+    await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(value)))
+
+
+async def end_everything(session: AsyncSession, user_id: int) -> None:
+    """End every session and revoke every API token of one person (password change, role removed)."""
+    await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+    await session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+
+
+async def change_password(session: AsyncSession, user: StaffUser, current: str, new: str, again: str) -> None:
+    """Set a new password after checking the current one and the policy; ends every session and token of the
+    user (the caller starts a fresh session for the browser that made the change). Raises StaffError with a
+    translatable message id."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise StaffError(N_("The current password is wrong."), "current") from exc
+    if new != again:
+        raise StaffError(N_("The two new passwords differ."), "again")
+    problem = passwords.problem(new, user.email)
+    if problem:
+        raise StaffError(problem, "new")
+    user.password_hash = await hash_password(new)
+    await end_everything(session, user.id)
+    audit.record(session, actor=user.email, action="password.change", event_id=None)
+    await session.flush()
+
+
+async def hash_password(password: str) -> str:
+    """The argon2 hash, computed in a thread (it takes tens of milliseconds of CPU)."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+ROLE_LABELS = {"admin": N_("Administrator"), "organiser": N_("Organiser"), "moderator": N_("Moderator")}
+
+
+def role_label(role: str) -> str:
+    """A role in the current language."""
+    return gettext(ROLE_LABELS.get(role, role))
+
+
+def may_manage_staff(user: StaffUser) -> bool:
+    """Admins and organisers (of any event) see the staff page and may invite."""
+    return any(r.role in ("admin", "organiser") for r in user.roles)

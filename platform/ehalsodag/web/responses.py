@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from ehalsodag.errors import RefusedError
@@ -52,6 +53,8 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         if extra:
             body["extra"] = extra
         return Response(body, status_code=status, headers=headers)
+    if getattr(exc, "login_redirect", False) and request.method == "GET" and not is_htmx(request):
+        return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
     if is_htmx(request):
         return Template(
             "layout/message.html", context={"message": detail, "error": True}, status_code=status, headers=headers

@@ -1,7 +1,7 @@
 """studio days: published, programme text, evaluation question bank
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-24 13:01:52.120902
 """
 
@@ -11,7 +11,7 @@ import advanced_alchemy.types
 from sqlalchemy.dialects import postgresql
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
