@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -256,3 +257,31 @@ def test_a_file_loaded_with_agenda_load_can_be_edited_in_the_studio_unless_it_is
     with the_world.client("admin") as http:
         assert http.get("/e/nationell-ehalsodag-2022/programme.toml").status_code == 409
         assert "programfiler på servern" in http.get("/studio/e/nationell-ehalsodag-2022").text
+
+
+def test_a_change_made_from_an_older_version_of_the_programme_is_refused(the_world):
+    slug = the_world.new_day(region="Uppsala", date="2027-04-07")
+    with the_world.client("organiser") as mine, the_world.client("admin") as theirs:
+        page = mine.get(f"/studio/e/{slug}/blocks/block-2").text
+        base = re.search(r'name="base" value="([0-9a-f]+)"', page).group(1)
+        values = {**field_values(page), "base": base}
+        download = theirs.get(f"/e/{slug}/programme.toml")
+        assert download.headers["etag"] == f'"{base}"'
+        their_values = field_values(theirs.get(f"/studio/e/{slug}/blocks/block-2").text)
+        assert form(theirs, f"/studio/e/{slug}/blocks/block-2", {**their_values, "title": "Deras titel",
+                                                                  "base": base}).status_code == 303
+        stale = form(mine, f"/studio/e/{slug}/blocks/block-2", {**values, "title": "Min titel"})
+        assert stale.status_code == 409 and "Somebody else changed" in html.unescape(stale.text) or \
+            "någon annan" in html.unescape(stale.text).lower()
+        assert 'value="Min titel"' in stale.text, "the form keeps what was typed"
+        assert form(mine, f"/studio/e/{slug}/blocks/paus-0950/remove", {"base": base}).status_code == 409
+        put = mine.put(f"/api/v1/events/{slug}/programme", content=download.content,
+                       headers={"Content-Type": "application/toml", "If-Match": download.headers["etag"]})
+        assert put.status_code == 409
+        event = mine.get(f"/api/v1/events/{slug}").json()
+        assert next(b for b in event["blocks"] if b["key"] == "block-2")["title"] == "Deras titel"
+        assert "paus-0950" in [b["key"] for b in event["blocks"]]
+        fresh = mine.get(f"/e/{slug}/programme.toml")
+        assert mine.put(f"/api/v1/events/{slug}/programme", content=fresh.content,
+                        headers={"Content-Type": "application/toml", "If-Match": fresh.headers["etag"]}
+                        ).status_code == 200

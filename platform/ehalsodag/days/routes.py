@@ -135,6 +135,7 @@ async def new_day(request: Request[Any, Any, Any], uow: AsyncSession) -> Respons
 
 def _day_context(request: Request[Any, Any, Any], event: Event, **extra: Any) -> dict[str, Any]:
     return {**studio_context(request.state.staff, "day"), "event": event, "blocks": event.active_blocks(),
+            "base": days.version(event.programme_text),
             "editable": event.programme_text is not None, "kinds": BLOCK_KINDS, "upload_problems": None,
             "add_error": None, "add_values": {}, **extra}
 
@@ -165,6 +166,8 @@ def _inherited(request: Request[Any, Any, Any], doc: dict[str, Any]) -> set[str]
 
 
 async def _save(request: Request[Any, Any, Any], session: AsyncSession, event: Event, doc: dict[str, Any]) -> None:
+    base = (await request.form()).get("base")
+    days.check_version(event, base if isinstance(base, str) else None)
     text = days.regenerate(event, doc)
     await days.save_programme(session, _agenda_dir(request), event, text, request.state.staff.email)
 
@@ -322,7 +325,7 @@ def _block_context(request: Request[Any, Any, Any], event: Event, key: str, valu
     speakers = list(values.get("speakers", []))
     speakers += [{"name": "", "role": "", "organisation": ""}] * NEW_SPEAKER_ROWS
     return {**studio_context(request.state.staff, "day"), "event": event, "key": key, "values": values,
-            "speakers": speakers,
+            "speakers": speakers, "base": days.version(event.programme_text),
             "problems": problems or {}, "others": others or [], "saved": saved, "kinds": BLOCK_KINDS,
             "themes": THEMES, "poll_kinds": POLL_KINDS}
 
@@ -356,6 +359,9 @@ async def save_block(request: Request[Any, Any, Any], slug: str, key: str, uow: 
         fields, others = _field_problems(exc.problems, index, key)
         return Template(template, status_code=422,
                         context=_block_context(request, event, key, values, fields, others))
+    except RefusedError as exc:  # changed meanwhile by somebody else: their version stays, this form too
+        return Template(template, status_code=exc.status_code,
+                        context=_block_context(request, event, key, values, others=[str(exc)]))
     if is_htmx(request):
         return Template(template, context=_block_context(request, event, key, values, saved=True))
     return Redirect(f"/studio/e/{slug}#block-{key}", status_code=303)
@@ -420,7 +426,7 @@ async def _evaluation_context(request: Request[Any, Any, Any], session: AsyncSes
         EvaluationQuestion.event_id == event.id, EvaluationQuestion.removed.is_(False)).order_by(
         EvaluationQuestion.position))).scalars())
     return {**studio_context(request.state.staff, "day"), "event": event, "bank": await days.bank(session),
-            "chosen": chosen,
+            "chosen": chosen, "base": days.version(event.programme_text),
             "kinds": files.EVALUATION_KINDS, "error": None, "values": {}, **extra}
 
 
@@ -495,7 +501,8 @@ async def programme_file(slug: str, uow: AsyncSession) -> Response[bytes]:
     if event.programme_text is None:
         raise RefusedError(_("This day is kept in programme files on the server; change it there."), 409)
     return Response(event.programme_text.encode("utf-8"), media_type="application/toml; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{event.slug}.toml"'})
+                    headers={"Content-Disposition": f'attachment; filename="{event.slug}.toml"',
+                             "ETag": f'"{days.version(event.programme_text)}"', "Cache-Control": "no-store"})
 
 
 def _decoded(raw: bytes) -> str:
@@ -509,8 +516,10 @@ def _decoded(raw: bytes) -> str:
 @put("/api/v1/events/{slug:str}/programme", name="api_put_programme", guards=[organiser_guard])
 async def api_put_programme(request: Request[Any, Any, Any], slug: str, uow: AsyncSession) -> Response[Any]:
     """Replace the day's programme with a programme file (``Content-Type: application/toml``); 422 with every
-    problem (``extra: [{line, path, message}]``) and nothing changed when ``agenda check`` finds any."""
+    problem (``extra: [{line, path, message}]``) and nothing changed when ``agenda check`` finds any. With
+    ``If-Match: <the download's ETag>``, 409 when the programme changed since."""
     event = await load_event(uow, slug)
+    days.check_version(event, request.headers.get("if-match"))
     try:
         await days.save_programme(uow, _agenda_dir(request), event, _decoded(await request.body()),
                                   request.state.staff.email)

@@ -9,6 +9,7 @@ on the event (``Event.programme_text``) and downloaded as it is.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,19 @@ class Framework:
     slug: str
     title: str
     placeholders: dict[str, str]
+
+
+def version(text: str | None) -> str:
+    """A short fingerprint of a programme text: forms carry the one they were made from, downloads send it as
+    their ETag, so a change made meanwhile by somebody else is never overwritten unseen."""
+    return hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16] if text is not None else ""
+
+
+def check_version(event: Event, base: str | None) -> None:
+    """Refuse (409) a change made from another version of the day's programme than the present one."""
+    if base and base.strip('"') != version(event.programme_text):
+        raise RefusedError(_("Somebody else changed this day's programme meanwhile: nothing was saved. Reload the "
+                             "page and make your change again."), 409)
 
 
 def programme_path(agenda_dir: Path, slug: str) -> Path:
