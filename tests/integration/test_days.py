@@ -285,3 +285,18 @@ def test_a_change_made_from_an_older_version_of_the_programme_is_refused(the_wor
         assert mine.put(f"/api/v1/events/{slug}/programme", content=fresh.content,
                         headers={"Content-Type": "application/toml", "If-Match": fresh.headers["etag"]}
                         ).status_code == 200
+
+
+@pytest.mark.parametrize("extends", ["../../pyproject.toml", "/etc/hostname", "ostergotland-2021-03-23.toml",
+                                     "nationell-ehalsodag-2022/ostergotland.toml", "..\\\\ramprogram-2021.toml"])
+def test_an_uploaded_file_extends_only_a_framework_programme_of_the_server(the_world, extends):
+    slug = the_world.new_day(region=f"Test {abs(hash(extends)) % 10_000}", date="2027-04-08")
+    with the_world.client("organiser") as http:
+        text = http.get(f"/e/{slug}/programme.toml").text
+        response = http.put(f"/api/v1/events/{slug}/programme", content=text.replace(
+            'extends = "ramprogram-2021.toml"', f'extends = "{extends}"').encode())
+        assert response.status_code == 422
+        [problem] = response.json()["extra"]
+        assert problem["path"] == "event.extends" and "ramprogram-2021.toml" in problem["message"]
+        assert "project" not in response.text and "build-system" not in response.text
+        assert http.get(f"/e/{slug}/programme.toml").text == text

@@ -135,6 +135,11 @@ def check_text(text: str, agenda_dir: Path, slug: str) -> AgendaSpec:
     if event.get("template") is True:
         problems.append(FileProblem(document.line_of(text, "event.template", index=index), "event.template",
                                     "a day is not a framework programme: leave template out"))
+    extends = event.get("extends")
+    names = [f.name for f in frameworks(agenda_dir)]
+    if extends is not None and extends not in names:  # never a path to another file of the server
+        problems.append(FileProblem(document.line_of(text, "event.extends", index=index), "event.extends",
+                                    f"must name a framework programme of this server ({', '.join(names) or 'none'})"))
     if "slug" in event and event["slug"] != slug:
         problems.append(FileProblem(document.line_of(text, "event.slug", index=index), "event.slug",
                                     f"must be {slug!r}, the address of this day (or left out)"))
