@@ -145,3 +145,48 @@ def test_each_role_gets_exactly_what_it_may_on_the_days_routes(the_world, publis
     with the_world.client() as anonymous:
         assert anonymous.get(f"/e/{slug}").status_code == (200 if published else 404)
     assert wrong == [], "\n".join(wrong)
+
+
+def test_every_route_that_names_a_draft_answers_404_to_everybody_but_its_staff(the_world):
+    """The class, not a list: every HTTP route of the app with ``{slug}`` in its path, and the websocket."""
+    import asyncio
+
+    import websockets
+    import websockets.exceptions
+
+    from ehalsodag.app import create_app
+
+    slug = the_world.new_day(region="Utkastregionen", date="2027-06-02")
+    routes = []
+    for route in create_app(the_world.settings).routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        if "{slug}" in path and route.__class__.__name__ == "HTTPRoute":
+            routes += [(method, path) for method in route.methods if method not in ("HEAD", "OPTIONS")]
+    assert len(routes) > 40
+    with httpx.Client(base_url=the_world.server.base_url) as http:
+        attendee = http.post(f"/api/v1/events/{A}/join", json={}).json()["attendee_token"]
+    wrong = []
+    for who, headers in (("anonymous", {}), ("attendee of another event", {"Authorization": f"Bearer {attendee}"}),
+                         ("organiser of another event",
+                          {"Authorization": f"Bearer {the_world.tokens['other_organiser']}"})):
+        with httpx.Client(base_url=the_world.server.base_url, headers=headers) as http:
+            token = _csrf(http)
+            for method, path in routes:
+                url = re.sub(r"\{(\w+)\}", "1", path.replace("{slug}", slug))
+                if path.startswith("/api/"):
+                    response = http.request(method, url, json={}, headers={"X-CSRFToken": token})
+                else:
+                    response = http.request(method, url, data={"_csrf_token": token}, follow_redirects=False)
+                if response.status_code != 404:
+                    wrong.append(f"{who}: {method} {path} → {response.status_code}")
+    with the_world.client("organiser") as http:
+        assert http.get(f"/e/{slug}").status_code == 200
+
+    async def socket() -> None:
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(f"{the_world.server.ws_url}/e/{slug}/ws?token={attendee}"):
+                pass
+        assert refused.value.response.status_code in (403, 404)
+
+    asyncio.run(socket())
+    assert wrong == [], "\n".join(wrong)
