@@ -135,6 +135,7 @@ MATRIX = {
     ("POST", "/studio/e/{slug}/blocks"): "organiser",
     ("GET", "/studio/e/{slug}/blocks/{key}"): "organiser",
     ("POST", "/studio/e/{slug}/blocks/{key}"): "organiser",
+    ("PUT", "/api/v1/events/{slug}/blocks/{key}"): "organiser",
     ("POST", "/studio/e/{slug}/blocks/{key}/remove"): "organiser",
     ("POST", "/studio/e/{slug}/blocks/{key}/move"): "organiser",
     ("GET", "/studio/e/{slug}/evaluation"): "organiser",

@@ -300,3 +300,33 @@ def test_an_uploaded_file_extends_only_a_framework_programme_of_the_server(the_w
         assert problem["path"] == "event.extends" and "ramprogram-2021.toml" in problem["message"]
         assert "project" not in response.text and "build-system" not in response.text
         assert http.get(f"/e/{slug}/programme.toml").text == text
+
+
+def test_a_block_is_replaced_or_added_through_the_json_api_with_the_forms_struct(the_world):
+    slug = the_world.new_day(region="Värmland", date="2027-04-09")
+    with the_world.client("organiser") as http:
+        url = f"/api/v1/events/{slug}/blocks/block-4"
+        bad = http.put(url, json={"title": "Block 4", "kind": "panel", "start": "14:05", "end": "14:00"})
+        assert bad.status_code == 422
+        assert {"field": "end", "message": "ends (14:00) before or when it starts (14:05)"} in bad.json()["extra"]
+        assert http.put(url, json={"title": "x", "unknown": 1}).status_code == 400, "the Struct refuses strangers"
+        etag = http.get(f"/e/{slug}/programme.toml").headers["etag"]
+        good = http.put(url, headers={"If-Match": etag}, json={
+            "title": "Block 4: Digital transformation i Värmland", "kind": "panel", "start": "14:05", "end": "15:05",
+            "speakers": [{"name": "Eva Ek", "role": "CIO", "organisation": "Region Värmland"}],
+            "poll_kind": "wordcloud", "poll_question": "Ett ord om samverkan?"})
+        assert good.status_code == 200, good.text
+        assert http.put(url, headers={"If-Match": etag}, json={"title": "y", "kind": "talk", "start": "14:05",
+                                                                "end": "15:05"}).status_code == 409
+        added = http.put(f"/api/v1/events/{slug}/blocks/kvallsmingel", json={
+            "title": "Kvällsmingel", "kind": "break", "start": "16:30", "end": "17:30"})
+        assert added.status_code == 200
+        event = http.get(f"/api/v1/events/{slug}").json()
+        block = next(b for b in event["blocks"] if b["key"] == "block-4")
+        assert block["title"] == "Block 4: Digital transformation i Värmland"
+        assert block["speakers"] == [{"name": "Eva Ek", "role": "CIO", "organisation": "Region Värmland"}]
+        assert event["blocks"][-1]["key"] == "kvallsmingel"
+        polls = http.get(f"/api/v1/events/{slug}/polls").json()
+        assert any(p["kind"] == "wordcloud" and p["question"] == "Ett ord om samverkan?" for p in polls)
+    with the_world.client("moderator") as http:
+        assert http.put(f"/api/v1/events/{slug}/blocks/block-4", json={"title": "z"}).status_code in (403, 404)

@@ -28,6 +28,7 @@ ROUTES = {
     ("POST", "/studio/e/{slug}/blocks"): ORGANISERS,
     ("GET", "/studio/e/{slug}/blocks/{key}"): ORGANISERS,
     ("POST", "/studio/e/{slug}/blocks/{key}"): ORGANISERS,
+    ("PUT", "/api/v1/events/{slug}/blocks/{key}"): ORGANISERS,
     ("POST", "/studio/e/{slug}/blocks/{key}/remove"): ORGANISERS,
     ("POST", "/studio/e/{slug}/blocks/{key}/move"): ORGANISERS,
     ("GET", "/studio/e/{slug}/evaluation"): ORGANISERS,
@@ -88,6 +89,12 @@ def _call(the_world: World, http: httpx.Client, method: str, path: str, slug: st
         block = field_values(admin.get(f"/studio/e/{slug}/blocks/block-1").text)
     if path.endswith("/programme"):
         return http.put(url, content=text.encode(), headers={"Content-Type": "application/toml"})
+    if path == "/api/v1/events/{slug}/blocks/{key}":
+        speakers = [{"name": block[f"speakers-{i}-name"], "role": block[f"speakers-{i}-role"],
+                     "organisation": block[f"speakers-{i}-organisation"]} for i in range(5)
+                    if block.get(f"speakers-{i}-name")]
+        plain = {k: v for k, v in block.items() if not k.startswith("speakers-")}
+        return http.put(url, json={**plain, "speakers": speakers})
     if path.startswith("/api/v1/events/{slug}/") and path.endswith("publish"):  # both keep the day as it is
         return http.post(f"/api/v1/events/{slug}/{'publish' if published else 'unpublish'}")
     bodies = {

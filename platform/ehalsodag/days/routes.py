@@ -166,8 +166,14 @@ def _inherited(request: Request[Any, Any, Any], doc: dict[str, Any]) -> set[str]
 
 
 async def _save(request: Request[Any, Any, Any], session: AsyncSession, event: Event, doc: dict[str, Any]) -> None:
-    base = (await request.form()).get("base")
-    days.check_version(event, base if isinstance(base, str) else None)
+    """Save ``doc`` as the day's file, unless the request was made from an older version of it (409): a form's
+    ``base`` field, an API request's ``If-Match`` header."""
+    if request.url.path.startswith("/api/"):
+        base = request.headers.get("if-match")
+    else:
+        found = (await request.form()).get("base")
+        base = found if isinstance(found, str) else None
+    days.check_version(event, base)
     text = days.regenerate(event, doc)
     await days.save_programme(session, _agenda_dir(request), event, text, request.state.staff.email)
 
@@ -365,6 +371,31 @@ async def save_block(request: Request[Any, Any, Any], slug: str, key: str, uow: 
     if is_htmx(request):
         return Template(template, context=_block_context(request, event, key, values, saved=True))
     return Redirect(f"/studio/e/{slug}#block-{key}", status_code=303)
+
+
+@put("/api/v1/events/{slug:str}/blocks/{key:str}", name="api_put_block", guards=[organiser_guard])
+async def api_put_block(
+    request: Request[Any, Any, Any], slug: str, key: str, uow: AsyncSession,
+    data: Annotated[BlockBody, documented("Retime and retitle a block", {
+        "title": "Block 1: Invånaren som medskapare", "kind": "panel", "start": "10:00", "end": "11:00",
+        "speakers": [{"name": "Krister Björkegren", "role": "regiondirektör", "organisation": "Region Östergötland"}],
+        "poll_kind": "single", "poll_question": "Hur långt har vi kommit?", "poll_options": "Långt\nKort"})],
+) -> Response[Any]:
+    """Replace block ``key`` of the day (a new id adds a block): the block editor's form as JSON. 422 with each
+    problem and the field it belongs to (``extra: [{field, path, message}]``), nothing changed; 409 with a stale
+    ``If-Match``."""
+    event = await load_event(uow, slug)
+    doc = days.parsed(event)
+    previous = _merged(request, event).get(key, {})
+    index = document.write_block(doc, key, _entry(key, data, previous))
+    try:
+        await _save(request, uow, event, doc)
+    except ProgrammeRefused as exc:
+        fields, others = _field_problems(exc.problems, index, key)
+        extra = [{"field": name, "message": message} for name, messages in fields.items() for message in messages]
+        extra += [{"field": None, "message": message} for message in others]
+        return Response({"status_code": 422, "detail": str(exc), "extra": extra}, status_code=422)
+    return Response({"slug": event.slug, "key": key, "version": days.version(event.programme_text)})
 
 
 @post("/studio/e/{slug:str}/blocks/{key:str}/remove", name="remove_block", guards=[organiser_guard])
@@ -581,6 +612,7 @@ async def api_publish(request: Request[Any, Any, Any], slug: str, uow: AsyncSess
     return {"slug": event.slug, "published": event.published}
 
 
-routes = [api_new_day, new_day_page, new_day, day_page, add_block, block_page, save_block, remove_block, move_block,
+routes = [api_new_day, new_day_page, new_day, day_page, add_block, block_page, save_block, api_put_block, remove_block,
+          move_block,
           day_evaluation_page, day_evaluation, add_bank_question, programme_file, api_put_programme,
           upload_programme, publish_form, api_publish]
