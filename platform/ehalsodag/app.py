@@ -76,6 +76,7 @@ from ehalsodag.studio.routes import routes as studio_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
+from ehalsodag.web.paths import ids_in_range
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.responses import error_handler
 from ehalsodag.web.security import add_security_headers
@@ -246,7 +247,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
         request_class=HTMXRequest,
-        guards=[draft_guard],  # a draft day is its staff's only
+        guards=[ids_in_range, draft_guard],  # ids a database can hold; a draft day is its staff's only
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),
