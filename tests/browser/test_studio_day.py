@@ -148,5 +148,9 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     visitor.context.close()
     page.goto(f"/studio/e/{SLUG}/evaluation")
     violations["evaluation questions"] = axe_violations(page)
+    for path in ("/studio/new", f"/studio/e/{SLUG}", f"/studio/e/{SLUG}/blocks/block-1"):  # and in English
+        page.goto(f"/lang/en?next={path}")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        violations[f"{path} (en)"] = axe_violations(page)
     context.close()
     assert {name: found for name, found in violations.items() if found} == {}
