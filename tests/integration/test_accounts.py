@@ -512,3 +512,71 @@ def test_tokens_are_listed_with_last_use_revoked_and_expire(world):
     with browser(world) as script:
         assert script.get(f"/api/v1/events/{B}/results", headers={"Authorization": f"Bearer {old}"}
                           ).status_code == 401
+
+
+def test_login_lands_in_the_studio_and_never_on_another_site(world):
+    with browser(world) as client:
+        for target, expected in ((None, "/studio"), ("/e/" + A, "/e/" + A), ("//evil.example", "/studio"),
+                                 ("/\\evil.example", "/studio"), ("https://evil.example", "/studio")):
+            client.cookies.clear()
+            token = csrf_of(client)
+            data = {"email": "mod@example.se", "password": STAFF_PASSWORD, "_csrf_token": token}
+            if target is not None:
+                data["next"] = target
+            response = client.post("/login", data=data)
+            assert response.status_code == 303 and response.headers["location"] == expected, target
+        assert '<a href="/studio">Studio</a>' in client.get(f"/e/{A}/control").text
+
+
+def test_cli_user_add_with_a_new_password_ends_sessions_and_tokens(world, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    email = f"cli-add-{world['db']}@example.se"
+    fresh_moderator(world, email)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHALSODAG_")}
+    env.update({"EHALSODAG_DATABASE_URL": world["settings"].database_url, "EHALSODAG_VAR_DIR": str(tmp_path),
+                "EHALSODAG_SECRET_KEY": "x" * 40})
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ehalsodag.cli", *args], env=env, cwd=ROOT, input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    assert cli("user", "add", email, "--role", "moderator", "--event", A, stdin="lösenord123\n").returncode == 1
+    assert cli("user", "add", email, "--role", "moderator", "--event", A, stdin=NEW_PASSWORD + "\n").returncode == 0
+    made = cli("token", "create", email, "--days", "7")
+    assert made.returncode == 0
+    api_token = made.stdout.strip().splitlines()[-1]
+    assert cli("token", "create", email, "--days", "0").returncode == 1
+    with browser(world) as client:
+        log_in(client, email, NEW_PASSWORD)
+        bearer = {"Authorization": f"Bearer {api_token}"}
+        assert client.get("/studio").status_code == 200
+        assert httpx.get(f"{world['server'].base_url}/studio/tokens", headers=bearer).status_code == 200
+        assert cli("user", "add", email, "--role", "moderator", "--event", A,
+                   stdin="another fine password\n").returncode == 0
+        assert client.get("/studio").status_code == 303
+        assert httpx.get(f"{world['server'].base_url}/studio/tokens", headers=bearer).status_code == 401
+
+
+def test_an_admin_changes_a_role_and_that_person_must_log_in_again(world):
+    email = f"demoted-{world['db']}@example.se"
+    _id, secret = fresh_invitation(world, email, "organiser", A)
+    with browser(world) as person, browser(world) as admin:
+        accept(person, secret)
+        assert person.get(f"/e/{A}/results").status_code == 200
+        log_in(admin, "admin@example.se")
+        page = admin.get("/studio/staff")
+        role_id = re.search(rf'<tr id="role-(\d+)">\s*<th scope="row">{re.escape(email)}</th>', page.text).group(1)
+        token = csrf_of(admin, "/studio/staff")
+        changed = admin.post(f"/studio/staff/roles/{role_id}", data={"role": "moderator", "_csrf_token": token})
+        assert changed.status_code == 303 and changed.headers["location"] == "/studio/staff?done=changed"
+        assert person.get("/studio").status_code == 303  # logged out
+        log_in(person, email, NEW_PASSWORD)
+        assert person.get(f"/e/{A}/results").status_code == 403 and person.get(f"/e/{A}/control").status_code == 200
+        # an admin cannot lock themselves out
+        own = re.search(r'<tr id="role-(\d+)">\s*<th scope="row">admin@example.se</th>', page.text).group(1)
+        assert admin.post(f"/studio/staff/roles/{own}/delete", data={"_csrf_token": token}).status_code == 403
+        assert admin.get("/studio/staff").status_code == 200

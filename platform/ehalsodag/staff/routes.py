@@ -27,7 +27,10 @@ class LoginBody(msgspec.Struct):
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """Where to go after logging in: a path on this site (the studio when none is given)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and len(target) < 500:
+        return target
+    return "/studio"
 
 
 @get("/login", name="login_page")

@@ -53,7 +53,8 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         if extra:
             body["extra"] = extra
         return Response(body, status_code=status, headers=headers)
-    if getattr(exc, "login_redirect", False) and request.method == "GET" and not is_htmx(request):
+    if (getattr(exc, "login_redirect", False) and request.method == "GET" and not is_htmx(request)
+            and "authorization" not in request.headers):  # a person's browser; a script with a token gets 401
         return Redirect(f"/login?next={quote(request.url.path)}", status_code=303)
     if is_htmx(request):
         return Template(
