@@ -131,7 +131,11 @@ def test_the_evaluation_comes_from_the_question_bank(the_world):
                                                      "text": "Skulle du rekommendera dagen?"}).status_code == 303
         assert form(http, f"/studio/e/{slug}/bank", {"key": "nps-rekommendera", "kind": "nps",
                                                      "text": "Igen"}).status_code == 409
-        assert form(http, f"/studio/e/{slug}/evaluation", {"keys": ["helhet", "nps-rekommendera"]}).status_code == 303
+        too_short = form(http, f"/studio/e/{slug}/evaluation", {"keys": ["helhet"], "open_minutes": "2"})
+        assert too_short.status_code == 422 and "from 5 minutes to a week" in too_short.text
+        assert form(http, f"/studio/e/{slug}/evaluation", {"keys": ["helhet", "nps-rekommendera"],
+                                                           "open_minutes": "90"}).status_code == 303
+        assert tomllib.loads(http.get(f"/e/{slug}/programme.toml").text)["evaluation"]["open_minutes"] == 90
         evaluation = http.get(f"/api/v1/events/{slug}/evaluation").json()
         assert [q["key"] for q in evaluation["questions"]] == ["helhet", "nps-rekommendera"]
 

@@ -469,9 +469,10 @@ async def day_evaluation_page(request: Request[Any, Any, Any], slug: str, uow: A
 
 
 class EvaluationBody(msgspec.Struct):
-    """The questions of the day's evaluation (bank keys, in the bank's order)."""
+    """The questions of the day's evaluation (bank keys, in the bank's order) and how long it stays open."""
 
     keys: list[str] = []
+    open_minutes: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
 @post("/studio/e/{slug:str}/evaluation", name="day_evaluation", guards=[organiser_guard],
@@ -487,8 +488,14 @@ async def day_evaluation(request: Request[Any, Any, Any], slug: str, uow: AsyncS
             request, uow, event, error=_("Choose at least one question.")))
     evaluation = dict(doc.get("evaluation", {}))
     evaluation["questions"] = questions
+    if form.open_minutes is not None:
+        evaluation["open_minutes"] = form.open_minutes
     doc["evaluation"] = evaluation
-    await _save(request, uow, event, doc)
+    try:
+        await _save(request, uow, event, doc)
+    except ProgrammeRefused as exc:  # e.g. open for less than 5 minutes: agenda check's word, beside the field
+        return Template("days/evaluation.html", status_code=422, context=await _evaluation_context(
+            request, uow, event, error="; ".join(p.message for p in exc.problems)))
     return Redirect(f"/studio/e/{slug}/evaluation", status_code=303)
 
 
