@@ -90,9 +90,12 @@ def test_new_day_edit_download_upload_publish(browser: Browser, served: ServedAp
     expect(page).to_have_url(re.compile("/blocks/block-1$"))
     page.locator("#end").fill("09:30")
     page.evaluate("window.stillThisPage = true")  # gone if the browser loaded a new page instead of htmx swapping
+    page.evaluate("document.getElementById('block-form-status').dataset.kept = 'yes'")
     page.get_by_role("button", name="Spara blocket").click()
     expect(page.locator("#error-end")).to_contain_text("before or when it starts")
     assert page.evaluate("window.stillThisPage === true"), "the problem appears in place (htmx)"
+    expect(page.locator("#block-form-status[data-kept=yes]")).to_contain_text("Inte sparat"), \
+        "the polite live region stays in the page (so it is announced); only its text changes"
     expect(page.locator("#end")).to_have_attribute("aria-invalid", "true")
     expect(page).to_have_url(re.compile("/blocks/block-1$"))
     violations["block with a problem"] = axe_violations(page)

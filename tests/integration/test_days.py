@@ -73,7 +73,9 @@ def test_the_block_editor_saves_and_shows_problems_beside_the_field(the_world):
         assert 'id="end" name="end" value="09:30" inputmode="numeric" aria-invalid="true"' in bad.text
         overlap = form(http, f"/studio/e/{slug}/blocks/block-1", {**values, "end": "11:05"},
                        headers={"HX-Request": "true"})
-        assert overlap.status_code == 422 and overlap.text.lstrip().startswith("<form"), "htmx gets the form alone"
+        assert overlap.status_code == 422 and "<html" not in overlap.text, "htmx gets the form alone"
+        assert overlap.text.lstrip().startswith('<div aria-live="polite" id="block-form-status" hx-swap-oob='), \
+            "and the status for the live region that stays in the page"
         assert "overlaps 'paus-1100'" in html.unescape(overlap.text)
         assert http.get(f"/e/{slug}/programme.toml").text == before, "nothing saved"
         saved = form(http, f"/studio/e/{slug}/blocks/block-1", {

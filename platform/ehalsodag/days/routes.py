@@ -331,7 +331,7 @@ def _block_context(request: Request[Any, Any, Any], event: Event, key: str, valu
     speakers = list(values.get("speakers", []))
     speakers += [{"name": "", "role": "", "organisation": ""}] * NEW_SPEAKER_ROWS
     return {**studio_context(request.state.staff, "day"), "event": event, "key": key, "values": values,
-            "speakers": speakers, "base": days.version(event.programme_text),
+            "speakers": speakers, "base": days.version(event.programme_text), "htmx": is_htmx(request),
             "problems": problems or {}, "others": others or [], "saved": saved, "kinds": BLOCK_KINDS,
             "themes": THEMES, "poll_kinds": POLL_KINDS}
 
