@@ -336,3 +336,18 @@ def test_a_block_is_replaced_or_added_through_the_json_api_with_the_forms_struct
         assert any(p["kind"] == "wordcloud" and p["question"] == "Ett ord om samverkan?" for p in polls)
     with the_world.client("moderator") as http:
         assert http.put(f"/api/v1/events/{slug}/blocks/block-4", json={"title": "z"}).status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"region": "Norrbotten", "date": "inte ett datum"}, "ÅÅÅÅ-MM-DD"),
+    ({"region": "   ", "date": "2027-04-10"}, "Ange regionen"),
+    ({"region": "Norrbotten", "date": "1999-01-01"}, "Ange dagens datum"),
+    ({"region": "Norrbotten", "date": "2027-04-10", "framework": "../../pyproject.toml"}, "Inget ramprogram heter"),
+])
+def test_the_new_day_form_refuses_bad_input_beside_the_form_and_makes_nothing(the_world, fields, message):
+    with the_world.client("organiser") as http:
+        before = http.get("/studio").text.count('id="studio-event-')
+        response = form(http, "/studio/new", {"framework": FRAMEWORK, **fields})
+        assert response.status_code == 422 and message in html.unescape(response.text)
+        assert 'id="new-day-error"' in response.text and 'aria-describedby="new-day-error"' in response.text
+        assert http.get("/studio").text.count('id="studio-event-') == before
