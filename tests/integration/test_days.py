@@ -351,3 +351,20 @@ def test_the_new_day_form_refuses_bad_input_beside_the_form_and_makes_nothing(th
         assert response.status_code == 422 and message in html.unescape(response.text)
         assert 'id="new-day-error"' in response.text and 'aria-describedby="new-day-error"' in response.text
         assert http.get("/studio").text.count('id="studio-event-') == before
+
+
+def test_two_saves_made_from_the_same_version_at_once_never_both_win(the_world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    slug = the_world.new_day(region="Västerbotten", date="2027-04-11")
+    with the_world.client("organiser") as first, the_world.client("admin") as second:
+        for round_ in range(4):
+            page = first.get(f"/studio/e/{slug}/blocks/block-3").text
+            base = re.search(r'name="base" value="([0-9a-f]+)"', page).group(1)
+            values = field_values(page)
+            bodies = [(http, {**values, "title": f"Titel {round_} från {who}", "base": base})
+                      for http, who in ((first, "första"), (second, "andra"))]
+            with ThreadPoolExecutor(2) as pool:
+                statuses = sorted(pool.map(lambda pair: form(pair[0], f"/studio/e/{slug}/blocks/block-3",
+                                                             pair[1]).status_code, bodies))
+            assert statuses == [303, 409], statuses

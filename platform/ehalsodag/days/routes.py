@@ -173,6 +173,11 @@ async def _save(request: Request[Any, Any, Any], session: AsyncSession, event: E
     else:
         found = (await request.form()).get("base")
         base = found if isinstance(found, str) else None
+    seen = event.programme_text
+    # the row locked (PostgreSQL) and read again: a save that raced this one is not overwritten either
+    await session.refresh(event, attribute_names=["programme_text"], with_for_update=True)
+    if event.programme_text != seen:
+        days.check_version(event, days.version(seen))
     days.check_version(event, base)
     text = days.regenerate(event, doc)
     await days.save_programme(session, _agenda_dir(request), event, text, request.state.staff.email)
