@@ -562,6 +562,7 @@ async def api_put_programme(request: Request[Any, Any, Any], slug: str, uow: Asy
     problem (``extra: [{line, path, message}]``) and nothing changed when ``agenda check`` finds any. With
     ``If-Match: <the download's ETag>``, 409 when the programme changed since."""
     event = await load_event(uow, slug)
+    await uow.refresh(event, attribute_names=["programme_text"], with_for_update=True)  # as _save: no race
     days.check_version(event, request.headers.get("if-match"))
     try:
         await days.save_programme(uow, _agenda_dir(request), event, _decoded(await request.body()),
