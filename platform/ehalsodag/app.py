@@ -44,6 +44,8 @@ from ehalsodag.changes import ChangeFeed
 from ehalsodag.chat.fragments import ChatFragments
 from ehalsodag.chat.routes import routes as chat_routes
 from ehalsodag.control.routes import routes as control_routes
+from ehalsodag.days.routes import routes as days_routes
+from ehalsodag.days.visibility import draft_guard
 from ehalsodag.db.batch import BatchInserter
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.fragments import EvaluationFragments
@@ -82,6 +84,7 @@ from ehalsodag.studio.routes import routes as studio_routes
 from ehalsodag.web.actions import close_abandoned_unit_of_work, provide_unit_of_work
 from ehalsodag.web.language import language_middleware
 from ehalsodag.web.logs import litestar_logging_config, request_log
+from ehalsodag.web.paths import ids_in_range
 from ehalsodag.web.ratelimit import Limit, MemoryLimiter, RateLimits, RedisLimiter
 from ehalsodag.web.request_keys import RequestKeys, request_key_middleware
 from ehalsodag.web.requests import Request as AppRequest
@@ -258,7 +261,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
                 *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
-                *material_routes, *rehearsal_routes, *archive_routes, *studio_routes, *account_routes]
+                *material_routes, *rehearsal_routes, *archive_routes, *studio_routes, *account_routes, *days_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -278,6 +281,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       "attendee": Provide(provide_attendee), "staff": Provide(provide_staff),
                       "allowed": Provide(provide_allowed)},
         request_class=AppRequest,
+        guards=[ids_in_range, draft_guard],  # ids a database can hold; a draft day is its staff's only
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(environment(settings.templates_dir))
         ),

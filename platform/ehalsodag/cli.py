@@ -50,8 +50,11 @@ def cmd_agenda_check(args: argparse.Namespace, _settings: Settings) -> int:
 
 async def load_file(settings: Settings, path: str) -> tuple[str, bool, int]:
     """Validate and load one programme file; return (slug, created, blocks)."""
+    from pathlib import Path
+
     from ehalsodag.agenda.files import load_agenda
     from ehalsodag.agenda.service import load_spec
+    from ehalsodag.days.service import editable_text
     from ehalsodag.db.engine import Database
 
     spec = load_agenda(path)
@@ -59,6 +62,8 @@ async def load_file(settings: Settings, path: str) -> tuple[str, bool, int]:
     try:
         async with db.unit_of_work() as session:
             event, created = await load_spec(session, spec)
+            # the studio edits (and downloads) the day as this very file when it can resolve it as the server would
+            event.programme_text = editable_text(Path(path).read_text("utf-8"), settings.agenda_dir, event.slug)
             return event.slug, created, len(spec.blocks)
     finally:
         await db.dispose()

@@ -3,6 +3,7 @@
 from ehalsodag.agenda.models import Block, Event, Stage
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.days.models import BankQuestion
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion, EvaluationSubmission
 from ehalsodag.materials.models import Material, MaterialVisit
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
@@ -11,7 +12,7 @@ from ehalsodag.results.models import AttendanceSample
 from ehalsodag.staff.models import ApiToken, AuditEntry, StaffInvitation, StaffRole, StaffSession, StaffUser
 
 __all__ = [
-    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "EvaluationAnswer", "EvaluationQuestion",
+    "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "BankQuestion", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
     "Material", "MaterialVisit", "Question", "QuestionUpvote", "Stage", "StaffInvitation", "StaffRole",
     "StaffSession", "StaffUser",

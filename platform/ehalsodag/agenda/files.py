@@ -21,6 +21,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,27 @@ class AgendaSpec:
         return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(dt.UTC)
 
 
+#: Programme texts that stand in for files (the studio's programme of a day, kept in the database): read instead
+#: of the file at that path, so a text is checked and resolved exactly as the same file would be.
+_TEXTS: ContextVar[dict[Path, str] | None] = ContextVar("programme_texts", default=None)
+
+
+def load_agenda_text(text: str, path: str | Path, *, today: dt.date | None = None) -> AgendaSpec:
+    """Parse and validate ``text`` as if it were the file at ``path`` (which need not exist): ``extends`` is
+    resolved next to ``path``, the slug defaults to its stem. Raise AgendaError listing every problem."""
+    path = Path(path)
+    token = _TEXTS.set({**(_TEXTS.get() or {}), path.resolve(): text})
+    try:
+        return load_agenda(path, today=today)
+    finally:
+        _TEXTS.reset(token)
+
+
+def _read_bytes(path: Path) -> bytes:
+    text = (_TEXTS.get() or {}).get(path.resolve())
+    return text.encode("utf-8", "surrogatepass") if text is not None else path.read_bytes()
+
+
 class _Collector:
     """Gathers problems for one file."""
 
@@ -255,8 +277,8 @@ def _region_event(path: Path) -> dict[str, Any] | None:
     """The ``[event]`` table of a region file (one that names a region), else None. Errors are left to the
     full check."""
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raw = tomllib.loads(_read_bytes(path).decode("utf-8"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
         return None
     event = raw.get("event")
     if isinstance(event, dict) and "region" in event:
@@ -315,7 +337,7 @@ def _add_region_files(national: Path, merged: _Merged, given: Path | None, out: 
 
 def _read_toml(path: Path, out: _Collector) -> dict[str, Any] | None:
     try:
-        raw = path.read_bytes()
+        raw = _read_bytes(path)
     except OSError as exc:
         out.add("file", f"cannot be read: {exc.strerror or exc}")
         return None
@@ -931,3 +953,35 @@ def _check_url(
             embed_for(url, hosts or [])
     except StreamError as exc:
         out.add(where, f"{url!r} {exc}")
+
+
+def _clean(value: Any) -> Any:
+    """A raw value without the loader's bookkeeping keys (``_file``, ``_where``, ``_placeholders``)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def merged_blocks(text: str, path: str | Path) -> dict[str, dict[str, Any]]:
+    """The blocks of ``text`` (read as the file at ``path``) after ``extends``, ``remove_blocks`` and
+    ``[[extra_speakers]]``, as they would be written in a file: placeholders unfilled, in file order."""
+    path = Path(path)
+    token = _TEXTS.set({**(_TEXTS.get() or {}), path.resolve(): text})
+    try:
+        merged = _merge_raw(path, (), _Collector(str(path)))
+    finally:
+        _TEXTS.reset(token)
+    return {} if merged is None else {key: _clean(block) for key, block in merged.blocks.items()}
+
+
+def check_evaluation_question(question: dict[str, Any]) -> list[Problem]:
+    """The problems of one evaluation question (as written in a file's ``[[evaluation.questions]]``)."""
+    out = _Collector("question")
+    checked = _check_table(question, _EVAL_QUESTION_KEYS, "question", out)
+    if not {"key", "kind", "text"} <= checked.keys():
+        out.add("question", "needs key, kind and text")
+    else:
+        _evaluation_spec({"questions": [{**checked, "_where": "question"}]}, {}, out)
+    return out.problems

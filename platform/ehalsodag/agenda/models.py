@@ -51,6 +51,11 @@ class Event(BigIntAuditBase):
     #: Set by an organiser: an attendee declaring a larger group than this counts as one person in the reach
     #: (an outlier the organiser does not believe); NULL: every declared group size counts.
     reach_max_group_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: A draft (made in the studio, not yet published) is seen by its staff only; files load published.
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    #: The programme file the day was last loaded from (its exact text), when the studio can edit it: a file
+    #: that stands alone or extends a framework programme of the server. Downloaded as programme.toml.
+    programme_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

@@ -44,7 +44,7 @@ async def home(db_session: AsyncSession, code: str | None = None) -> Template | 
         target = await code_target(db_session, code.strip()[:20])
         if target is not None:
             return Redirect(target, status_code=303)
-    events = await list_events(db_session)
+    events = [e for e in await list_events(db_session) if e.published]  # drafts: their staff's, in the studio
     error = _("No event has that code. Check the digits on the screen.") if code is not None else None
     return Template("attendee/index.html", context={"events": events, "code": code or "", "code_error": error})
 
@@ -53,9 +53,9 @@ async def code_target(session: AsyncSession, code: str) -> str | None:
     """Where a join code leads: the event's page, or a region's (its join form pre-selects the region)."""
     event = await event_by_code(session, code) if code else None
     if event is not None:
-        return f"/e/{event.slug}"
+        return f"/e/{event.slug}" if event.published else None
     stage = await stage_by_code(session, code) if code else None
-    return f"/e/{stage.event.slug}?stage={stage.key}" if stage is not None else None
+    return f"/e/{stage.event.slug}?stage={stage.key}" if stage is not None and stage.event.published else None
 
 
 async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncSession, event: Event,

@@ -2,7 +2,7 @@
 text left in the audit log
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-24 13:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

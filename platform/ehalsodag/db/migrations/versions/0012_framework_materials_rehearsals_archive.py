@@ -1,7 +1,7 @@
 """framework materials, rehearsals and the archive
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0010
 Create Date: 2026-11-24 13:03:11.953906
 """
 

@@ -1,0 +1,133 @@
+"""The organiser's whole path in a real browser, nobody at a terminal after the first admin: the admin invites an
+organiser → the organiser accepts, makes the Östergötland day from the framework, changes a block and invites a
+moderator → the moderator accepts and goes live with a block on the draft day → the organiser publishes, and an
+attendee who joins sees the changed block live."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, skip_without_chromium
+from tests.conftest import (
+    STAFF_PASSWORD,
+    ServedApp,
+    load_fixture,
+    make_settings,
+    make_staff,
+    run_sync,
+    start_server,
+    stop_server,
+)
+
+skip_without_chromium()
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+ADMIN, ORGANISER, MODERATOR = "admin@example.se", "e-halsa@regionostergotland.se", "moderator@example.se"
+FILE_EVENT = "ostergotland-2021-03-23"
+SLUG = "ostergotland-2027-03-23"
+WAIT = 15_000
+NEW_PASSWORD = "ett långt nytt lösenord för dagen"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[ServedApp]:
+    from ehalsodag.db.migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("organiser-path")
+    settings = make_settings(folder)
+    upgrade(settings)
+    run_sync(load_fixture(settings, f"{FILE_EVENT}.toml"))
+    run_sync(make_staff(settings, ADMIN, "admin"))  # the first admin: the only terminal step
+    server = start_server(settings, folder / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+def _page(browser: Browser, served: ServedApp) -> Page:
+    context = browser.new_context(base_url=served.base_url, locale="sv-SE")
+    context.set_default_timeout(WAIT)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    return context.new_page()
+
+
+def _invite(page: Page, email: str, role: str, event: str) -> str:
+    page.goto("/studio/staff")
+    page.locator("#invite-email").fill(email)
+    page.locator("#invite-role").select_option(role)
+    page.locator("#invite-event").select_option(event)
+    page.locator("form[action='/studio/staff/invitations'] button[type=submit]").click()
+    link = page.locator("#invite-link").input_value()
+    assert "/invite/" in link
+    return link
+
+
+def _accept(page: Page, link: str) -> None:
+    page.goto(link)
+    page.locator("#invite-password").fill(NEW_PASSWORD)
+    page.locator("#invite-again").fill(NEW_PASSWORD)
+    page.locator("form[action^='/invite/'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile("/studio$"))
+
+
+def test_admin_invites_organiser_who_makes_and_publishes_the_day_that_a_moderator_runs(browser, served):
+    admin = _page(browser, served)
+    admin.goto("/login?next=/studio")
+    admin.locator("#email").fill(ADMIN)
+    admin.locator("#password").fill(STAFF_PASSWORD)
+    admin.locator("form[action='/login'] button[type=submit]").click()
+    expect(admin).to_have_url(re.compile("/studio$"))
+    organiser_link = _invite(admin, ORGANISER, "organiser", FILE_EVENT)
+
+    # the organiser accepts, and makes the day from the framework
+    organiser = _page(browser, served)
+    _accept(organiser, organiser_link)
+    organiser.locator("#new-day-link").click()
+    organiser.get_by_label("Region").fill("Östergötland")
+    organiser.get_by_label("Datum").fill("2027-03-23")
+    organiser.get_by_role("button", name="Skapa dagen (utkast)").click()
+    expect(organiser).to_have_url(re.compile(f"/studio/e/{SLUG}$"))
+
+    # ... changes a block ...
+    organiser.get_by_role("link", name="Redigera Block 1: Individen som medskapare").click()
+    organiser.locator("#title").fill("Block 1: Egenmonitorering i Östergötland")
+    organiser.locator("#speakers-1-name").fill("Krister Björkegren")
+    organiser.get_by_role("button", name="Spara blocket").click()
+    expect(organiser.locator("#block-saved")).to_be_visible()
+
+    # ... and invites a moderator for the day
+    moderator_link = _invite(organiser, MODERATOR, "moderator", SLUG)
+
+    # the moderator accepts and goes live with the changed block, on the day still in draft
+    moderator = _page(browser, served)
+    _accept(moderator, moderator_link)
+    expect(moderator.locator(f"#studio-event-{SLUG}")).to_be_visible()
+    moderator.goto(f"/e/{SLUG}/control")
+    moderator.get_by_role("button", name="Starta: Block 1: Egenmonitorering i Östergötland").click()
+    expect(moderator.locator("#control-message")).not_to_be_empty()
+
+    # nobody else sees the draft until the organiser publishes it; then an attendee finds the block live
+    attendee = _page(browser, served)
+    assert attendee.goto(f"/e/{SLUG}").status == 404
+    organiser.goto(f"/studio/e/{SLUG}")
+    organiser.get_by_role("button", name="Publicera").click()
+    expect(organiser.locator("#day-status")).to_contain_text("Publicerad")
+    assert attendee.goto(f"/e/{SLUG}").status == 200
+    attendee.locator("#join form button[type=submit], form[action$='/join'] button[type=submit]").first.click()
+    expect(attendee.locator("#now-next")).to_contain_text("Block 1: Egenmonitorering i Östergötland")
+    expect(attendee.locator("#now-next")).to_contain_text("Krister Björkegren")
