@@ -28,6 +28,7 @@ from ehalsodag.studio.service import studio_context
 from ehalsodag.text import TextError, clean_text
 from ehalsodag.web.actions import Id
 from ehalsodag.web.auth import settings_of
+from ehalsodag.web.bounds import Email, Key, Password, ShortText, SmallInt
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie
 
@@ -53,15 +54,15 @@ def _done(request: Request[Any, Any, Any]) -> str | None:
 class InviteBody(msgspec.Struct):
     """The invitation form: who, which role, for which event (its slug; empty: every event)."""
 
-    email: str = ""
-    role: str = "moderator"
-    event: str = ""
+    email: Email = ""
+    role: Key = "moderator"
+    event: ShortText = ""
 
 
 class RoleBody(msgspec.Struct):
     """The change-role form."""
 
-    role: str = ""
+    role: Key = ""
 
 
 async def _grantable_events(session: AsyncSession, actor: StaffUser) -> list[Event]:
@@ -182,8 +183,8 @@ async def withdraw(staff: StaffUser, invitation_id: Id, uow: AsyncSession) -> Re
 class TokenBody(msgspec.Struct):
     """The new-token form."""
 
-    name: str = ""
-    days: int = staff_service.TOKEN_DAYS
+    name: ShortText = ""
+    days: SmallInt = staff_service.TOKEN_DAYS
 
 
 async def _tokens_page(request: Request[Any, Any, Any], session: AsyncSession, user: StaffUser, *,
@@ -234,9 +235,9 @@ async def revoke_token(staff: StaffUser, token_id: Id, uow: AsyncSession) -> Red
 class PasswordBody(msgspec.Struct):
     """The change-password form."""
 
-    current: str = ""
-    new: str = ""
-    again: str = ""
+    current: Password = ""
+    new: Password = ""
+    again: Password = ""
 
 
 @get("/studio/password", name="studio_password", guards=[staff_guard])
@@ -271,8 +272,8 @@ async def change_password(request: Request[Any, Any, Any], staff: StaffUser, for
 class AcceptBody(msgspec.Struct):
     """The invitee's form: a password for a new account (nothing for an existing one)."""
 
-    password: str = ""
-    again: str = ""
+    password: Password = ""
+    again: Password = ""
 
 
 async def _invitation_page(session: AsyncSession, secret: str, *, status_code: int = 200,

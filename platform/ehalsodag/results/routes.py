@@ -21,6 +21,7 @@ from ehalsodag.staff.auth import organiser_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.actions import reply
+from ehalsodag.web.bounds import SmallInt
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.templating import decimal1
 
@@ -177,7 +178,7 @@ class ReachBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events/{slug}/reach and the form under the group sizes on the results page: screens declaring
     more people than ``max_group_size`` count as one person in the reach (empty or null: every size counts)."""
 
-    max_group_size: int | None = None
+    max_group_size: SmallInt | None = None
 
 
 async def _set_reach_cap(request: Request[Any, Any, Any], event: Event, body: ReachBody, uow: AsyncSession,
