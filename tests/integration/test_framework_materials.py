@@ -577,3 +577,17 @@ def test_deleting_a_rehearsal_with_sockets_open_does_not_stop_attendance_of_othe
         assert "attendance sample failed" not in server.log()
     finally:
         stop_server(server)
+
+
+def test_a_day_made_in_the_studio_opens_its_framework_landing_place(world):
+    # the day exists only in the database (its programme text kept on the event), not as a file on disk
+    with world.client("admin") as client:
+        made = client.post("/api/v1/events", json={"framework": f"{FRAMEWORK}.toml", "region": "Gotland",
+                                                   "date": "2027-06-01"})
+        assert made.status_code == 201, made.text
+        slug = made.json()["slug"]
+        page = client.get(f"/e/{slug}/framework")
+    assert page.status_code == 200, page.text[:300]
+    with world.client("national") as client:
+        framework = client.get(f"/e/{FRAMEWORK}/framework")
+    assert framework.status_code == 200

@@ -27,6 +27,15 @@ from ehalsodag.staff.models import StaffUser
 _tables: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
+def _text_table(text: str) -> dict[str, Any]:
+    """The ``[event]`` table of a day made or edited in the studio (its file text is kept on the event)."""
+    try:
+        table = tomllib.loads(text).get("event", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
 def _event_table(source_file: str) -> dict[str, Any]:
     """The ``[event]`` table of a programme file ({} when it cannot be read), remembered until the file changes."""
     if not source_file:
@@ -58,7 +67,7 @@ async def framework_of(session: AsyncSession, event: Event) -> Event | None:
     if event.rehearsal_of_id is not None:
         original = await session.get(Event, event.rehearsal_of_id)
         return await framework_of(session, original) if original is not None else None
-    table = _event_table(event.source_file)
+    table = _text_table(event.programme_text) if event.programme_text else _event_table(event.source_file)
     if table.get("template"):
         return event
     extends = table.get("extends")
