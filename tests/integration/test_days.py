@@ -158,9 +158,11 @@ def test_put_and_upload_refuse_a_file_with_problems_by_line_and_change_nothing(t
         not_toml = http.put(f"/api/v1/events/{slug}/programme", content=b'[event\ntitle = "x"\n',
                             headers={"Content-Type": "application/toml"})
         assert not_toml.status_code == 422 and not_toml.json()["extra"][0]["line"] == 1
-        latin1 = http.put(f"/api/v1/events/{slug}/programme", content="title = 'Å'".encode("latin-1"))
+        latin1 = http.put(f"/api/v1/events/{slug}/programme", content="title = 'Å'".encode("latin-1"),
+                          headers={"Content-Type": "application/toml"})
         assert latin1.status_code == 422 and "UTF-8" in latin1.json()["extra"][0]["message"]
-        other_slug = http.put(f"/api/v1/events/{slug}/programme", content=before.replace(slug, "kapad").encode())
+        other_slug = http.put(f"/api/v1/events/{slug}/programme", content=before.replace(slug, "kapad").encode(),
+                               headers={"Content-Type": "application/toml"})
         assert other_slug.status_code == 422 and other_slug.json()["extra"][0]["path"] == "event.slug"
         page = http.post(f"/studio/e/{slug}/upload", files={"file": ("dag.toml", broken.encode(), "application/toml")},
                          data={"_csrf_token": http.cookies.get("csrftoken") or _token(http)}, follow_redirects=False)
@@ -299,8 +301,9 @@ def test_an_uploaded_file_extends_only_a_framework_programme_of_the_server(the_w
     slug = the_world.new_day(region=f"Test {abs(hash(extends)) % 10_000}", date="2027-04-08")
     with the_world.client("organiser") as http:
         text = http.get(f"/e/{slug}/programme.toml").text
-        response = http.put(f"/api/v1/events/{slug}/programme", content=text.replace(
-            'extends = "ramprogram-2021.toml"', f'extends = "{extends}"').encode())
+        changed = text.replace('extends = "ramprogram-2021.toml"', f'extends = "{extends}"')
+        response = http.put(f"/api/v1/events/{slug}/programme", content=changed.encode(),
+                            headers={"Content-Type": "application/toml"})
         assert response.status_code == 422
         [problem] = response.json()["extra"]
         assert problem["path"] == "event.extends" and "ramprogram-2021.toml" in problem["message"]
