@@ -51,7 +51,7 @@ NOT_PAGES = {
     "/j/{code:str}", "/lang/{code:str}", "/e/{slug:str}/schedule.json", "/e/{slug:str}/schedule.xml",
     "/e/{slug:str}/schedule.ics", "/e/{slug:str}/qr.svg", "/e/{slug:str}/results/export/{fmt:str}",
     "/e/{slug:str}/audit.csv", "/healthz", "/readyz", "/static/{file_path:path}",
-    "/e/{slug:str}/framework/materials/{material_id:int}",
+    "/e/{slug:str}/framework/materials/{material_id:int}", "/e/{slug:str}/programme.toml",
 }
 
 #: What a page must pass, run in the page: the page's width against the viewport's (and, when too wide, the
@@ -247,7 +247,7 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         visitor = context("visitor")
         for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
                      f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
-                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay", f"/e/{SLUG}/archive"):
+                     f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay", f"/e/{SLUG}/archive", "/invite/ehi_unknown"):
             check(visitor, path)
 
         attendee = context("attendee")
@@ -302,6 +302,10 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
                      f"/e/{SLUG}/results/compare?with={NATIONAL}", f"/e/{NATIONAL}/results", f"/e/{SLUG}/audit",
                      f"/e/{SLUG}/control/questions/{site.question_id}/edit", f"/e/{SLUG}/framework",
                      f"/e/{SLUG}/archive"):
+            check(staff, path)
+        first_block = httpx.get(f"{site.server.base_url}/api/v1/events/{SLUG}").json()["blocks"][0]["key"]
+        for path in ("/studio", "/studio/staff", "/studio/tokens", "/studio/password", "/studio/new",
+                     f"/studio/e/{SLUG}", f"/studio/e/{SLUG}/evaluation", f"/studio/e/{SLUG}/blocks/{first_block}"):
             check(staff, path)
         if staff.locator("#publish-evaluation").count():
             staff.locator("#publish-evaluation").click()
