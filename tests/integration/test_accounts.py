@@ -386,6 +386,15 @@ def test_organisers_invite_moderators_for_their_own_events_only(world):
         assert weird.status_code == 422
         page = org.get("/studio/staff")
         assert "newmod@example.se" in page.text and "x@example.se" not in page.text
+    with browser(world) as admin:
+        log_in(admin, "admin@example.se")
+        token = csrf_of(admin, "/studio/staff")
+        scoped_admin = admin.post("/studio/staff/invitations", data={"email": "boss@example.se", "role": "admin",
+                                                                      "event": A, "_csrf_token": token})
+        assert scoped_admin.status_code == 422 and 'id="event-error"' in scoped_admin.text
+        global_organiser = admin.post("/studio/staff/invitations", data={
+            "email": "national@example.se", "role": "organiser", "event": "", "_csrf_token": token})
+        assert global_organiser.status_code == 200 and 'id="invite-link"' in global_organiser.text
 
 
 def test_bad_ids_are_refused_cleanly(world):
@@ -580,3 +589,56 @@ def test_an_admin_changes_a_role_and_that_person_must_log_in_again(world):
         own = re.search(r'<tr id="role-(\d+)">\s*<th scope="row">admin@example.se</th>', page.text).group(1)
         assert admin.post(f"/studio/staff/roles/{own}/delete", data={"_csrf_token": token}).status_code == 403
         assert admin.get("/studio/staff").status_code == 200
+
+
+HOSTILE = ["\x00", "a\x00@example.se", "x" * 5000, "\u202eevil", "²", "-1", "", " ", "<script>alert(1)</script>",
+           "../../etc/passwd", "%00", "9" * 40]
+
+
+def admin_still_logged_in(world: dict, client: httpx.Client) -> bool:
+    return client.get("/studio/staff").status_code == 200
+
+
+def test_hostile_form_values_never_give_a_500_and_change_nothing(world):
+    """Every field of every account form, on both databases: NUL bytes, control characters, huge, odd numbers."""
+    from sqlalchemy import func, select
+
+    from ehalsodag.staff.models import ApiToken, StaffInvitation, StaffRole, StaffUser
+
+    async def counts(session):
+        return [await session.scalar(select(func.count()).select_from(t))
+                for t in (StaffUser, StaffRole, StaffInvitation)]
+
+    forms = {"/studio/staff/invitations": ("email", "role", "event"), "/studio/tokens": ("name", "days"),
+             "/studio/password": ("current", "new", "again"), "/invite/{secret}": ("password", "again"),
+             "/login": ("email", "password", "next")}
+    _id, secret = fresh_invitation(world, f"hostile-{world['db']}@example.se")
+    before = _db_run(world, counts)
+    tokens_before = _db_run(world, lambda s: s.scalar(select(func.count()).select_from(ApiToken)))
+    wrong = []
+    with browser(world) as admin:
+        log_in(admin, "admin@example.se")
+        csrf = csrf_of(admin, "/studio/staff")
+        for path, fields in forms.items():
+            for field in fields:
+                # the password checks cost an argon2 hash each: there the values that reach the database
+                for value in HOSTILE if path not in ("/login", "/studio/password") else HOSTILE[:3]:
+                    valid = {"email": "fine@example.se", "role": "moderator", "event": A, "name": "",
+                             "days": "30", "current": "wrong password!", "new": "x", "again": "y",
+                             "password": "short", "next": "/studio"}
+                    if path == "/login":
+                        valid = {"email": "nobody@example.se", "password": "wrong password", "next": "/"}
+                    # keep each form invalid in another field too: nothing may be created
+                    if path == "/studio/staff/invitations" and field != "email":
+                        valid["email"] = "a\x00b"
+                    if path == "/studio/tokens":
+                        valid.update(name="\x00" if field == "days" else "n", days="0")
+                    data = {**{f: valid[f] for f in fields}, field: value, "_csrf_token": csrf}
+                    response = admin.post(path.format(secret=secret), data=data)
+                    if response.status_code >= 500 or response.status_code in (200, 201, 303) and path not in (
+                            "/login",):
+                        wrong.append(f"{path} {field}={value[:20]!r}: {response.status_code}")
+        assert admin_still_logged_in(world, admin)
+    assert wrong == [], "\n".join(wrong) + world["server"].log()[-3000:]
+    assert _db_run(world, counts) == before
+    assert _db_run(world, lambda s: s.scalar(select(func.count()).select_from(ApiToken))) == tokens_before

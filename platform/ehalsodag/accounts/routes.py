@@ -7,13 +7,12 @@ or the errors beside their fields) or a redirect back with a short confirmation 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +21,18 @@ from ehalsodag.agenda.models import Event
 from ehalsodag.i18n import N_, _
 from ehalsodag.staff import invitations
 from ehalsodag.staff import service as staff_service
-from ehalsodag.staff.auth import STAFF_COOKIE, staff_guard
+from ehalsodag.staff.auth import STAFF_COOKIE, organiser_anywhere_guard, staff_guard
 from ehalsodag.staff.models import ApiToken, StaffInvitation, StaffRole, StaffUser
 from ehalsodag.staff.service import SESSION_SECONDS, StaffError
 from ehalsodag.studio.service import studio_context
+from ehalsodag.text import TextError, clean_text
 from ehalsodag.web.actions import Id
 from ehalsodag.web.auth import settings_of
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie
 
+#: What an event's slug can be (anything else names no event, and is never sent to the database).
+SLUG = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 #: The confirmations a redirect back may ask for (``?done=``).
 DONE = {
     "removed": N_("The role was removed. That person's sessions and tokens have ended."),
@@ -43,13 +45,6 @@ DONE = {
 def _done(request: Request[Any, Any, Any]) -> str | None:
     key = request.query_params.get("done")
     return _(DONE[key]) if key in DONE else None
-
-
-async def staff_manager_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Admins and organisers (of any event) pass; what each may do on the page is checked per row."""
-    await staff_guard(connection, handler)
-    if not staff_service.may_manage_staff(connection.state.staff):
-        raise PermissionDeniedException(detail=_("Only organisers and administrators manage staff."))
 
 
 # --- the staff page ----------------------------------------------------------------------------
@@ -99,20 +94,21 @@ async def _staff_page(request: Request[Any, Any, Any], session: AsyncSession, ac
     return Template("accounts/staff.html", context=context, status_code=status_code)
 
 
-@get("/studio/staff", name="studio_staff", guards=[staff_manager_guard])
+@get("/studio/staff", name="studio_staff", guards=[organiser_anywhere_guard])
 async def staff_page(request: Request[Any, Any, Any], staff: StaffUser, db_session: AsyncSession) -> Template:
     """Who has which role on which event; invite, change and remove."""
     return await _staff_page(request, db_session, staff)
 
 
-@post("/studio/staff/invitations", name="studio_invite", guards=[staff_manager_guard],
+@post("/studio/staff/invitations", name="studio_invite", guards=[organiser_anywhere_guard],
       dependencies={"form": form_of(InviteBody)})
 async def invite(request: Request[Any, Any, Any], staff: StaffUser, form: InviteBody, uow: AsyncSession) -> Template:
     """Create an invitation and show its link once."""
     event_id = None
     errors: dict[str, str] = {}
     if form.event:
-        event = (await uow.execute(select(Event).where(Event.slug == form.event[:100]))).scalar_one_or_none()
+        event = None if not SLUG.match(form.event) else (
+            await uow.execute(select(Event).where(Event.slug == form.event))).scalar_one_or_none()
         if event is None:
             errors["event"] = _("No such event.")
         else:
@@ -120,6 +116,8 @@ async def invite(request: Request[Any, Any, Any], staff: StaffUser, form: Invite
     if not errors and not invitations.may_grant(staff, form.role, event_id):
         if form.role not in ("admin", "organiser", "moderator"):
             errors["role"] = _("Choose a role.")
+        elif form.role == "admin" and invitations.is_admin(staff):
+            errors["event"] = _("An administrator is one for every event.")
         else:
             raise PermissionDeniedException(detail=_("You may not give this role on this event."))
     if not errors:
@@ -141,7 +139,7 @@ async def _role(session: AsyncSession, role_id: int) -> StaffRole:
     return role
 
 
-@post("/studio/staff/roles/{role_id:int}", name="studio_change_role", guards=[staff_manager_guard],
+@post("/studio/staff/roles/{role_id:int}", name="studio_change_role", guards=[organiser_anywhere_guard],
       dependencies={"form": form_of(RoleBody)})
 async def change_role(staff: StaffUser, role_id: Id, form: RoleBody, uow: AsyncSession) -> Redirect:
     """Change one role (same event); its holder is logged out everywhere."""
@@ -155,7 +153,7 @@ async def change_role(staff: StaffUser, role_id: Id, form: RoleBody, uow: AsyncS
     return Redirect("/studio/staff?done=changed", status_code=303)
 
 
-@post("/studio/staff/roles/{role_id:int}/delete", name="studio_remove_role", guards=[staff_manager_guard])
+@post("/studio/staff/roles/{role_id:int}/delete", name="studio_remove_role", guards=[organiser_anywhere_guard])
 async def remove_role(staff: StaffUser, role_id: Id, uow: AsyncSession) -> Redirect:
     """Remove one role; its holder is logged out everywhere and their tokens are revoked."""
     role = await _role(uow, role_id)
@@ -167,7 +165,7 @@ async def remove_role(staff: StaffUser, role_id: Id, uow: AsyncSession) -> Redir
 
 
 @post("/studio/staff/invitations/{invitation_id:int}/delete", name="studio_withdraw_invitation",
-      guards=[staff_manager_guard])
+      guards=[organiser_anywhere_guard])
 async def withdraw(staff: StaffUser, invitation_id: Id, uow: AsyncSession) -> Redirect:
     """Withdraw an open invitation: its link stops working."""
     invitation = await uow.get(StaffInvitation, invitation_id)
@@ -210,8 +208,10 @@ async def create_token(request: Request[Any, Any, Any], staff: StaffUser, form: 
                        uow: AsyncSession) -> Template:
     """Create a token and show it once."""
     errors: dict[str, str] = {}
-    if not form.name.strip():
-        errors["name"] = _("Give the token a name, such as the script that uses it.")
+    try:
+        clean_text(form.name, 100, what=_("Name"))
+    except TextError as exc:
+        errors["name"] = str(exc) if form.name.strip() else _("Give the token a name, such as the script that uses it.")
     if not 1 <= form.days <= staff_service.MAX_TOKEN_DAYS:
         errors["days"] = _("A token lives between 1 and 366 days.")
     if errors:

@@ -99,6 +99,14 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: 
     connection.state.staff = user
 
 
+async def organiser_anywhere_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Admins and organisers (of any event, or of every event) pass: the staff page, creating a new day. What each
+    may do on a given event is checked there (``permissions``)."""
+    await staff_guard(connection, handler)
+    if not staff_service.may_manage_staff(connection.state.staff):
+        raise PermissionDeniedException(detail=_("Only organisers and administrators can do this."))
+
+
 async def event_of_slug(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
     """The event id of the path's ``{slug}``."""
     return await connection.app.state.event_ids.id_of(connection.path_params["slug"])

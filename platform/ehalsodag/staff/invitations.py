@@ -19,14 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.i18n import N_
 from ehalsodag.staff import audit, passwords
 from ehalsodag.staff.models import ROLES, StaffInvitation, StaffRole, StaffUser
-from ehalsodag.staff.service import (
-    _EMAIL,
-    StaffError,
-    end_everything,
-    hash_password,
-    permissions,
-    user_by_email,
-)
+from ehalsodag.staff.service import StaffError, end_everything, hash_password, is_email, permissions, user_by_email
 from ehalsodag.tokens import token_hash
 
 INVITATION_DAYS = 7
@@ -67,7 +60,7 @@ def may_see(actor: StaffUser, event_id: int | None) -> bool:
 
 def _check(email: str, role: str, event_id: int | None) -> str:
     email = email.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if not is_email(email):
         raise StaffError(N_("Enter an e-mail address such as name@region.se."), "email")
     if role not in ROLES:
         raise StaffError(N_("Choose a role."), "role")

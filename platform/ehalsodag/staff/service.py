@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -28,6 +29,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+def is_email(text: str) -> bool:
+    """Whether ``text`` looks like an e-mail address (and holds no control or format characters)."""
+    return len(text) <= 254 and bool(_EMAIL.match(text)) and not any(
+        unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
 class StaffError(ValueError):
     """Bad input for a staff command; ``field`` names the form field it belongs beside."""
 
@@ -37,8 +44,11 @@ class StaffError(ValueError):
 
 
 async def user_by_email(session: AsyncSession, email: str) -> StaffUser | None:
-    """The staff user with this e-mail (case-insensitive)."""
-    result = await session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    """The staff user with this e-mail (case-insensitive); None for text no address can be (PostgreSQL refuses NUL)."""
+    email = email.strip().lower()
+    if not email or len(email) > 254 or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in email):
+        return None
+    result = await session.execute(select(StaffUser).where(StaffUser.email == email))
     return result.scalar_one_or_none()
 
 
@@ -48,7 +58,7 @@ async def add_user(
 ) -> StaffUser:
     """Create the user (or update the password) and grant ``role``, for one event or all. Commits."""
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if not is_email(email):
         raise StaffError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
@@ -88,10 +98,11 @@ async def create_token(session: AsyncSession, user: StaffUser, name: str = "", d
     """A new bearer token for scripts, valid for ``days`` days; only its hash is kept."""
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise StaffError(N_("A token lives between 1 and 366 days."), "days")
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).strip()[:100]
     token = "ehs_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name.strip()[:100],
+    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), name=name,
                          expires_at=_now() + dt.timedelta(days=days)))
-    audit.record(session, actor=user.email, action="token.create", event_id=None, name=name.strip()[:100])
+    audit.record(session, actor=user.email, action="token.create", event_id=None, name=name)
     await session.flush()
     return token
 
