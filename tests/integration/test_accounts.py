@@ -388,6 +388,15 @@ def test_organisers_invite_moderators_for_their_own_events_only(world):
         assert weird.status_code == 422
         page = org.get("/studio/staff")
         assert "newmod@example.se" in page.text and "x@example.se" not in page.text
+    with browser(world) as admin:
+        log_in(admin, "admin@example.se")
+        token = csrf_of(admin, "/studio/staff")
+        scoped_admin = admin.post("/studio/staff/invitations", data={"email": "boss@example.se", "role": "admin",
+                                                                      "event": A, "_csrf_token": token})
+        assert scoped_admin.status_code == 422 and 'id="event-error"' in scoped_admin.text
+        global_organiser = admin.post("/studio/staff/invitations", data={
+            "email": "national@example.se", "role": "organiser", "event": "", "_csrf_token": token})
+        assert global_organiser.status_code == 200 and 'id="invite-link"' in global_organiser.text
 
 
 def test_bad_ids_are_refused_cleanly(world):

@@ -119,6 +119,8 @@ def _csrf(http: httpx.Client) -> str:
 
 @pytest.mark.parametrize("published", [False, True], ids=["draft", "published"])
 def test_each_role_gets_exactly_what_it_may_on_the_days_routes(the_world, published):
+    global _slots
+    _slots = itertools.count(0)  # a new day: its evening is free again
     slug = the_world.new_day(region=f"Matris {'publicerad' if published else 'utkast'}", date="2027-06-01")
     tokens = dict(the_world.tokens)
     tokens["moderator"] = run_sync(make_staff(the_world.settings, f"mod-{slug}@example.se", "moderator", slug))

@@ -117,6 +117,8 @@ async def invite(request: Request[Any, Any, Any], staff: StaffUser, form: Invite
     if not errors and not invitations.may_grant(staff, form.role, event_id):
         if form.role not in ("admin", "organiser", "moderator"):
             errors["role"] = _("Choose a role.")
+        elif form.role == "admin" and invitations.is_admin(staff):
+            errors["event"] = _("An administrator is one for every event.")
         else:
             raise PermissionDeniedException(detail=_("You may not give this role on this event."))
     if not errors:
