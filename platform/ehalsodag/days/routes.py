@@ -37,6 +37,7 @@ from ehalsodag.staff.auth import current_staff, organiser_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.studio.service import studio_context
 from ehalsodag.web.actions import documented
+from ehalsodag.web.bounds import MAX_ITEMS, NO_NUL, Key, ShortText
 from ehalsodag.web.forms import decode_form, form_of
 from ehalsodag.web.responses import is_htmx
 
@@ -75,11 +76,12 @@ async def _user(request: Request[Any, Any, Any], session: AsyncSession) -> Staff
 class NewDayBody(msgspec.Struct, forbid_unknown_fields=True):
     """POST /api/v1/events and the New day form: a framework programme, the region and the date."""
 
-    framework: Annotated[str, msgspec.Meta(max_length=200)]
-    region: Annotated[str, msgspec.Meta(max_length=200)]
+    framework: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+    region: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
     date: dt.date
-    title: Annotated[str, msgspec.Meta(max_length=300)] | None = None
-    placeholders: dict[str, Annotated[str, msgspec.Meta(max_length=200)]] = {}
+    title: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] | None = None
+    placeholders: Annotated[dict[Key, Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]],
+                            msgspec.Meta(max_length=MAX_ITEMS)] = {}
 
 
 @post("/api/v1/events", name="api_new_day", guards=[day_maker_guard], status_code=201)
@@ -186,10 +188,10 @@ async def _save(request: Request[Any, Any, Any], session: AsyncSession, event: E
 class AddBlockBody(msgspec.Struct):
     """The add-a-block form."""
 
-    title: str = ""
-    kind: str = "talk"
-    start: str = ""
-    end: str = ""
+    title: ShortText = ""
+    kind: ShortText = "talk"
+    start: ShortText = ""
+    end: ShortText = ""
 
 
 @post("/studio/e/{slug:str}/blocks", name="add_block", guards=[organiser_guard],
@@ -220,27 +222,27 @@ async def add_block(request: Request[Any, Any, Any], slug: str, uow: AsyncSessio
 class SpeakerBody(msgspec.Struct, forbid_unknown_fields=True):
     """A speaker of a block."""
 
-    name: Annotated[str, msgspec.Meta(max_length=300)] = ""
-    role: Annotated[str, msgspec.Meta(max_length=300)] = ""
-    organisation: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    name: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
+    role: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
+    organisation: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
 
 
 class BlockBody(msgspec.Struct, forbid_unknown_fields=True):
     """The block editor's form: a block as the programme file writes it, and the poll that belongs to it."""
 
-    title: Annotated[str, msgspec.Meta(max_length=300)] = ""
-    kind: str = "talk"
-    start: str = ""
-    end: str = ""
-    description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
-    theme: str = ""
-    stream_url: Annotated[str, msgspec.Meta(max_length=500)] = ""
-    film_url: Annotated[str, msgspec.Meta(max_length=500)] = ""
-    recording_url: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    title: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
+    kind: ShortText = "talk"
+    start: ShortText = ""
+    end: ShortText = ""
+    description: Annotated[str, msgspec.Meta(max_length=5000, pattern=NO_NUL)] = ""
+    theme: ShortText = ""
+    stream_url: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] = ""
+    film_url: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] = ""
+    recording_url: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] = ""
     speakers: Annotated[list[SpeakerBody], msgspec.Meta(max_length=MAX_SPEAKERS)] = []
-    poll_kind: str = ""
-    poll_question: Annotated[str, msgspec.Meta(max_length=500)] = ""
-    poll_options: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    poll_kind: ShortText = ""
+    poll_question: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] = ""
+    poll_options: Annotated[str, msgspec.Meta(max_length=5000, pattern=NO_NUL)] = ""
 
 
 def _block_body(pairs: list[tuple[str, Any]]) -> BlockBody:
@@ -418,7 +420,7 @@ async def remove_block(request: Request[Any, Any, Any], slug: str, key: str, uow
 class MoveBody(msgspec.Struct):
     """Move a block one place earlier or later (it swaps times with its neighbour)."""
 
-    direction: str = "up"
+    direction: ShortText = "up"
 
 
 @post("/studio/e/{slug:str}/blocks/{key:str}/move", name="move_block", guards=[organiser_guard],
@@ -476,7 +478,7 @@ async def day_evaluation_page(request: Request[Any, Any, Any], slug: str, uow: A
 class EvaluationBody(msgspec.Struct):
     """The questions of the day's evaluation (bank keys, in the bank's order) and how long it stays open."""
 
-    keys: list[str] = []
+    keys: Annotated[list[Key], msgspec.Meta(max_length=MAX_ITEMS)] = []
     open_minutes: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None = None
 
 
@@ -507,10 +509,10 @@ async def day_evaluation(request: Request[Any, Any, Any], slug: str, uow: AsyncS
 class BankQuestionBody(msgspec.Struct):
     """A question an organiser adds to the bank."""
 
-    key: str = ""
-    kind: str = "scale"
-    text: str = ""
-    labels: str = ""
+    key: ShortText = ""
+    kind: ShortText = "scale"
+    text: ShortText = ""
+    labels: ShortText = ""
     optional: bool = False
 
 
