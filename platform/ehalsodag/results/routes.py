@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Request, get
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -124,18 +124,21 @@ async def results_report(request: Request[Any, Any, Any], slug: str, db_session:
 
 @get("/e/{slug:str}/results/export/{fmt:str}", name="results_export", guards=[organiser_guard])
 async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str, db_session: AsyncSession,
-                         uow: AsyncSession, staff: StaffUser) -> Response[Any]:
-    """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names."""
+                         uow: AsyncSession, staff: StaffUser,
+                         variant: Literal["sv", "international"] = "sv") -> Response[Any]:
+    """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names. CSV is for Swedish
+    Excel (semicolons, decimal comma) unless ``?variant=international`` (commas, decimal point)."""
     event, report = await _organiser_report(request, db_session, slug, staff)
     names = "-with-names" if request.query_params.get("names") == "1" else ""
     if fmt in ("json", "csv", "xlsx"):  # data leaving the platform is an organiser action worth auditing
         audit.record(uow, actor=staff.email, action="results.export", event_id=event.id,
-                     format=fmt, with_names=bool(names))
+                     format=fmt, with_names=bool(names), **({"variant": variant} if fmt == "csv" else {}))
     if fmt == "json":
         return Response(report, headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.json"'})
     if fmt == "csv":
-        return Response(exports.to_csv_zip(report), media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.zip"'})
+        suffix = "" if variant == exports.SWEDISH.key else f"-{variant}"
+        return Response(exports.to_csv_zip(report, exports.CSV_VARIANTS[variant]), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}{suffix}.zip"'})
     if fmt == "xlsx":
         return Response(exports.to_xlsx(report),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
