@@ -118,6 +118,7 @@ MATRIX = {
     ("GET", "/api/v1/events/{slug}/results"): "organiser",
     ("GET", "/e/{slug}/results"): "organiser",
     ("GET", "/e/{slug}/results/report"): "organiser",
+    ("GET", "/e/{slug}/results/report.pdf"): "organiser",
     ("GET", "/e/{slug}/results/export/{fmt}"): "organiser",
     ("GET", "/e/{slug}/results/compare"): "organiser",
     ("GET", "/e/{slug}/audit"): "organiser",

@@ -7,12 +7,13 @@ from typing import Any, Literal
 from litestar import Request, get
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Response, Template
+from litestar.utils.sync import sync_to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import list_events, load_event
 from ehalsodag.i18n import _, ngettext
-from ehalsodag.results import exports
+from ehalsodag.results import exports, pdf
 from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
 from ehalsodag.staff import audit
@@ -122,6 +123,20 @@ async def results_report(request: Request[Any, Any, Any], slug: str, db_session:
         "event": event, "report": report, "charts": charts_for(report), "staff": None, "printable": True})
 
 
+@get("/e/{slug:str}/results/report.pdf", name="results_report_pdf", guards=[organiser_guard])
+async def results_report_pdf(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                             uow: AsyncSession, staff: StaffUser) -> Response[bytes]:
+    """The printable report as a PDF, rendered from the same template as the printable page."""
+    event, report = await _organiser_report(request, db_session, slug, staff)
+    audit.record(uow, actor=staff.email, action="results.export", event_id=event.id, format="pdf", with_names=False)
+    html = request.app.template_engine.get_template("results/report.html").render(
+        request=request, event=event, report=report, charts=charts_for(report), staff=None, printable=True,
+        pdf=True, csrf_input="")
+    data = await sync_to_thread(pdf.html_to_pdf, html)  # CPU-bound: off the event loop
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}-report.pdf"'})
+
+
 @get("/e/{slug:str}/results/export/{fmt:str}", name="results_export", guards=[organiser_guard])
 async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str, db_session: AsyncSession,
                          uow: AsyncSession, staff: StaffUser,
@@ -166,4 +181,4 @@ async def results_compare(request: Request[Any, Any, Any], slug: str, db_session
         "choices": choices, "staff": staff})
 
 
-routes = [api_results, results_page, results_report, results_export, results_compare]
+routes = [api_results, results_page, results_report, results_report_pdf, results_export, results_compare]
