@@ -315,7 +315,8 @@ async def test_the_results_json_has_exact_figures_per_region(client, national):
 
 async def test_csv_and_xlsx_carry_the_region(client, national):
     headers = national["headers"]
-    zipped = zipfile.ZipFile(io.BytesIO((await client.get(f"/e/{SLUG}/results/export/csv", headers=headers)).content))
+    international = f"/e/{SLUG}/results/export/csv?variant=international"  # commas and decimal points
+    zipped = zipfile.ZipFile(io.BytesIO((await client.get(international, headers=headers)).content))
 
     def read(name):
         return list(csv.reader(io.StringIO(zipped.read(f"{name}.csv").decode("utf-8-sig"))))

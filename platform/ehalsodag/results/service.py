@@ -4,6 +4,11 @@ Percentages are computed from integers and rounded half-up to one decimal (45 of
 90.0). The 95 % interval of a proportion is Wilson's score interval. Names are left out unless
 ``include_names`` is asked for (the Q&A with names).
 
+Engagement per block is measured over the time the block was actually on air (:func:`on_air_windows`): from a
+moderator taking it live to the next go-live on its stage, the moderator going back to the clock, the end of a
+regional block, or the evaluation opening; a block never taken live falls back to its planned (shifted) time, and
+the report says which (``timing``: ``"on_air"`` or ``"planned"``).
+
 ``stages`` repeats attendance, evaluation and polls per stage, on the national day per region: an
 attendee, an answer or a vote counts for the respondent's home stage (none stored: the main stage).
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -31,12 +37,31 @@ from ehalsodag.polls.logic import PollResult, percent, round_half_up
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question
 from ehalsodag.results.models import AttendanceSample
+from ehalsodag.staff.models import AuditEntry
 from ehalsodag.web.templating import iso
 
 Z_95 = 1.959963984540054
 TOP_QUESTIONS = 10
 #: One minute of attendance summed over the workers: (minute, connections, people reached).
 Point = tuple[dt.datetime, int, int]
+#: A stretch of time a block was on air (or planned to be): start inclusive, end exclusive.
+Window = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class OnAir:
+    """When a block was on air: its windows, and whether they were measured (``"on_air"``) or are its planned time
+    (``"planned"``: never taken live). ``open_end``: the last window had no later event to end it and was taken as
+    long as planned (capped at now)."""
+
+    windows: list[Window]
+    timing: str
+    open_end: bool = False
+
+    @property
+    def seconds(self) -> int:
+        """Time on air in whole seconds."""
+        return int(sum((end - start).total_seconds() for start, end in self.windows))
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -121,7 +146,99 @@ async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
     return _evaluation_figures(event, questions, list(answers), respondents, event.evaluation_present)
 
 
-async def _attendance(session: AsyncSession, event: Event, stage_points: dict[int, list[Point]]) -> dict[str, Any]:
+async def on_air_windows(session: AsyncSession, event: Event, now: dt.datetime | None = None) -> dict[int, OnAir]:
+    """Each active block's time on air, from the audit log's go-lives (``block.live``), returns to the clock
+    (``block.clear_live``) and regional ends (``block.end``), in the order they happened.
+
+    A block taken live stays on air until the next go-live on its stage (the main stage's go-lives end the main
+    stage's block; a region's its own), a return to the clock (main stage), its early end or planned end (a regional
+    block), or the evaluation opening. With none of these after it, it is taken as on air for its planned length
+    (capped at ``now``). A block taken live twice has two windows. Never live: its planned (shifted) time."""
+    now = now or dt.datetime.now(dt.UTC)
+    blocks = {b.key: b for b in event.active_blocks()}
+    main_id = tracks.main_stage_id(event)
+    national = tracks.is_national_day(event)
+    entries = (await session.execute(
+        select(AuditEntry.action, AuditEntry.detail, AuditEntry.created_at)
+        .where(AuditEntry.event_id == event.id,
+               AuditEntry.action.in_(("block.live", "block.clear_live", "block.end")))
+        .order_by(AuditEntry.created_at, AuditEntry.id))).all()
+    evaluation_at = _aware(event.evaluation_opened_at) if event.evaluation_opened_at else None
+    windows: dict[int, list[Window]] = {}
+    open_end: set[int] = set()
+    on_air: dict[int | None, tuple[Block, dt.datetime]] = {}  # lane (stage id; None: the main stage) -> block, since
+
+    def lane_of(block: Block) -> int | None:
+        return block.stage_id if national and block.stage_id != main_id else None
+
+    def close(lane: int | None, at: dt.datetime) -> None:
+        if lane in on_air:
+            block, since = on_air.pop(lane)
+            if lane is not None:  # a regional block also ends at its planned (or overrun) end
+                at = min(at, max(since, _aware(block.ends_at)))
+            windows.setdefault(block.id, []).append((since, max(since, at)))
+
+    evaluation_pending = evaluation_at is not None
+    for action, detail, created_at in entries:
+        at = _aware(created_at)
+        block = blocks.get((detail or {}).get("block", ""))
+        if evaluation_pending and evaluation_at is not None and at >= evaluation_at:
+            for lane in list(on_air):  # the evaluation opening ends the broadcast
+                close(lane, evaluation_at)
+            evaluation_pending = False
+        if action == "block.clear_live":
+            close(None, at)
+        elif block is not None and action == "block.end":
+            if lane_of(block) in on_air and on_air[lane_of(block)][0] is block:
+                close(lane_of(block), at)
+        elif block is not None and action == "block.live":
+            close(lane_of(block), at)
+            on_air[lane_of(block)] = (block, at)
+    for lane, (block, since) in list(on_air.items()):
+        if evaluation_pending and evaluation_at is not None and evaluation_at <= now:
+            close(lane, evaluation_at)
+            continue
+        open_end.add(block.id)  # nothing ended it: as long as planned, and not beyond now
+        close(lane, min(since + (block.planned_end - block.planned_start), now))
+    return {
+        b.id: (OnAir(windows[b.id], "on_air", b.id in open_end) if b.id in windows
+               else OnAir([(b.starts_at, b.ends_at)], "planned"))
+        for b in event.active_blocks()
+    }
+
+
+async def _interaction_times(session: AsyncSession, event: Event) -> dict[str, list[dt.datetime]]:
+    """When each question, chat message and poll answer of the event was posted."""
+    poll_ids = select(Poll.id).where(Poll.event_id == event.id)
+    queries = {
+        "questions": select(Question.created_at).where(Question.event_id == event.id),
+        "chat_messages": select(ChatMessage.created_at).where(ChatMessage.event_id == event.id),
+        "poll_responses": select(PollResponse.created_at).where(PollResponse.poll_id.in_(poll_ids)),
+    }
+    return {key: [_aware(t) for t in (await session.execute(query)).scalars()] for key, query in queries.items()}
+
+
+def _engagement(on_air: OnAir, block: Block, times: dict[str, list[dt.datetime]]) -> dict[str, Any]:
+    """A block's time on air and what attendees did in it (per minute on air)."""
+    minutes = on_air.seconds / 60
+    counts = {key: sum(1 for t in values if any(start <= t < end for start, end in on_air.windows))
+              for key, values in times.items()}
+    total = sum(counts.values())
+    return {
+        "timing": on_air.timing,
+        "open_end": on_air.open_end,
+        "on_air_start": iso(on_air.windows[0][0]),
+        "on_air_end": iso(on_air.windows[-1][1]),
+        "on_air_minutes": round_half_up(minutes, 1),
+        "planned_minutes": round_half_up((block.planned_end - block.planned_start).total_seconds() / 60, 1),
+        **counts,
+        "interactions": total,
+        "interactions_per_minute": round_half_up(total / minutes, 2) if minutes > 0 else None,
+    }
+
+
+async def _attendance(session: AsyncSession, event: Event, stage_points: dict[int, list[Point]],
+                      on_air: dict[int, OnAir]) -> dict[str, Any]:
     unique = (await session.execute(select(func.count()).where(Attendee.event_id == event.id))).scalar_one()
     connected = (await session.execute(
         select(func.count(), func.coalesce(func.sum(Attendee.group_size), 0))
@@ -132,15 +249,17 @@ async def _attendance(session: AsyncSession, event: Event, stage_points: dict[in
         .group_by(AttendanceSample.minute).order_by(AttendanceSample.minute))).all()
     timeline = [{"minute": iso(minute), "connections": int(c or 0), "reach": int(r or 0)} for minute, c, r in rows]
     points = [(_aware(minute), int(c or 0), int(r or 0)) for minute, c, r in rows]
+    times = await _interaction_times(session, event)
     blocks = []
     for block in sorted(event.active_blocks(), key=lambda b: b.starts_at):
-        peak, reach = _peaks(points, block)
+        peak, reach = _peaks(points, on_air[block.id].windows)
         stage = tracks.stage_by_id(event, block.stage_id)
         blocks.append({
             "key": block.key, "title": block.title, "start": iso(block.starts_at), "end": iso(block.ends_at),
             "peak_connections": peak, "estimated_reach": reach,
             "stage": stage.key if stage else None,
-            "by_stage": _block_by_stage(event, block, (peak, reach), stage_points),
+            "by_stage": _block_by_stage(event, block, (peak, reach), stage_points, on_air[block.id].windows),
+            "engagement": _engagement(on_air[block.id], block, times),
         })
     return {
         "unique": unique,
@@ -153,14 +272,16 @@ async def _attendance(session: AsyncSession, event: Event, stage_points: dict[in
     }
 
 
-def _peaks(points: list[Point], block: Block) -> tuple[int, int]:
-    """The most connections and the most people reached in one minute of the block's (shifted) time."""
-    inside = [(c, r) for minute, c, r in points if block.starts_at <= minute < block.ends_at]
+def _peaks(points: list[Point], windows: list[Window]) -> tuple[int, int]:
+    """The most connections and the most people reached in one minute of the block's time on air (or planned:
+    :func:`on_air_windows`); the minute a window starts in counts."""
+    inside = [(c, r) for minute, c, r in points
+              if any(start.replace(second=0, microsecond=0) <= minute < end for start, end in windows)]
     return max((c for c, _r in inside), default=0), max((r for _c, r in inside), default=0)
 
 
 def _block_by_stage(event: Event, block: Block, total: tuple[int, int],
-                    stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
+                    stage_points: dict[int, list[Point]], windows: list[Window]) -> list[dict[str, Any]]:
     """A block's peak per home stage: every stage for a block of the main stage (everyone follows it), the
     block's own region for a regional one. With one stage that stage's peak is the event's."""
     if len(event.stages) <= 1:
@@ -169,7 +290,7 @@ def _block_by_stage(event: Event, block: Block, total: tuple[int, int],
     audience = event.stages if block.stage_id == tracks.main_stage_id(event) else [
         s for s in event.stages if s.id == block.stage_id]
     return [{"id": s.key, "name": s.name,
-             **dict(zip(("peak_connections", "estimated_reach"), _peaks(stage_points.get(s.id, []), block),
+             **dict(zip(("peak_connections", "estimated_reach"), _peaks(stage_points.get(s.id, []), windows),
                         strict=True))}
             for s in audience]
 
@@ -220,10 +341,11 @@ def _home_ids(event: Event, stage_ids: list[int | None]) -> list[int | None]:
 
 
 async def _stage_attendance(session: AsyncSession, event: Event, total: dict[str, Any],
-                            stage_points: dict[int, list[Point]]) -> dict[int, dict[str, Any]]:
+                            stage_points: dict[int, list[Point]],
+                            on_air: dict[int, OnAir]) -> dict[int, dict[str, Any]]:
     """Attendance per home stage (region), in the shape of the event's: attendees of the region who joined
     (``unique``), who connected, the people those reach (group sizes), and the peaks from the stage's samples."""
-    keys = ("key", "title", "start", "end", "stage", "peak_connections", "estimated_reach")
+    keys = ("key", "title", "start", "end", "stage", "peak_connections", "estimated_reach", "engagement")
     if len(event.stages) <= 1:  # no per-stage samples: the one stage's figures are the event's
         return {s.id: {**total, "blocks": [{k: b[k] for k in keys} for b in total["blocks"]]} for s in event.stages}
     rows = (await session.execute(
@@ -245,10 +367,11 @@ async def _stage_attendance(session: AsyncSession, event: Event, total: dict[str
         for block in ordered:
             if block.stage_id not in (main_id, stage.id):
                 continue
-            peak, reach = _peaks(points, block)
+            peak, reach = _peaks(points, on_air[block.id].windows)
             blocks.append({"key": block.key, "title": block.title, "start": iso(block.starts_at),
                            "end": iso(block.ends_at), "stage": (tracks.stage_by_id(event, block.stage_id) or stage).key,
-                           "peak_connections": peak, "estimated_reach": reach})
+                           "peak_connections": peak, "estimated_reach": reach,
+                           "engagement": next(b["engagement"] for b in total["blocks"] if b["key"] == block.key)})
         unique, connected, reach = counts[stage.id]
         result[stage.id] = {
             "unique": unique,
@@ -341,10 +464,10 @@ async def _stage_polls(session: AsyncSession, event: Event) -> dict[int, list[di
 
 
 async def _stages(session: AsyncSession, event: Event, attendance: dict[str, Any], evaluation: dict[str, Any],
-                  stage_points: dict[int, list[Point]]) -> list[dict[str, Any]]:
+                  stage_points: dict[int, list[Point]], on_air: dict[int, OnAir]) -> list[dict[str, Any]]:
     """The results per stage (per region on the national day): attendance, evaluation and polls, each in the
     shape of the event's own."""
-    attendance_by_stage = await _stage_attendance(session, event, attendance, stage_points)
+    attendance_by_stage = await _stage_attendance(session, event, attendance, stage_points, on_air)
     evaluation_by_stage = await _stage_evaluation(session, event, evaluation)
     polls_by_stage = await _stage_polls(session, event)
     return [{"id": stage.key, "name": stage.name, "kind": stage.kind,
@@ -393,7 +516,8 @@ async def build_report(session: AsyncSession, event: Event, *, include_names: bo
     deleted = (await session.execute(select(func.count()).where(
         ChatMessage.event_id == event.id, ChatMessage.deleted.is_(True)))).scalar_one()
     stage_points = await _stage_points(session, event)
-    attendance = await _attendance(session, event, stage_points)
+    on_air = await on_air_windows(session, event)
+    attendance = await _attendance(session, event, stage_points, on_air)
     evaluation = await _evaluation(session, event)
     return {
         "event": {"slug": event.slug, "title": event.title, "date": event.date.isoformat(),
@@ -403,5 +527,5 @@ async def build_report(session: AsyncSession, event: Event, *, include_names: bo
         "questions": await _questions(session, event, include_names),
         "chat": {"messages": int(chat[0]), "writers": int(chat[1]), "deleted": int(deleted)},
         "evaluation": evaluation,
-        "stages": await _stages(session, event, attendance, evaluation, stage_points),
+        "stages": await _stages(session, event, attendance, evaluation, stage_points, on_air),
     }
