@@ -5,6 +5,7 @@ PDF, and engagement per block measured by the time each block was actually on ai
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import zipfile
@@ -14,9 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from ehalsodag.agenda.service import event_by_slug
+from ehalsodag.db.engine import Database
 from ehalsodag.db.migrate import upgrade
+from ehalsodag.qa.models import Question
+from ehalsodag.results.models import AttendanceSample
 from ehalsodag.settings import Settings
+from ehalsodag.staff.models import AuditEntry
 from tests.conftest import ServedApp, load_fixture, make_settings, make_staff, run_sync, start_server, stop_server
 from tests.integration.test_results import JH, add_respondents, jamtland_answers
 from tests.support.postgres import fresh_database
@@ -117,3 +124,71 @@ def test_the_printable_report_comes_as_a_pdf_with_the_headline_figures(day):
     assert anonymous.status_code in (401, 303) and not anonymous.content.startswith(b"%PDF")
     page = httpx.get(f"{server.base_url}/e/{JH}/results/report", headers=headers["organiser"]).text
     assert f'href="/e/{JH}/results/report.pdf"' in page
+
+
+async def _script_the_day(settings: Settings, script: dict[str, int], evaluation_at: int,
+                          samples: dict[int, int], question_at: int) -> dt.datetime:
+    """Put the go-lives the moderator made (in order, through the API) at the scripted minutes after the first
+    block's planned start, the evaluation's opening at ``evaluation_at``, attendance ``samples`` (minute ->
+    connections) and the attendee's question at ``question_at``; return that start."""
+    db = Database(settings)
+    async with db.writer() as session:
+        event = await event_by_slug(session, JH)
+        base = min(b.planned_start for b in event.active_blocks())
+        lives = (await session.execute(select(AuditEntry).where(
+            AuditEntry.event_id == event.id, AuditEntry.action == "block.live").order_by(AuditEntry.id))).scalars()
+        for entry, minute in zip(lives, script.values(), strict=True):
+            entry.created_at = base + dt.timedelta(minutes=minute)
+        event.evaluation_opened_at = base + dt.timedelta(minutes=evaluation_at)
+        for minute, connections in samples.items():
+            session.add(AttendanceSample(event_id=event.id, worker="w", connections=connections, reach=connections,
+                                         minute=base + dt.timedelta(minutes=minute)))
+        question = (await session.execute(select(Question).where(Question.event_id == event.id))).scalar_one()
+        question.created_at = base + dt.timedelta(minutes=question_at)
+        await session.commit()
+    await db.dispose()
+    return base
+
+
+def test_engagement_per_block_follows_the_time_on_air_not_the_plan(day):
+    """Block 1 runs 20 minutes over, block 2 is cut short to 10 minutes, block 3 runs to the evaluation, block 4
+    is never taken live: minutes, peaks and interactions follow what was on air; block 4 says it is planned time."""
+    server, headers = day
+    blocks = httpx.get(f"{server.base_url}/api/v1/events/{JH}").json()["blocks"]
+    talks = [b for b in blocks if b["kind"] not in ("break", "pause")][:4]
+    planned = {b["key"]: (dt.datetime.fromisoformat(b["end"]) - dt.datetime.fromisoformat(b["start"])).seconds // 60
+               for b in talks}
+    for block in talks[:3]:  # the moderator takes three blocks live, through the API
+        went = httpx.post(f"{server.base_url}/api/v1/events/{JH}/live", json={"block_id": block["id"]},
+                          headers=headers["moderator"])
+        assert went.status_code == 200, went.text
+    joined = httpx.post(f"{server.base_url}/api/v1/events/{JH}/join", json={}).json()
+    asked = httpx.post(f"{server.base_url}/api/v1/events/{JH}/questions", json={"text": "Hur går det till?"},
+                       headers={"Authorization": f"Bearer {joined['attendee_token']}"})
+    assert asked.status_code == 201, asked.text
+    first, second, third, never = (b["key"] for b in talks)
+    script = {first: 0, second: 50, third: 60}
+    run_sync(_script_the_day(server.settings, script, evaluation_at=100, samples={5: 30, 55: 12, 70: 44},
+                             question_at=55))
+
+    report = httpx.get(f"{server.base_url}/api/v1/events/{JH}/results", headers=headers["organiser"]).json()
+    rows = {b["key"]: b for b in report["attendance"]["blocks"]}
+    minutes = {key: rows[key]["engagement"]["on_air_minutes"] for key in (first, second, third)}
+    assert minutes == {first: 50.0, second: 10.0, third: 40.0}
+    assert all(rows[key]["engagement"]["timing"] == "on_air" and not rows[key]["engagement"]["open_end"]
+               for key in (first, second, third))
+    assert rows[second]["peak_connections"] == 12 and rows[second]["engagement"]["questions"] == 1
+    assert rows[second]["engagement"]["interactions_per_minute"] == 0.1  # 1 question in 10 minutes on air
+    assert rows[first]["peak_connections"] == 30 and rows[first]["engagement"]["questions"] == 0
+    assert rows[third]["peak_connections"] == 44
+    assert rows[never]["engagement"]["timing"] == "planned"
+    assert rows[never]["engagement"]["on_air_minutes"] == rows[never]["engagement"]["planned_minutes"]
+    assert [rows[key]["engagement"]["planned_minutes"] for key in (first, second, third)] == [
+        planned[first], planned[second], planned[third]] != list(minutes.values())  # the plan was not what happened
+
+    page = httpx.get(f"{server.base_url}/e/{JH}/results", headers=headers["organiser"]).text
+    table = page[page.index('id="engagement-per-block"'):]
+    table = table[:table.index("</table>")]
+    assert table.count('data-timing="on_air"') >= 3 and 'data-timing="planned"' in table
+    assert "Faktisk sändningstid" in table and "Planerad tid (gick aldrig live)" in table
+    assert "<td>10,0</td>" in table and "<td>50,0</td>" in table and "<td>0,10</td>" in table
