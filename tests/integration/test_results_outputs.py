@@ -186,6 +186,12 @@ def test_engagement_per_block_follows_the_time_on_air_not_the_plan(day):
     assert [rows[key]["engagement"]["planned_minutes"] for key in (first, second, third)] == [
         planned[first], planned[second], planned[third]] != list(minutes.values())  # the plan was not what happened
 
+    tables = _tables(httpx.get(f"{server.base_url}/e/{JH}/results/export/csv", headers=headers["organiser"]))
+    exported = {row[0]: row for row in csv.reader(io.StringIO(tables.read("blocks.csv").decode("utf-8-sig"),
+                                                              newline=""), delimiter=";")}
+    title = next(b["title"] for b in talks if b["key"] == second)
+    assert exported[title][5:12] == ["Faktisk sändningstid", "10,0", f"{planned[second]},0", "1", "0", "0", "0,1"]
+
     page = httpx.get(f"{server.base_url}/e/{JH}/results", headers=headers["organiser"]).text
     table = page[page.index('id="engagement-per-block"'):]
     table = table[:table.index("</table>")]

@@ -138,9 +138,15 @@ def tables(report: dict[str, Any]) -> list[Table]:
         for q in question_rows])
     timeline = Table("attendance", [_("Minute (UTC)"), _("Connections"), _("People reached")], [
         [t["minute"], t["connections"], t["reach"]] for t in attendance["timeline"]])
+    timing = {"on_air": _("Actual time on air"), "planned": _("Planned time (never taken live)")}
     blocks = Table("blocks", [_("Block"), _("Start"), _("End"), _("Peak connections"), _("Estimated reach"),
-                              _("Stage")], [
-        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"], region(b.get("stage"))]
+                              _("Time measured"), _("Minutes on air"), _("Planned minutes"), _("Questions"),
+                              _("Chat messages"), _("Poll answers"), _("Interactions per minute"), _("Stage")], [
+        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"],
+         *([timing.get(e["timing"], e["timing"]), e["on_air_minutes"], e["planned_minutes"], e["questions"],
+            e["chat_messages"], e["poll_responses"], e["interactions_per_minute"]]
+           if (e := b.get("engagement")) else [None] * 7),
+         region(b.get("stage"))]
         for b in attendance["blocks"]])
     return [summary, evaluation_table, key_figures, comments, polls, qa, timeline, blocks, *region_tables(report)]
 
