@@ -347,7 +347,7 @@ def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _export(settings: Settings, slug: str, fmt: str, include_names: bool) -> bytes | None:
+async def _export(settings: Settings, slug: str, fmt: str, include_names: bool, variant: str = "sv") -> bytes | None:
     import json
 
     from ehalsodag.agenda.service import event_by_slug
@@ -366,12 +366,12 @@ async def _export(settings: Settings, slug: str, fmt: str, include_names: bool) 
         await db.dispose()
     if fmt == "json":
         return (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode()
-    return exports.to_csv_zip(report) if fmt == "csv" else exports.to_xlsx(report)
+    return exports.to_csv_zip(report, exports.CSV_VARIANTS[variant]) if fmt == "csv" else exports.to_xlsx(report)
 
 
 def cmd_results_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the results of an event as JSON, CSV (a zip of tables) or XLSX."""
-    data = asyncio.run(_export(settings, args.slug, args.format, args.with_names))
+    data = asyncio.run(_export(settings, args.slug, args.format, args.with_names, args.csv_variant))
     if data is None:
         print(f"error: no event with slug {args.slug!r}", file=sys.stderr)
         return 1
@@ -499,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", help="file to write (stdout for json when left out)")
     export.add_argument("--with-names", action="store_true",
                         help="include the names attendees chose to show with their questions")
+    export.add_argument("--csv-variant", choices=["sv", "international"], default="sv",
+                        help="csv for Swedish Excel (semicolons, decimal comma; the default) or international "
+                             "(commas, decimal point)")
     export.set_defaults(run=cmd_results_export)
 
     bench = commands.add_parser("bench", help="load benchmark on loopback (real websockets, real server)")

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.browser
 NOT_PAGES = {
     "/j/{code:str}", "/lang/{code:str}", "/e/{slug:str}/schedule.json", "/e/{slug:str}/schedule.xml",
     "/e/{slug:str}/schedule.ics", "/e/{slug:str}/qr.svg", "/e/{slug:str}/results/export/{fmt:str}",
-    "/e/{slug:str}/audit.csv", "/healthz", "/readyz", "/static/{file_path:path}",
+    "/e/{slug:str}/audit.csv", "/e/{slug:str}/results/report.pdf", "/healthz", "/readyz", "/static/{file_path:path}",
     "/e/{slug:str}/framework/materials/{material_id:int}", "/e/{slug:str}/programme.toml",
 }
 

@@ -35,7 +35,7 @@ ODD = ["²", "٣", "1e9", str(2**70), str(-(2**70)), "-0", "0x10", "\x00", "a\x0
        "%00", "\u202e", "💥" * 50, "x" * 5000, "9" * 5000, "1.5", "NaN", "-1", "0"]
 VALUE = st.one_of(st.sampled_from(ODD), st.text(max_size=30), st.integers().map(str))
 #: Query parameters the pages read.
-QUERY_NAMES = ["before", "stage", "view", "next", "code", "names", "token", "lang", "format", "deleted", "q"]
+QUERY_NAMES = ["before", "stage", "view", "next", "code", "names", "token", "lang", "format", "deleted", "q", "variant"]
 #: Path parameters: the real event and objects, and odd ones.
 PATH_VALUES = st.sampled_from(["REAL", "REAL", "nope", "a\x00b", "99999999999999999999999", "-1", "0", "²", "x" * 300])
 

@@ -123,6 +123,7 @@ MATRIX = {
     ("GET", "/api/v1/events/{slug}/results"): "organiser",
     ("GET", "/e/{slug}/results"): "organiser",
     ("GET", "/e/{slug}/results/report"): "organiser",
+    ("GET", "/e/{slug}/results/report.pdf"): "organiser",
     ("GET", "/e/{slug}/results/export/{fmt}"): "organiser",
     ("GET", "/e/{slug}/results/compare"): "organiser",
     ("POST", "/api/v1/events/{slug}/reach"): "organiser",

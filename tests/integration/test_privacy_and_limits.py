@@ -112,9 +112,12 @@ async def test_the_audit_log_is_for_organisers_and_exportable(client, settings, 
     page = await client.get(f"/e/{SLUG}/audit", headers=staff)
     assert page.status_code == 200 and "announcement.post" in page.text and "mod@example.se" in page.text
     assert (await client.get(f"/e/{SLUG}/audit", headers=moderator)).status_code == 403
-    exported = await client.get(f"/e/{SLUG}/audit.csv", headers=staff)
-    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    exported = await client.get(f"/e/{SLUG}/audit.csv", headers=staff)  # for Swedish Excel by default
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["time_utc", "actor", "action", "detail"]
+    international = await client.get(f"/e/{SLUG}/audit.csv?variant=international", headers=staff)
+    assert list(csv.reader(io.StringIO(international.content.decode("utf-8-sig"))))[0] == rows[0]
+    assert (await client.get(f"/e/{SLUG}/audit.csv?variant=excel", headers=staff)).status_code == 400
     post = next(r for r in rows if r[2] == "announcement.post")
     assert post[1] == "mod@example.se" and "calc" not in post[3] and "text_chars" in post[3]  # who, not the text
     assert post[3].startswith("'") or not post[3].startswith("=")  # neutralised for spreadsheets

@@ -183,9 +183,13 @@ async def test_exports_read_back_and_hold_no_names_unless_asked(client, settings
     zipped = zipfile.ZipFile(io.BytesIO((await client.get(f"/e/{JH}/results/export/csv", headers=headers)).content))
     assert {"summary.csv", "evaluation.csv", "evaluation_figures.csv", "polls.csv", "questions.csv", "comments.csv",
             "attendance.csv", "blocks.csv"} <= set(zipped.namelist())
-    figures = list(csv.reader(io.StringIO(zipped.read("evaluation_figures.csv").decode("utf-8-sig"))))
+    figures = list(csv.reader(io.StringIO(zipped.read("evaluation_figures.csv").decode("utf-8-sig")), delimiter=";"))
     helhet = next(row for row in figures if row[0] == "helhet")
-    assert helhet[2] == "50" and helhet[4] == "90.0"
+    assert helhet[2] == "50" and helhet[4] == "90,0"  # Swedish Excel by default: semicolons, decimal comma
+    international = zipfile.ZipFile(io.BytesIO((await client.get(
+        f"/e/{JH}/results/export/csv?variant=international", headers=headers)).content))
+    figures = list(csv.reader(io.StringIO(international.read("evaluation_figures.csv").decode("utf-8-sig"))))
+    assert next(row for row in figures if row[0] == "helhet")[4] == "90.0"
     comments = zipped.read("comments.csv").decode("utf-8-sig")
     assert "'=HYPERLINK" in comments and '\n"=HYPERLINK' not in comments  # formula neutralised
     questions_csv = zipped.read("questions.csv").decode("utf-8-sig")

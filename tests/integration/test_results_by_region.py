@@ -315,7 +315,8 @@ async def test_the_results_json_has_exact_figures_per_region(client, national):
 
 async def test_csv_and_xlsx_carry_the_region(client, national):
     headers = national["headers"]
-    zipped = zipfile.ZipFile(io.BytesIO((await client.get(f"/e/{SLUG}/results/export/csv", headers=headers)).content))
+    international = f"/e/{SLUG}/results/export/csv?variant=international"  # commas and decimal points
+    zipped = zipfile.ZipFile(io.BytesIO((await client.get(international, headers=headers)).content))
 
     def read(name):
         return list(csv.reader(io.StringIO(zipped.read(f"{name}.csv").decode("utf-8-sig"))))
@@ -417,3 +418,13 @@ async def test_single_stage_event_keeps_its_results_and_has_one_stage(client, se
     assert [{k: v for k, v in b.items() if k != "by_stage"} for b in report["attendance"]["blocks"]] == \
         stage["attendance"]["blocks"]
     assert stage["polls"] == report["polls"]
+
+
+async def test_the_national_days_report_comes_as_a_pdf_with_its_regions(client, national):
+    """The region charts (bars with interval whiskers) and tables go into the PDF as they are on the page."""
+    from pypdf import PdfReader
+
+    response = await client.get(f"/e/{SLUG}/results/report.pdf", headers=national["headers"])
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Östergötland" in text and "Jämtland Härjedalen" in text and "Nationella scenen" in text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
@@ -14,7 +14,7 @@ from ehalsodag.agenda.service import load_event
 from ehalsodag.attendees.auth import require_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.privacy import service as privacy_service
-from ehalsodag.results.exports import write_csv
+from ehalsodag.results.exports import CSV_VARIANTS, write_csv
 from ehalsodag.staff.auth import organiser_guard
 from ehalsodag.staff.models import AuditEntry, StaffUser
 from ehalsodag.web.templating import iso
@@ -57,13 +57,14 @@ async def audit_log(slug: str, db_session: AsyncSession, staff: StaffUser) -> Te
 
 
 @get("/e/{slug:str}/audit.csv", name="audit_csv", guards=[organiser_guard])
-async def audit_csv(slug: str, db_session: AsyncSession) -> Response[bytes]:
-    """The audit log as CSV."""
+async def audit_csv(slug: str, db_session: AsyncSession,
+                    variant: Literal["sv", "international"] = "sv") -> Response[bytes]:
+    """The audit log as CSV, for Swedish Excel unless ``?variant=international``."""
     event = await load_event(db_session, slug)
     rows = [["time_utc", "actor", "action", "detail"]] + [
         [iso(entry.created_at), entry.actor, entry.action, json.dumps(entry.detail, ensure_ascii=False)]
         for entry in await _audit_rows(db_session, event.id)]
-    return Response(write_csv(rows).encode(), media_type="text/csv; charset=utf-8",
+    return Response(write_csv(rows, CSV_VARIANTS[variant]).encode(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{slug}-audit.csv"'})
 
 

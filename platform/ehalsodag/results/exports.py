@@ -8,11 +8,15 @@ return) are prefixed with an apostrophe, so exported answers can never run in Ex
 cell is quoted, and the same prefix goes before such a character after every separator a spreadsheet
 may split the file on (comma, semicolon, tab: Swedish Excel splits on semicolons), so a cell such as
 ``Bra dag;=1+1`` stays harmless however the file is opened (:func:`csv_cell`, :func:`write_csv`).
+
+CSV comes in two variants (:data:`CSV_VARIANTS`): ``sv``, the default, is what Swedish Excel opens by a double
+click (semicolon between cells, decimal comma, UTF-8 with a byte-order mark); ``international`` has commas between
+cells and a decimal point (Excel in English, LibreOffice, R, pandas). Both quote every text cell and leave numbers
+bare, so a spreadsheet reads numbers as numbers.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import zipfile
@@ -57,13 +61,38 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(rows: Iterable[Iterable[Any]]) -> str:
+@dataclass(frozen=True)
+class CsvVariant:
+    """How a CSV file separates cells and writes decimals."""
+
+    key: str
+    separator: str
+    decimal: str
+
+
+SWEDISH = CsvVariant("sv", ";", ",")
+INTERNATIONAL = CsvVariant("international", ",", ".")
+#: The variants by their key (the ``?variant=`` of the export routes); the first is the default.
+CSV_VARIANTS = {variant.key: variant for variant in (SWEDISH, INTERNATIONAL)}
+
+
+def _csv_field(cell: Any, variant: CsvVariant) -> str:
+    """One cell: a number bare (with the variant's decimal sign), anything else quoted text (none: ``""``, so a row
+    of one empty cell is still a record)."""
+    if cell is None:
+        return '""'
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        number = repr(cell) if isinstance(cell, float) else str(cell)
+        return number.replace(".", variant.decimal)
+    return '"' + str(csv_cell(str(cell))).replace('"', '""') + '"'
+
+
+def write_csv(rows: Iterable[Iterable[Any]], variant: CsvVariant = SWEDISH) -> str:
     """``rows`` as CSV text with a byte-order mark (so Excel reads å, ä and ö): every text cell quoted and
-    neutralised (:func:`csv_cell`), numbers bare."""
-    text = io.StringIO()
-    writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
-    return "\ufeff" + text.getvalue()
+    neutralised (:func:`csv_cell`), numbers bare with the variant's decimal sign, cells split by its separator,
+    lines ended by CR LF (as RFC 4180 and Excel have it)."""
+    return "\ufeff" + "".join(
+        variant.separator.join(_csv_field(cell, variant) for cell in row) + "\r\n" for row in rows)
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
@@ -109,9 +138,15 @@ def tables(report: dict[str, Any]) -> list[Table]:
         for q in question_rows])
     timeline = Table("attendance", [_("Minute (UTC)"), _("Attendees"), _("People reached")], [
         [t["minute"], t["connections"], t["reach"]] for t in attendance["timeline"]])
+    timing = {"on_air": _("Actual time on air"), "planned": _("Planned time (never taken live)")}
     blocks = Table("blocks", [_("Block"), _("Start"), _("End"), _("Peak connections"), _("Estimated reach"),
-                              _("Stage")], [
-        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"], region(b.get("stage"))]
+                              _("Time measured"), _("Minutes on air"), _("Planned minutes"), _("Questions"),
+                              _("Chat messages"), _("Poll answers"), _("Interactions per minute"), _("Stage")], [
+        [b["title"], b["start"], b["end"], b["peak_connections"], b["estimated_reach"],
+         *([timing.get(e["timing"], e["timing"]), e["on_air_minutes"], e["planned_minutes"], e["questions"],
+            e["chat_messages"], e["poll_responses"], e["interactions_per_minute"]]
+           if (e := b.get("engagement")) else [None] * 7),
+         region(b.get("stage"))]
         for b in attendance["blocks"]])
     return [summary, evaluation_table, key_figures, comments, polls, qa, timeline, blocks, *region_tables(report)]
 
@@ -158,12 +193,12 @@ def region_tables(report: dict[str, Any]) -> list[Table]:
     return [regions, answers, figures, comments, polls, blocks, timeline]
 
 
-def to_csv_zip(report: dict[str, Any]) -> bytes:
-    """A zip with one UTF-8 CSV per table (with a byte-order mark, so Excel reads å, ä and ö)."""
+def to_csv_zip(report: dict[str, Any], variant: CsvVariant = SWEDISH) -> bytes:
+    """A zip with one UTF-8 CSV per table (with a byte-order mark, so Excel reads å, ä and ö), in ``variant``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for table in tables(report):
-            archive.writestr(f"{table.name}.csv", write_csv([table.columns, *table.rows]))
+            archive.writestr(f"{table.name}.csv", write_csv([table.columns, *table.rows], variant))
     return buffer.getvalue()
 
 

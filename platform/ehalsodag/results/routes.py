@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, get, post
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.response import Response, Template
+from litestar.utils.sync import sync_to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.agenda.models import Event
 from ehalsodag.agenda.service import list_events, load_event
 from ehalsodag.i18n import _, ngettext
-from ehalsodag.results import exports
+from ehalsodag.results import exports, pdf
 from ehalsodag.results.charts import Bar, bar_chart, line_chart
 from ehalsodag.results.service import build_report
 from ehalsodag.staff import audit
@@ -133,20 +134,37 @@ async def results_report(request: Request[Any, Any, Any], slug: str, db_session:
         "event": event, "report": report, "charts": charts_for(report), "staff": None, "printable": True})
 
 
+@get("/e/{slug:str}/results/report.pdf", name="results_report_pdf", guards=[organiser_guard])
+async def results_report_pdf(request: Request[Any, Any, Any], slug: str, db_session: AsyncSession,
+                             uow: AsyncSession, staff: StaffUser) -> Response[bytes]:
+    """The printable report as a PDF, rendered from the same template as the printable page."""
+    event, report = await _organiser_report(request, db_session, slug, staff)
+    audit.record(uow, actor=staff.email, action="results.export", event_id=event.id, format="pdf", with_names=False)
+    html = request.app.template_engine.get_template("results/report.html").render(
+        request=request, event=event, report=report, charts=charts_for(report), staff=None, printable=True,
+        pdf=True, csrf_input="")
+    data = await sync_to_thread(pdf.html_to_pdf, html)  # CPU-bound: off the event loop
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}-report.pdf"'})
+
+
 @get("/e/{slug:str}/results/export/{fmt:str}", name="results_export", guards=[organiser_guard])
 async def results_export(request: Request[Any, Any, Any], slug: str, fmt: str, db_session: AsyncSession,
-                         uow: AsyncSession, staff: StaffUser) -> Response[Any]:
-    """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names."""
+                         uow: AsyncSession, staff: StaffUser,
+                         variant: Literal["sv", "international"] = "sv") -> Response[Any]:
+    """Download as json, csv (a zip of tables) or xlsx; ``?names=1`` adds the Q&A with names. CSV is for Swedish
+    Excel (semicolons, decimal comma) unless ``?variant=international`` (commas, decimal point)."""
     event, report = await _organiser_report(request, db_session, slug, staff)
     names = "-with-names" if request.query_params.get("names") == "1" else ""
     if fmt in ("json", "csv", "xlsx"):  # data leaving the platform is an organiser action worth auditing
         audit.record(uow, actor=staff.email, action="results.export", event_id=event.id,
-                     format=fmt, with_names=bool(names))
+                     format=fmt, with_names=bool(names), **({"variant": variant} if fmt == "csv" else {}))
     if fmt == "json":
         return Response(report, headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.json"'})
     if fmt == "csv":
-        return Response(exports.to_csv_zip(report), media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}.zip"'})
+        suffix = "" if variant == exports.SWEDISH.key else f"-{variant}"
+        return Response(exports.to_csv_zip(report, exports.CSV_VARIANTS[variant]), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{slug}-results{names}{suffix}.zip"'})
     if fmt == "xlsx":
         return Response(exports.to_xlsx(report),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -207,5 +225,6 @@ async def form_reach_cap(request: Request[Any, Any, Any], event: Event, uow: Asy
     return await _set_reach_cap(request, event, form, uow, staff)
 
 
-routes = [api_results, results_page, results_report, results_export, results_compare, api_reach_cap,
+routes = [api_results, results_page, results_report, results_report_pdf, results_export, results_compare,
+          api_reach_cap,
           form_reach_cap]

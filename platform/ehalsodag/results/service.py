@@ -4,14 +4,21 @@ Percentages are computed from integers and rounded half-up to one decimal (45 of
 90.0). The 95 % interval of a proportion is Wilson's score interval. Names are left out unless
 ``include_names`` is asked for (the Q&A with names).
 
+Engagement per block is measured over the time the block was actually on air (:func:`on_air_windows`): from a
+moderator taking it live to the next go-live on its stage, the moderator going back to the clock, the end of a
+regional block, or the evaluation opening; a block never taken live falls back to its planned (shifted) time, and
+the report says which (``timing``: ``"on_air"`` or ``"planned"``).
+
 ``stages`` repeats attendance, evaluation and polls per stage, on the national day per region: an
 attendee, an answer or a vote counts for the respondent's home stage (none stored: the main stage).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,10 +37,29 @@ from ehalsodag.polls.logic import PollResult, percent, round_half_up
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question
 from ehalsodag.results import attendance
+from ehalsodag.staff.models import AuditEntry
 from ehalsodag.web.templating import iso
 
 Z_95 = 1.959963984540054
 TOP_QUESTIONS = 10
+#: A stretch of time a block was on air (or planned to be): start inclusive, end exclusive.
+Window = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class OnAir:
+    """When a block was on air: its windows, and whether they were measured (``"on_air"``) or are its planned time
+    (``"planned"``: never taken live). ``open_end``: the last window had no later event to end it and was taken as
+    long as planned (capped at now)."""
+
+    windows: list[Window]
+    timing: str
+    open_end: bool = False
+
+    @property
+    def seconds(self) -> int:
+        """Time on air in whole seconds."""
+        return int(sum((end - start).total_seconds() for start, end in self.windows))
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
@@ -118,14 +144,107 @@ async def _evaluation(session: AsyncSession, event: Event) -> dict[str, Any]:
     return _evaluation_figures(event, questions, list(answers), respondents, event.evaluation_present)
 
 
-def _block_window(block: Block) -> tuple[int, int]:
-    """A block's (shifted) minutes, the last one included."""
-    return attendance.minute_number(block.starts_at), attendance.minute_number(block.ends_at) - 1
+async def on_air_windows(session: AsyncSession, event: Event, now: dt.datetime | None = None) -> dict[int, OnAir]:
+    """Each active block's time on air, from the audit log's go-lives (``block.live``), returns to the clock
+    (``block.clear_live``) and regional ends (``block.end``), in the order they happened.
+
+    A block taken live stays on air until the next go-live on its stage (the main stage's go-lives end the main
+    stage's block; a region's its own), a return to the clock (main stage), its early end or planned end (a regional
+    block), or the evaluation opening. With none of these after it, it is taken as on air for its planned length
+    (capped at ``now``). A block taken live twice has two windows. Never live: its planned (shifted) time."""
+    now = now or dt.datetime.now(dt.UTC)
+    blocks = {b.key: b for b in event.active_blocks()}
+    main_id = tracks.main_stage_id(event)
+    national = tracks.is_national_day(event)
+    entries = (await session.execute(
+        select(AuditEntry.action, AuditEntry.detail, AuditEntry.created_at)
+        .where(AuditEntry.event_id == event.id,
+               AuditEntry.action.in_(("block.live", "block.clear_live", "block.end")))
+        .order_by(AuditEntry.created_at, AuditEntry.id))).all()
+    evaluation_at = _aware(event.evaluation_opened_at) if event.evaluation_opened_at else None
+    windows: dict[int, list[Window]] = {}
+    open_end: set[int] = set()
+    on_air: dict[int | None, tuple[Block, dt.datetime]] = {}  # lane (stage id; None: the main stage) -> block, since
+
+    def lane_of(block: Block) -> int | None:
+        return block.stage_id if national and block.stage_id != main_id else None
+
+    def close(lane: int | None, at: dt.datetime) -> None:
+        if lane in on_air:
+            block, since = on_air.pop(lane)
+            if lane is not None:  # a regional block also ends at its planned (or overrun) end
+                at = min(at, max(since, _aware(block.ends_at)))
+            windows.setdefault(block.id, []).append((since, max(since, at)))
+
+    evaluation_pending = evaluation_at is not None
+    for action, detail, created_at in entries:
+        at = _aware(created_at)
+        block = blocks.get((detail or {}).get("block", ""))
+        if evaluation_pending and evaluation_at is not None and at >= evaluation_at:
+            for lane in list(on_air):  # the evaluation opening ends the broadcast
+                close(lane, evaluation_at)
+            evaluation_pending = False
+        if action == "block.clear_live":
+            close(None, at)
+        elif block is not None and action == "block.end":
+            if lane_of(block) in on_air and on_air[lane_of(block)][0] is block:
+                close(lane_of(block), at)
+        elif block is not None and action == "block.live":
+            close(lane_of(block), at)
+            on_air[lane_of(block)] = (block, at)
+    for lane, (block, since) in list(on_air.items()):
+        if evaluation_pending and evaluation_at is not None and evaluation_at <= now:
+            close(lane, evaluation_at)
+            continue
+        open_end.add(block.id)  # nothing ended it: as long as planned, and not beyond now
+        close(lane, min(since + (block.planned_end - block.planned_start), now))
+    return {
+        b.id: (OnAir(windows[b.id], "on_air", b.id in open_end) if b.id in windows
+               else OnAir([(b.starts_at, b.ends_at)], "planned"))
+        for b in event.active_blocks()
+    }
 
 
-def _attendance_of(event: Event, present: attendance.Presence, blocks: list[Block],
-                   by_stage: bool = True) -> dict[str, Any]:
-    """The attendance figures of ``present`` (the event's, or a region's): the day, per minute, per block."""
+async def _interaction_times(session: AsyncSession, event: Event) -> dict[str, list[dt.datetime]]:
+    """When each question, chat message and poll answer of the event was posted."""
+    poll_ids = select(Poll.id).where(Poll.event_id == event.id)
+    queries = {
+        "questions": select(Question.created_at).where(Question.event_id == event.id),
+        "chat_messages": select(ChatMessage.created_at).where(ChatMessage.event_id == event.id),
+        "poll_responses": select(PollResponse.created_at).where(PollResponse.poll_id.in_(poll_ids)),
+    }
+    return {key: [_aware(t) for t in (await session.execute(query)).scalars()] for key, query in queries.items()}
+
+
+def _engagement(on_air: OnAir, block: Block, times: dict[str, list[dt.datetime]]) -> dict[str, Any]:
+    """A block's time on air and what attendees did in it (per minute on air)."""
+    minutes = on_air.seconds / 60
+    counts = {key: sum(1 for t in values if any(start <= t < end for start, end in on_air.windows))
+              for key, values in times.items()}
+    total = sum(counts.values())
+    return {
+        "timing": on_air.timing,
+        "open_end": on_air.open_end,
+        "on_air_start": iso(on_air.windows[0][0]),
+        "on_air_end": iso(on_air.windows[-1][1]),
+        "on_air_minutes": round_half_up(minutes, 1),
+        "planned_minutes": round_half_up((block.planned_end - block.planned_start).total_seconds() / 60, 1),
+        **counts,
+        "interactions": total,
+        "interactions_per_minute": round_half_up(total / minutes, 2) if minutes > 0 else None,
+    }
+
+
+def _on_air_window(on_air: OnAir) -> tuple[int, int]:
+    """The minutes from a block's first moment on air to its last (its planned time when never taken live)."""
+    first = attendance.minute_number(on_air.windows[0][0])
+    return first, max(first, attendance.minute_number(on_air.windows[-1][1]) - 1)
+
+
+def _attendance_of(event: Event, present: attendance.Presence, blocks: list[Block], on_air: dict[int, OnAir],
+                   times: dict[str, list[dt.datetime]], by_stage: bool = True) -> dict[str, Any]:
+    """The attendance figures of ``present`` (the event's, or a region's): the day, per minute, and per block over
+    its time on air (with what attendees did meanwhile)."""
     day = present.figures()
     joined = len(present.declared)
     figures: dict[str, Any] = {
@@ -139,21 +258,23 @@ def _attendance_of(event: Event, present: attendance.Presence, blocks: list[Bloc
         "blocks": [],
     }
     for block in blocks:
-        inside = present.figures(*_block_window(block))
+        window = _on_air_window(on_air[block.id])
+        inside = present.figures(*window)
         stage = tracks.stage_by_id(event, block.stage_id)
         row = {"key": block.key, "title": block.title, "start": iso(block.starts_at), "end": iso(block.ends_at),
                "stage": stage.key if stage else None, "attendees": inside["unique"],
                "peak_connections": inside["peak_concurrent"], "estimated_reach": inside["estimated_reach"],
-               "peak_reach": inside["peak_reach"]}
+               "peak_reach": inside["peak_reach"], "engagement": _engagement(on_air[block.id], block, times)}
         if by_stage:
-            row["by_stage"] = _block_by_stage(event, block, present)
+            row["by_stage"] = _block_by_stage(event, block, present, window)
         figures["blocks"].append(row)
     return figures
 
 
-async def _attendance(session: AsyncSession, event: Event, present: attendance.Presence) -> dict[str, Any]:
+async def _attendance(session: AsyncSession, event: Event, present: attendance.Presence,
+                      on_air: dict[int, OnAir], times: dict[str, list[dt.datetime]]) -> dict[str, Any]:
     blocks = sorted(event.active_blocks(), key=lambda b: b.starts_at)
-    figures = _attendance_of(event, present, blocks)
+    figures = _attendance_of(event, present, blocks, on_air, times)
     figures["group_sizes"] = present.group_sizes()
     figures["reach_max_group_size"] = present.cap
     figures["reach_capped"] = sum(1 for a in present.spans if present.sizes.get(a) != present.declared.get(a))
@@ -166,18 +287,22 @@ def _region_of(event: Event, present: attendance.Presence, stage_id: int) -> att
                       if (h := tracks.home_of(event, home)) is not None and h.id == stage_id)
 
 
-def _block_by_stage(event: Event, block: Block, present: attendance.Presence) -> list[dict[str, Any]]:
+def _block_by_stage(event: Event, block: Block, present: attendance.Presence,
+                    window: tuple[int, int]) -> list[dict[str, Any]]:
     """A block's figures per home stage: every stage for a block of the main stage (everyone follows it), the
     block's own region for a regional one. With one stage that stage's figures are the event's."""
     audience = event.stages if block.stage_id == tracks.main_stage_id(event) or len(event.stages) <= 1 else [
         s for s in event.stages if s.id == block.stage_id]
     rows = []
     for stage in audience:
-        inside = (present if len(event.stages) <= 1 else _region_of(event, present, stage.id)).figures(
-            *_block_window(block))
+        inside = (present if len(event.stages) <= 1 else _region_of(event, present, stage.id)).figures(*window)
         rows.append({"id": stage.key, "name": stage.name, "attendees": inside["unique"],
                      "peak_connections": inside["peak_concurrent"], "estimated_reach": inside["estimated_reach"]})
     return rows
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _poll_item(event: Event, poll: Poll, result: PollResult) -> dict[str, Any]:
@@ -208,12 +333,12 @@ def _home_ids(event: Event, stage_ids: list[int | None]) -> list[int | None]:
     return [home.id if home is not None else None for home in homes]
 
 
-def _stage_attendance(event: Event, total: dict[str, Any],
-                      present: attendance.Presence) -> dict[int, dict[str, Any]]:
+def _stage_attendance(event: Event, total: dict[str, Any], present: attendance.Presence, on_air: dict[int, OnAir],
+                      times: dict[str, list[dt.datetime]]) -> dict[int, dict[str, Any]]:
     """Attendance per home stage (region), in the shape of the event's, over the region's attendees: the national
     blocks and the region's own."""
     keys = ("key", "title", "start", "end", "stage", "attendees", "peak_connections", "estimated_reach",
-            "peak_reach")
+            "peak_reach", "engagement")
     if len(event.stages) <= 1:  # the one stage's figures are the event's
         return {s.id: {**total, "blocks": [{k: b[k] for k in keys} for b in total["blocks"]]} for s in event.stages}
     main_id = tracks.main_stage_id(event)
@@ -221,7 +346,7 @@ def _stage_attendance(event: Event, total: dict[str, Any],
     result = {}
     for stage in event.stages:
         blocks = [b for b in ordered if b.stage_id in (main_id, stage.id)]
-        figures = _attendance_of(event, _region_of(event, present, stage.id), blocks, by_stage=False)
+        figures = _attendance_of(event, _region_of(event, present, stage.id), blocks, on_air, times, by_stage=False)
         for row in figures["blocks"]:
             row["stage"] = row["stage"] or stage.key
         result[stage.id] = figures
@@ -307,10 +432,11 @@ async def _stage_polls(session: AsyncSession, event: Event) -> dict[int, list[di
 
 
 async def _stages(session: AsyncSession, event: Event, figures: dict[str, Any], evaluation: dict[str, Any],
-                  present: attendance.Presence) -> list[dict[str, Any]]:
+                  present: attendance.Presence, on_air: dict[int, OnAir],
+                  times: dict[str, list[dt.datetime]]) -> list[dict[str, Any]]:
     """The results per stage (per region on the national day): attendance, evaluation and polls, each in the
     shape of the event's own."""
-    attendance_by_stage = _stage_attendance(event, figures, present)
+    attendance_by_stage = _stage_attendance(event, figures, present, on_air, times)
     evaluation_by_stage = await _stage_evaluation(session, event, evaluation)
     polls_by_stage = await _stage_polls(session, event)
     return [{"id": stage.key, "name": stage.name, "kind": stage.kind,
@@ -359,7 +485,9 @@ async def build_report(session: AsyncSession, event: Event, *, include_names: bo
     deleted = (await session.execute(select(func.count()).where(
         ChatMessage.event_id == event.id, ChatMessage.deleted.is_(True)))).scalar_one()
     present = await attendance.presence(session, event.id, event.reach_max_group_size)
-    figures = await _attendance(session, event, present)
+    on_air = await on_air_windows(session, event)
+    times = await _interaction_times(session, event)
+    figures = await _attendance(session, event, present, on_air, times)
     evaluation = await _evaluation(session, event)
     return {
         "event": {"slug": event.slug, "title": event.title, "date": event.date.isoformat(),
@@ -369,5 +497,5 @@ async def build_report(session: AsyncSession, event: Event, *, include_names: bo
         "questions": await _questions(session, event, include_names),
         "chat": {"messages": int(chat[0]), "writers": int(chat[1]), "deleted": int(deleted)},
         "evaluation": evaluation,
-        "stages": await _stages(session, event, figures, evaluation, present),
+        "stages": await _stages(session, event, figures, evaluation, present, on_air, times),
     }
