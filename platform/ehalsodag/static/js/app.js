@@ -26,7 +26,36 @@
      the Content-Security-Policy allows scripts from this file only. */
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
-    if (form && form.classList && form.classList.contains("reset-on-success") && evt.detail.successful) form.reset();
+    var ok = evt.detail.xhr && evt.detail.xhr.status >= 200 && evt.detail.xhr.status < 300;
+    if (form && form.classList && form.classList.contains("reset-on-success") && ok) form.reset();
+  });
+
+  /* Control panel: each form's answer (done or refused) appears next to its own submit button in a polite live
+     region, not in the message area at the top of the page; a form that succeeded starts empty again (its
+     defaults), unless it shows the current state (data-keep-values: the announcement). */
+  var statusCount = 0;
+  function formStatus(form) {
+    var status = form.querySelector(".form-status");
+    if (status) return status;
+    status = document.createElement("div");
+    status.className = "form-status";
+    status.id = "form-status-" + (++statusCount);
+    status.setAttribute("aria-live", "polite");
+    var buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+    var last = buttons.length ? buttons[buttons.length - 1] : null;
+    var anchor = last ? (last.closest(".button-row") || last) : null;
+    if (anchor && form.contains(anchor)) anchor.insertAdjacentElement("afterend", status);
+    else form.appendChild(status);
+    return status;
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt || evt.detail.elt;
+    var form = elt && elt.closest ? elt.closest("form") : null;
+    if (!form || !target || target.id !== "control-message") return;
+    evt.detail.target = formStatus(form);
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    if (status >= 200 && status < 300 && !form.hasAttribute("data-keep-values")) form.reset();
   });
   document.addEventListener("click", function (evt) {
     if (evt.target.closest && evt.target.closest("[data-print]")) window.print();

@@ -1,0 +1,161 @@
+"""Issue 18, "Broken": each defect shown where a person meets it, in Debian's Chromium (Playwright) on one
+served app: a moderator on the control panel, attendees on a phone (390 px), the presenter screen at 1080p.
+
+Each test names the item it proves fixed and is written for the class of the defect (every control-panel
+form, every user-supplied text, ...), not only the one instance found.
+
+Skipped where /usr/bin/chromium is missing, unless EHALSODAG_TEST_BROWSER=required.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from ehalsodag.db.migrate import upgrade
+from tests.browser.conftest import skip_without_chromium
+from tests.conftest import (
+    STAFF_PASSWORD,
+    ServedApp,
+    load_fixture,
+    make_settings,
+    make_staff,
+    run_sync,
+    start_server,
+    stop_server,
+)
+
+skip_without_chromium()
+
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+SLUG = "regional"
+ADMIN = "admin@example.se"
+CONNECTED = "Liveuppdateringar på"
+
+
+@dataclass
+class Served:
+    """The module's server and its admin's bearer token."""
+
+    server: ServedApp
+    staff_token: str
+    http: httpx.Client
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def api(self, method: str, path: str, *, token: str | None = None, staff: bool = False,
+            json: Any = None, ok: tuple[int, ...] = (200, 201)) -> Any:
+        headers = {"Authorization": f"Bearer {self.staff_token if staff else token}"} if staff or token else {}
+        response = self.http.request(method, self.base_url + path, json=json, headers=headers)
+        assert response.status_code in ok, f"{method} {path}: {response.status_code} {response.text[:500]}"
+        return response.json() if response.content else None
+
+    def join(self) -> str:
+        return self.api("POST", f"/api/v1/events/{SLUG}/join", json={})["attendee_token"]
+
+    def poll(self, kind: str, question: str, options: list[str] | None = None, **extra: Any) -> int:
+        body: dict[str, Any] = {"kind": kind, "question": question, "options": options or [], **extra}
+        poll_id = self.api("POST", f"/api/v1/events/{SLUG}/polls", staff=True, json=body)["id"]
+        self.api("POST", f"/api/v1/polls/{poll_id}/open", staff=True)
+        return poll_id
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("broken")
+    settings = make_settings(tmp)
+    upgrade(settings)
+    slug = run_sync(load_fixture(settings, "regional.toml"))
+    assert slug == SLUG
+    token = run_sync(make_staff(settings, ADMIN, "admin"))
+    state = Served(start_server(settings, tmp / "server.log"), token, httpx.Client(timeout=15))
+    state.api("POST", f"/api/v1/events/{SLUG}/settings", staff=True,
+              json={"premoderation": False, "chat_enabled": True})
+    try:
+        yield state
+    finally:
+        state.http.close()
+        stop_server(state.server)
+
+
+def moderator_page(browser: Browser, served: Served, width: int = 1280) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": 900}, base_url=served.base_url).new_page()
+    page.goto(f"/e/{SLUG}/control")
+    page.get_by_label("E-postadress").fill(ADMIN)
+    page.get_by_label("Lösenord").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page).to_have_url(re.compile(f"/e/{SLUG}/control$"))
+    expect(page.locator("#connection")).to_have_text(CONNECTED, timeout=5000)
+    return page
+
+
+def attendee_page(browser: Browser, served: Served, width: int = 390, path: str = "", **context: Any) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": 844}, base_url=served.base_url,
+                               **context).new_page()
+    page.goto(f"/e/{SLUG}{path}")
+    page.get_by_role("button", name="Delta").click()
+    expect(page.locator("#connection")).to_have_text(CONNECTED, timeout=5000)
+    return page
+
+
+def near(page: Page, a: str, b: str) -> float:
+    """The vertical distance in px between the bottom of ``a`` and the top of ``b`` (negative: b above a)."""
+    return page.evaluate("""([a, b]) => document.querySelector(b).getBoundingClientRect().top
+                                         - document.querySelector(a).getBoundingClientRect().bottom""", [a, b])
+
+
+# --- 1. every control-panel form resets after success and answers next to its own button ----------------------
+
+
+def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(browser: Browser, served: Served):
+    page = moderator_page(browser, served)
+    form = page.locator("form[action$='/control/polls']")
+    button = form.get_by_role("button", name="Skapa omröstningen")
+    # A choice poll, then an open-text poll: the second must not carry the first one's options.
+    form.get_by_label("Typ").select_option("single")
+    form.get_by_label("Fråga", exact=True).fill("Vilken region?")
+    form.get_by_label("Alternativ, ett per rad (val och rangordning)").fill("Öst\nVäst")
+    button.click()
+    status = form.locator(".form-status")
+    expect(status).to_contain_text("Omröstningen är skapad")
+    expect(page.locator("#control-message")).to_be_empty()
+    assert status.get_attribute("aria-live") == "polite"
+    expect(form.get_by_label("Alternativ, ett per rad (val och rangordning)")).to_have_value("")
+    expect(form.get_by_label("Fråga", exact=True)).to_have_value("")
+    form.get_by_label("Typ").select_option("open_text")
+    form.get_by_label("Fråga", exact=True).fill("Vad tar du med dig?")
+    button.click()
+    expect(status).to_contain_text("Omröstningen är skapad")
+    expect(page.locator("#mod-poll-list")).to_contain_text("Vad tar du med dig?")
+    # A refused form keeps what was typed and shows its error right below its own button.
+    form.get_by_label("Typ").select_option("single")
+    form.get_by_label("Fråga", exact=True).fill("Bara ett alternativ")
+    form.get_by_label("Alternativ, ett per rad (val och rangordning)").fill("Ensam")
+    button.click()
+    expect(status.get_by_role("alert")).to_be_visible()
+    expect(form.get_by_label("Fråga", exact=True)).to_have_value("Bara ett alternativ")
+    assert 0 <= near(page, "form[action$='/control/polls'] button[type=submit]",
+                     "form[action$='/control/polls'] .form-status") < 40
+    # The class: every form of the panel that answers in the message area answers beside its button instead.
+    page.locator("#shift-minutes").fill("1")
+    page.get_by_role("button", name="Flytta senare programpunkter").click()
+    shift = page.locator("form[action$='/control/shift'] .form-status")
+    expect(shift).not_to_be_empty()
+    expect(shift).to_contain_text("inga senare programpunkter")  # nothing is live yet: refused, kept
+    expect(page.locator("#shift-minutes")).to_have_value("1")
+    page.get_by_label("Text som visas för alla deltagare").fill("Kaffe i foajén")
+    page.get_by_role("button", name="Publicera meddelandet").click()
+    expect(page.locator("form[action$='/control/announcement'] .form-status")).not_to_be_empty()
+    expect(page.get_by_label("Text som visas för alla deltagare")).to_have_value("Kaffe i foajén")
+    expect(page.locator("#control-message")).to_be_empty()
+    page.context.close()
