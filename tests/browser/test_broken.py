@@ -159,3 +159,82 @@ def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(b
     expect(page.get_by_label("Text som visas för alla deltagare")).to_have_value("Kaffe i foajén")
     expect(page.locator("#control-message")).to_be_empty()
     page.context.close()
+
+
+# --- 2. no element spills from its card or the viewport, whatever people type -------------------------------
+
+#: Every element whose right edge passes its card's (or, outside a card, the viewport's), and the page's own
+#: sideways scroll. An element inside a scroll box of its own (overflow-x: auto) is allowed to.
+SPILLS = """() => {
+  const out = [];
+  const vw = document.documentElement.clientWidth;
+  const wide = document.documentElement.scrollWidth;
+  if (wide > vw + 1) out.push("page scrolls sideways: " + wide + " > " + vw);
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || getComputedStyle(el).position === "fixed") continue;
+    if (el.closest(".visually-hidden")) continue;
+    let box = el.parentElement, scrolls = false;
+    while (box && box !== document.body) {
+      const ox = getComputedStyle(box).overflowX;
+      if (ox === "auto" || ox === "scroll" || ox === "hidden") { scrolls = true; break; }
+      if (box.classList.contains("card")) break;
+      box = box.parentElement;
+    }
+    if (scrolls) continue;
+    const limit = box && box !== document.body ? box.getBoundingClientRect().right : vw;
+    if (r.right > limit + 1) {
+      out.push(el.tagName.toLowerCase() + "." + el.className + " ends at " + Math.round(r.right) + " > " + limit);
+    }
+  }
+  return out.slice(0, 10);
+}"""
+
+def no_spill(page: Page) -> None:
+    spills = page.evaluate(SPILLS)
+    assert not spills, page.url + " spills:\n" + "\n".join(spills)
+
+
+LONG = "Tillgänglighetsredogörelsegranskningsarbetsgruppsmedlemmarna"  # 60 letters, no break
+
+
+def test_2_long_unbroken_strings_spill_from_no_card_and_a_long_question_fits_the_presenter_screen(
+        browser: Browser, served: Served):
+    word = LONG[:40]
+    cloud = served.poll("wordcloud", f"Ett ord{LONG}?")
+    choice = served.poll("multiple", f"Välj{LONG}", [f"A{LONG * 3}", f"B{LONG}"], max_picks=2)
+    wall = served.poll("open_text", f"Öppen{LONG}")
+    token = served.join()
+    served.api("POST", f"/api/v1/polls/{cloud}/responses", token=token, json={"words": [word]})
+    served.api("POST", f"/api/v1/polls/{wall}/responses", token=token, json={"text": LONG * 8})
+    served.api("POST", f"/api/v1/events/{SLUG}/chat", token=token, json={"text": LONG * 15})
+    served.api("POST", f"/api/v1/events/{SLUG}/questions", token=token, json={"text": LONG * 8})
+    assert choice
+    attendee = attendee_page(browser, served)
+    expect(attendee.locator(".wordcloud")).to_contain_text(word.lower(), timeout=5000)
+    no_spill(attendee)
+    attendee.goto("/me")
+    no_spill(attendee)
+    moderator = moderator_page(browser, served)
+    expect(moderator.locator("#mod-poll-list")).to_contain_text(f"Välj{LONG}")
+    no_spill(moderator)
+    attendee.context.close()
+    # A 500-character question on stage fits the presenter screen at 1080p: nothing below its bottom edge.
+    question = " ".join(["Hur säkerställer vi att invånarnas digitala vårdmöten blir jämlika?"] * 8)[:500]
+    asked = served.api("POST", f"/api/v1/events/{SLUG}/questions", token=served.join(), json={"text": question})["id"]
+    for poll_id in (cloud, choice, wall):
+        served.api("POST", f"/api/v1/polls/{poll_id}/close", staff=True)
+    served.api("POST", f"/api/v1/questions/{asked}/moderate", staff=True, json={"action": "highlight"})
+    screen = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=served.base_url).new_page()
+    screen.goto(f"/e/{SLUG}/screen")
+    expect(screen.locator(".screen-question")).to_contain_text(question[:60], timeout=5000)
+    screen.wait_for_timeout(300)
+    bottom = screen.evaluate("""() => Math.max(...[...document.querySelectorAll('#screen-main *')]
+                                    .map(el => el.getBoundingClientRect().bottom))""")
+    assert bottom <= 1080, f"the question on stage ends at {bottom} px, below the 1080 px screen"
+    assert screen.evaluate("() => document.documentElement.scrollHeight") <= 1080
+    size = screen.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.screen-question')).fontSize)")
+    assert size >= 28, f"fitted, but at {size} px it cannot be read from the back of the room"
+    no_spill(screen)
+    screen.context.close()
+    moderator.context.close()

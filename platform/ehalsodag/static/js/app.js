@@ -155,10 +155,28 @@
     if (log && chatPinned) log.scrollTop = log.scrollHeight;
   }
 
+  /* Presenter screen: a long question (up to 500 characters) is fitted to the screen: its text shrinks step by
+     step until nothing runs off the bottom, never below 28 px (readable from the back of a room at 1080p). */
+  function fitScreen() {
+    if (!document.body.classList.contains("screen")) return;
+    var question = document.querySelector(".screen-question");
+    if (!question) return;
+    question.style.fontSize = "";
+    var size = parseFloat(getComputedStyle(question).fontSize);
+    var root = document.documentElement;
+    while (root.scrollHeight > window.innerHeight && size > 28) {
+      size = Math.max(28, size * 0.9);
+      question.style.fontSize = size + "px";
+    }
+  }
+  window.addEventListener("resize", fitScreen);
+
   document.addEventListener("ehalsodag:applied", function () {
+    fitScreen();
     startHls(); updateCountdowns(); if (sortMode !== "votes") applySortMode(); pinChat();
   });
   document.addEventListener("DOMContentLoaded", function () {
+    fitScreen();
     startHls();
     updateCountdowns();
     pinChat();
