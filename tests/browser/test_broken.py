@@ -238,3 +238,44 @@ def test_2_long_unbroken_strings_spill_from_no_card_and_a_long_question_fits_the
     no_spill(screen)
     screen.context.close()
     moderator.context.close()
+
+
+# --- 3. "My data" reads as people wrote it ------------------------------------------------------------------
+
+
+def test_3_my_data_shows_readable_answers_and_translated_statuses(browser: Browser, served: Served):
+    token = served.join()
+    single = served.poll("single", "Vilken del av länet?", ["Östra Östergötland", "Västra"])
+    options = {o["label"]: o["id"] for o in served.api("GET", f"/api/v1/events/{SLUG}/polls")
+               if o["id"] == single for o in o["options"]}
+    ranking = served.poll("ranking", "Ordna efter vikt", ["Tillgång", "Säkerhet", "Öppenhet"])
+    rank_ids = [o["id"] for p in served.api("GET", f"/api/v1/events/{SLUG}/polls") if p["id"] == ranking
+                for o in p["options"]]
+    scale = served.poll("scale", "Hur nöjd?", scale_min=1, scale_max=5, scale_labels=["Inte alls", "Mycket"])
+    cloud = served.poll("wordcloud", "Ett ord om dagen?")
+    wall = served.poll("open_text", "Vad tar du med dig?")
+    served.api("POST", f"/api/v1/polls/{single}/responses", token=token,
+               json={"option_ids": [options["Östra Östergötland"]]})
+    served.api("POST", f"/api/v1/polls/{ranking}/responses", token=token, json={"ranking": rank_ids[::-1]})
+    served.api("POST", f"/api/v1/polls/{scale}/responses", token=token, json={"value": 5})
+    served.api("POST", f"/api/v1/polls/{cloud}/responses", token=token, json={"words": ["Över förväntan"]})
+    served.api("POST", f"/api/v1/polls/{wall}/responses", token=token, json={"text": "Mötet \"öppnade\" ögonen"})
+    served.api("POST", f"/api/v1/events/{SLUG}/questions", token=token, json={"text": "Vem äger journalen?"})
+    for language, status in (("sv", "publicerad"), ("en", "published")):
+        context = browser.new_context(base_url=served.base_url)
+        context.add_cookies([{"name": "ehd_lang", "value": language, "url": served.base_url}])
+        page = context.new_page()
+        page.goto(f"/e/{SLUG}/me?token={token}")
+        answers = page.locator("section[aria-labelledby=me-polls]")
+        expect(answers).to_contain_text("Vilken del av länet?: Östra Östergötland")
+        expect(answers).to_contain_text("1. Öppenhet, 2. Säkerhet, 3. Tillgång")
+        expect(answers).to_contain_text("5 (Mycket)")
+        expect(answers).to_contain_text("över förväntan")
+        expect(answers).to_contain_text('Mötet "öppnade" ögonen')
+        text = answers.inner_text()
+        for raw in ("\\u00", "{", "option_ids", "ranking", "[", '"words"'):
+            assert raw not in text, f"raw JSON ({raw}) on My data: {text}"
+        questions = page.locator("section[aria-labelledby=me-questions]")
+        expect(questions).to_contain_text(f"Vem äger journalen? ({status})")
+        assert "approved" not in questions.inner_text()
+        page.context.close()
