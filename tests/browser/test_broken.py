@@ -279,3 +279,62 @@ def test_3_my_data_shows_readable_answers_and_translated_statuses(browser: Brows
         expect(questions).to_contain_text(f"Vem äger journalen? ({status})")
         assert "approved" not in questions.inner_text()
         page.context.close()
+
+
+# --- 4. a ranking counts only once ordered; multiple choice stops at its maximum ----------------------------
+
+
+def answers_on_my_data(page: Page) -> str:
+    """The attendee's poll answers as "My data" lists them (a new tab of the same browser)."""
+    mine = page.context.new_page()
+    mine.goto(f"/e/{SLUG}/me")
+    text = mine.locator("section[aria-labelledby=me-polls] ul").inner_text()
+    mine.close()
+    return text
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_4_an_untouched_ranking_is_no_vote_and_multiple_choice_stops_at_its_maximum(
+        browser: Browser, served: Served, javascript: bool):
+    question = f"Rangordna åtgärderna ({'js' if javascript else 'utan js'})"
+    served.poll("ranking", question, ["Journal", "Recept", "Tidbok"])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=served.base_url,
+                                  java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"/e/{SLUG}")
+    page.get_by_role("button", name="Delta").click()
+    poll = page.locator("article", has_text=question)
+    # Untouched, and ordered in part: refused with the reason, and nothing is counted.
+    poll.get_by_role("button", name="Skicka svaret").click()
+    page.wait_for_load_state()
+    poll = page.locator("article", has_text=question)
+    expect(poll.locator(".poll-message")).to_contain_text("Rangordna varje alternativ exakt en gång.")
+    expect(poll.locator("fieldset")).to_have_attribute("aria-invalid", "true")
+    assert "Journal" not in answers_on_my_data(page)
+    poll.get_by_label("Plats 1").select_option(label="Tidbok")
+    poll.get_by_role("button", name="Skicka svaret").click()
+    page.wait_for_load_state()
+    poll = page.locator("article", has_text=question)
+    expect(poll.locator(".poll-message")).to_contain_text("Rangordna varje alternativ exakt en gång.")
+    assert "Tidbok" not in answers_on_my_data(page)
+    # Ordered: counted.
+    poll = page.locator("article", has_text=question)
+    for place, label in enumerate(("Tidbok", "Journal", "Recept"), start=1):
+        poll.get_by_label(f"Plats {place}", exact=True).select_option(label=label)
+    poll.get_by_role("button", name="Skicka svaret").click()
+    page.wait_for_load_state()
+    if javascript:
+        expect(page.get_by_text("Tack, ditt svar är räknat.").first).to_be_visible()
+    assert "1. Tidbok, 2. Journal, 3. Recept" in answers_on_my_data(page)
+    if javascript:
+        # Multiple choice with at most 2: a third tick is refused on the page, which says why.
+        choice = served.poll("multiple", "Välj högst två kanaler", ["1177", "Appen", "Brev", "Telefon"], max_picks=2)
+        assert choice
+        poll = page.locator("article", has_text="Välj högst två kanaler")
+        poll.get_by_label("1177").check()
+        poll.get_by_label("Appen").check()
+        poll.get_by_label("Brev").click()
+        expect(poll.get_by_label("Brev")).not_to_be_checked()
+        expect(poll.locator(".poll-message")).to_contain_text("Du kan välja högst 2.")
+        assert poll.locator("input:checked").count() == 2
+    context.close()

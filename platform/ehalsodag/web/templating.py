@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from ehalsodag import i18n
 from ehalsodag.attendees.service import pseudonym
 from ehalsodag.i18n import N_
+from ehalsodag.web.flash import form_error
 
 BLOCK_KIND_LABELS = {
     "opening": N_("opening"), "talk": N_("talk"), "panel": N_("panel"), "break": N_("break"),
@@ -136,7 +137,8 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """What a page's parts need besides their fragment's context: the CSRF field of its forms (as Litestar gives
     full pages), so that they post without JavaScript."""
     token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
-    return {"csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />')}
+    return {"csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />'),
+            "form_error": form_error(request)}
 
 
 def render(templates_dir: Path, name: str, **context: Any) -> str:

@@ -30,6 +30,43 @@
     if (form && form.classList && form.classList.contains("reset-on-success") && ok) form.reset();
   });
 
+  /* A refused form's error is tied to its field (aria-invalid, aria-describedby the message); a later success
+     unties it. The typed text stays (only a success resets the form). */
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest("form") : null;
+    var target = evt.detail.target;
+    if (!form || !target || !target.id || !evt.detail.xhr) return;
+    var field = form.querySelector("textarea, input[name=text], fieldset");
+    if (!field) return;
+    if (evt.detail.xhr.status >= 400) {
+      field.setAttribute("aria-invalid", "true");
+      var ids = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      if (ids.indexOf(target.id) < 0) ids.push(target.id);
+      field.setAttribute("aria-describedby", ids.join(" "));
+    } else {
+      field.removeAttribute("aria-invalid");
+    }
+  });
+
+  /* Multiple choice: a tick beyond the poll's maximum is undone at once, and the page says why. */
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    if (!box || box.type !== "checkbox") return;
+    var group = box.closest("fieldset[data-max-picks]");
+    if (!group || !box.checked) return;
+    var max = parseInt(group.dataset.maxPicks, 10);
+    if (group.querySelectorAll("input[type=checkbox]:checked").length <= max) return;
+    box.checked = false;
+    var form = group.closest("form");
+    var message = form ? form.querySelector(".poll-message") : null;
+    if (message) {
+      var p = document.createElement("p");
+      p.className = "message message-error";
+      p.textContent = group.dataset.maxText;
+      message.replaceChildren(p);
+    }
+  });
+
   /* Control panel: each form's answer (done or refused) appears next to its own submit button in a polite live
      region, not in the message area at the top of the page; a form that succeeded starts empty again (its
      defaults), unless it shows the current state (data-keep-values: the announcement). */

@@ -1,0 +1,79 @@
+"""Without JavaScript, a refused form comes back to the page it was sent from, with the error beside its field and
+what was typed still in it (never a bare error page).
+
+The error and the typed text travel in a short-lived cookie (one minute, HttpOnly, this browser only); the page
+that sent the form reads it (:func:`form_error`) and deletes it (:func:`forget_form_error`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+
+FORM_ERROR_COOKIE = "ehd_form_error"
+#: The typed fields that come back (never the CSRF token or a password).
+KEPT_FIELDS = ("text", "name")
+MAX_COOKIE = 3800
+#: Where the page scrolls to for each form (its section's id).
+_ANCHORS = ((re.compile(r"/questions$"), "qa"), (re.compile(r"/chat$"), "chat"),
+            (re.compile(r"/polls/(\d+)/respond$"), "poll-{0}"))
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode()
+
+
+def back_to_form(request: Request[Any, Any, Any], status: int, detail: str) -> Redirect | None:
+    """For a refused form sent without JavaScript from one of the event's pages: a redirect back to that page,
+    carrying the error and the typed text; None where that does not apply (API, htmx, other origin)."""
+    if request.method != "POST" or not 400 <= status < 500:
+        return None
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/e/"):
+        return None
+    if referer.path.rstrip("/") == request.url.path.rstrip("/"):
+        return None
+    form = value_or_default(ScopeState.from_scope(request.scope).form, {})
+    form = form if isinstance(form, dict) else {}
+    values = {k: v for k, v in form.items() if k in KEPT_FIELDS and isinstance(v, str)}
+    payload = {"action": request.url.path, "message": str(detail), "values": values}
+    value = _encode(payload)
+    if len(value) > MAX_COOKIE:
+        value = _encode({**payload, "values": {}})
+    anchor = next((name.format(*m.groups()) for pattern, name in _ANCHORS if (m := pattern.search(request.url.path))),
+                  "")
+    target = referer.path + (f"?{referer.query}" if referer.query else "") + (f"#{anchor}" if anchor else "")
+    response = Redirect(target, status_code=303)
+    response.set_cookie(Cookie(key=FORM_ERROR_COOKIE, value=value, max_age=60, httponly=True, samesite="lax",
+                               path="/e/", secure=request.url.scheme == "https"))
+    return response
+
+
+def form_error(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """The refused form's ``{action, message, values}`` this browser carries, if any."""
+    raw = request.cookies.get(FORM_ERROR_COOKIE)
+    if not raw:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+    except (ValueError, UnicodeError):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
+        return None
+    values = payload.get("values") if isinstance(payload.get("values"), dict) else {}
+    return {"action": payload["action"], "message": str(payload.get("message", "")),
+            "values": {k: v for k, v in values.items() if k in KEPT_FIELDS and isinstance(v, str)}}
+
+
+def forget_form_error() -> Cookie:
+    """The cookie that deletes the carried error once its page has shown it."""
+    return Cookie(key=FORM_ERROR_COOKIE, value="", max_age=0, httponly=True, samesite="lax", path="/e/")
