@@ -338,3 +338,56 @@ def test_4_an_untouched_ranking_is_no_vote_and_multiple_choice_stops_at_its_maxi
         expect(poll.locator(".poll-message")).to_contain_text("Du kan välja högst 2.")
         assert poll.locator("input:checked").count() == 2
     context.close()
+
+
+# --- 6. a refused question or chat message keeps its text and its error sits by its field ---------------------
+
+
+def test_6_a_refused_chat_message_or_question_keeps_its_text_with_the_error_tied_to_the_field(
+        browser: Browser, served: Served):
+    page = attendee_page(browser, served)
+    chat = page.get_by_label("Skriv i chatten")
+    for n in range(5):  # the chat allows five messages in ten seconds
+        chat.fill(f"Hej nummer {n}")
+        page.locator("#chat-send").click()
+        expect(page.locator("#chat-log")).to_contain_text(f"Hej nummer {n}")
+    chat.fill("Ett sjätte meddelande som jag skrev med omsorg")
+    page.locator("#chat-send").click()
+    expect(page.locator("#chat-message [role=alert]")).to_be_visible()
+    expect(chat).to_have_value("Ett sjätte meddelande som jag skrev med omsorg")
+    expect(chat).to_have_attribute("aria-invalid", "true")
+    assert "chat-message" in (chat.get_attribute("aria-describedby") or "").split()
+    # A question that is too long: refused, kept, tied to its field.
+    question = page.get_by_label("Din fråga")
+    question.evaluate("el => el.removeAttribute('maxlength')")  # as an old browser or a pasted text may send it
+    question.fill("Å" * 501)
+    page.get_by_role("button", name="Ställ frågan").click()
+    expect(page.locator("#qa-message [role=alert]")).to_be_visible()
+    expect(question).to_have_value("Å" * 501)
+    expect(question).to_have_attribute("aria-invalid", "true")
+    page.context.close()
+
+
+def test_6_without_javascript_a_refused_question_comes_back_to_the_form_with_the_error_beside_it(
+        browser: Browser, served: Served):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=served.base_url,
+                                  java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"/e/{SLUG}")
+    page.get_by_role("button", name="Delta").click()
+    question = page.get_by_label("Din fråga")
+    question.evaluate("el => el.removeAttribute('maxlength')")
+    text = "Varför " + "mycket " * 80
+    question.fill(text)
+    page.get_by_role("button", name="Ställ frågan").click()
+    page.wait_for_load_state()
+    assert re.search(f"/e/{SLUG}#qa$", page.url), page.url  # the form's page, not a bare error page
+    question = page.get_by_label("Din fråga")
+    expect(page.locator("#qa-message [role=alert]")).to_be_visible()
+    expect(question).to_have_value(text)
+    expect(question).to_have_attribute("aria-invalid", "true")
+    expect(question).to_have_attribute("aria-describedby", "qa-message")
+    # Shown once: a reload shows the empty form again.
+    page.reload()
+    expect(page.locator("#qa-message [role=alert]")).to_have_count(0)
+    context.close()

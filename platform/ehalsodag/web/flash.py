@@ -11,7 +11,7 @@ import base64
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -32,6 +32,18 @@ def _encode(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload, ensure_ascii=False).encode()).decode()
 
 
+def _sent_form(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The form the request sent, as far as it was read (the parsed form, else the received body)."""
+    state = ScopeState.from_scope(request.scope)
+    form = value_or_default(state.form, None)
+    if isinstance(form, dict) and form:
+        return form
+    body = value_or_default(state.body, b"")
+    if isinstance(body, bytes) and body and "x-www-form-urlencoded" in request.headers.get("content-type", ""):
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return {}
+
+
 def back_to_form(request: Request[Any, Any, Any], status: int, detail: str) -> Redirect | None:
     """For a refused form sent without JavaScript from one of the event's pages: a redirect back to that page,
     carrying the error and the typed text; None where that does not apply (API, htmx, other origin)."""
@@ -42,13 +54,12 @@ def back_to_form(request: Request[Any, Any, Any], status: int, detail: str) -> R
         return None
     if referer.path.rstrip("/") == request.url.path.rstrip("/"):
         return None
-    form = value_or_default(ScopeState.from_scope(request.scope).form, {})
-    form = form if isinstance(form, dict) else {}
+    form = _sent_form(request)
     values = {k: v for k, v in form.items() if k in KEPT_FIELDS and isinstance(v, str)}
-    payload = {"action": request.url.path, "message": str(detail), "values": values}
+    payload = {"action": request.url.path, "message": str(detail), "typed": values}
     value = _encode(payload)
     if len(value) > MAX_COOKIE:
-        value = _encode({**payload, "values": {}})
+        value = _encode({**payload, "typed": {}})
     anchor = next((name.format(*m.groups()) for pattern, name in _ANCHORS if (m := pattern.search(request.url.path))),
                   "")
     target = referer.path + (f"?{referer.query}" if referer.query else "") + (f"#{anchor}" if anchor else "")
@@ -59,7 +70,7 @@ def back_to_form(request: Request[Any, Any, Any], status: int, detail: str) -> R
 
 
 def form_error(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
-    """The refused form's ``{action, message, values}`` this browser carries, if any."""
+    """The refused form's ``{action, message, typed}`` this browser carries, if any."""
     raw = request.cookies.get(FORM_ERROR_COOKIE)
     if not raw:
         return None
@@ -69,9 +80,9 @@ def form_error(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
         return None
-    values = payload.get("values") if isinstance(payload.get("values"), dict) else {}
+    values = payload.get("typed") if isinstance(payload.get("typed"), dict) else {}
     return {"action": payload["action"], "message": str(payload.get("message", "")),
-            "values": {k: v for k, v in values.items() if k in KEPT_FIELDS and isinstance(v, str)}}
+            "typed": {k: v for k, v in values.items() if k in KEPT_FIELDS and isinstance(v, str)}}
 
 
 def forget_form_error() -> Cookie:
