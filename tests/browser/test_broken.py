@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from tests.conftest import (
     STAFF_PASSWORD,
     ServedApp,
     load_fixture,
+    load_programme,
     make_settings,
     make_staff,
     run_sync,
@@ -48,6 +50,8 @@ class Served:
     server: ServedApp
     staff_token: str
     http: httpx.Client
+    settings: Any
+    tmp: Path
 
     @property
     def base_url(self) -> str:
@@ -78,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     slug = run_sync(load_fixture(settings, "regional.toml"))
     assert slug == SLUG
     token = run_sync(make_staff(settings, ADMIN, "admin"))
-    state = Served(start_server(settings, tmp / "server.log"), token, httpx.Client(timeout=15))
+    state = Served(start_server(settings, tmp / "server.log"), token, httpx.Client(timeout=15), settings, tmp)
     state.api("POST", f"/api/v1/events/{SLUG}/settings", staff=True,
               json={"premoderation": False, "chat_enabled": True})
     try:
@@ -391,3 +395,81 @@ def test_6_without_javascript_a_refused_question_comes_back_to_the_form_with_the
     page.reload()
     expect(page.locator("#qa-message [role=alert]")).to_have_count(0)
     context.close()
+
+
+# --- 5. English texts from the programme file; Swedish text in the English page is marked as Swedish ----------
+
+BILINGUAL = """[event]
+slug = "tvasprakig"
+title = "Tvåspråkig dag"
+date = 2021-04-20
+timezone = "Europe/Stockholm"
+
+[evaluation]
+open_minutes = 60
+
+[[evaluation.questions]]
+key = "helhet"
+kind = "scale"
+text = "Vad tyckte du om dagen?"
+text_en = "What did you think of the day?"
+labels = ["Mycket dålig", "Dålig", "Varken eller", "Bra", "Mycket bra"]
+labels_en = ["Very poor", "Poor", "Neither", "Good", "Very good"]
+
+[[evaluation.questions]]
+key = "format"
+kind = "choice"
+text = "Vilket format föredrar du?"
+labels = ["Digitalt", "På plats"]
+
+[[stages]]
+id = "main"
+name = "Huvud"
+
+[[blocks]]
+id = "a"
+kind = "talk"
+start = "09:00"
+end = "10:00"
+title = "Invånaren som medskapare"
+title_en = "The resident as co-creator"
+
+[[blocks]]
+id = "b"
+kind = "panel"
+start = "10:00"
+end = "11:00"
+title = "Samverkan i länet"
+"""
+
+
+def test_5_english_texts_of_the_programme_file_and_swedish_marked_as_swedish(browser: Browser, served: Served):
+    path = served.tmp / "tvasprakig.toml"
+    path.write_text(BILINGUAL, encoding="utf-8")
+    slug = run_sync(load_programme(served.settings, path))
+    served.api("POST", f"/api/v1/events/{slug}/evaluation/open", staff=True, json={"minutes": 30})
+    for language in ("en", "sv"):
+        context = browser.new_context(base_url=served.base_url)
+        context.add_cookies([{"name": "ehd_lang", "value": language, "url": served.base_url}])
+        page = context.new_page()
+        page.goto(f"/e/{slug}")
+        page.get_by_role("button", name="Join" if language == "en" else "Delta").click()
+        programme = page.locator("#programme")
+        evaluation = page.locator("#evaluation-form")
+        expect(evaluation).to_be_visible(timeout=5000)
+        if language == "en":
+            expect(programme).to_contain_text("The resident as co-creator")
+            expect(programme).not_to_contain_text("Invånaren som medskapare")
+            expect(programme.locator('[lang="sv"]', has_text="Samverkan i länet")).to_have_count(1)
+            expect(evaluation.locator("legend", has_text="What did you think of the day?")).to_have_count(1)
+            expect(evaluation.get_by_label("Very good")).to_have_count(1)
+            expect(evaluation).not_to_contain_text("Mycket bra")
+            expect(evaluation.locator('legend [lang="sv"]', has_text="Vilket format föredrar du?")).to_have_count(1)
+            expect(evaluation.locator('label [lang="sv"]', has_text="På plats")).to_have_count(1)
+        else:
+            expect(programme).to_contain_text("Invånaren som medskapare")
+            expect(programme).not_to_contain_text("The resident as co-creator")
+            expect(evaluation).to_contain_text("Vad tyckte du om dagen?")
+            expect(evaluation.get_by_label("Mycket bra")).to_have_count(1)
+            assert page.locator('main [lang="sv"]').count() == 0  # the whole page is Swedish already
+        context.close()

@@ -66,6 +66,17 @@ def kind_label(kind: str) -> str:
     return i18n.gettext(BLOCK_KIND_LABELS.get(kind, kind))
 
 
+def shown_text(swedish: str | None, english: str | None = None) -> Markup:
+    """A text from the programme file in the page's language: on the English page its English text where the file
+    gives one, else the Swedish text marked ``lang="sv"`` (WCAG 3.1.2) so that it is read as Swedish."""
+    if i18n.current_language() == "en":
+        if english:
+            return escape(english)
+        if swedish:
+            return Markup('<span lang="sv">%s</span>') % swedish
+    return escape(swedish or "")
+
+
 def _local(value: dt.datetime, timezone: str) -> dt.datetime:
     return value.astimezone(ZoneInfo(timezone))
 
@@ -128,6 +139,7 @@ def environment(templates_dir: Path) -> Environment:
         poll_state_label=poll_state_label,
         theme_label=theme_label,
         pseudonym=pseudonym,
+        shown_text=shown_text,
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock, decimal1=decimal1, decimal2=decimal2)
     return env
