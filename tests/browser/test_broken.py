@@ -31,6 +31,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.integration.test_broken_data import BILINGUAL
 
 skip_without_chromium()
 
@@ -399,48 +400,6 @@ def test_6_without_javascript_a_refused_question_comes_back_to_the_form_with_the
 
 # --- 5. English texts from the programme file; Swedish text in the English page is marked as Swedish ----------
 
-BILINGUAL = """[event]
-slug = "tvasprakig"
-title = "Tvåspråkig dag"
-date = 2021-04-20
-timezone = "Europe/Stockholm"
-
-[evaluation]
-open_minutes = 60
-
-[[evaluation.questions]]
-key = "helhet"
-kind = "scale"
-text = "Vad tyckte du om dagen?"
-text_en = "What did you think of the day?"
-labels = ["Mycket dålig", "Dålig", "Varken eller", "Bra", "Mycket bra"]
-labels_en = ["Very poor", "Poor", "Neither", "Good", "Very good"]
-
-[[evaluation.questions]]
-key = "format"
-kind = "choice"
-text = "Vilket format föredrar du?"
-labels = ["Digitalt", "På plats"]
-
-[[stages]]
-id = "main"
-name = "Huvud"
-
-[[blocks]]
-id = "a"
-kind = "talk"
-start = "09:00"
-end = "10:00"
-title = "Invånaren som medskapare"
-title_en = "The resident as co-creator"
-
-[[blocks]]
-id = "b"
-kind = "panel"
-start = "10:00"
-end = "11:00"
-title = "Samverkan i länet"
-"""
 
 
 def test_5_english_texts_of_the_programme_file_and_swedish_marked_as_swedish(browser: Browser, served: Served):
