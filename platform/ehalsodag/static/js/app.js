@@ -36,6 +36,7 @@
     var form = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest("form") : null;
     var target = evt.detail.target;
     if (!form || !target || !target.id || !evt.detail.xhr) return;
+    if (target.classList.contains("form-status")) return;  /* the control panel's forms: the message says which */
     var field = form.querySelector("textarea, input[name=text], fieldset");
     if (!field) return;
     if (evt.detail.xhr.status >= 400) {
