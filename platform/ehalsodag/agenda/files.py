@@ -12,6 +12,10 @@ its blocks (added, replaced by id, removed) and their extra speakers. Loading th
 its region files gives the same composed event. In a region file ``{region}`` is its stage's name unless
 its ``[placeholders]`` say otherwise.
 
+Texts are Swedish; a block may add ``title_en`` and ``description_en`` and an evaluation question ``text_en`` and
+``labels_en`` (one per label, same order) for the English page, which shows the Swedish text marked as Swedish where
+no English one is given.
+
 Every problem is reported as ``FILE: field.path: message``; nothing is loaded when there is one.
 """
 
