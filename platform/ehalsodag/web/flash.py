@@ -23,7 +23,9 @@ FORM_ERROR_COOKIE = "ehd_form_error"
 #: The typed fields that come back (never the CSRF token or a password).
 KEPT_FIELDS = ("text", "name")
 MAX_COOKIE = 3800
-#: Where the page scrolls to for each form (its section's id).
+#: The attendee page, the one page whose forms show a carried error.
+_EVENT_PAGE = re.compile(r"^/e/[^/]+/?$")
+#: The forms it shows one for, and where the page scrolls to for each (its section's id).
 _ANCHORS = ((re.compile(r"/questions$"), "qa"), (re.compile(r"/chat$"), "chat"),
             (re.compile(r"/polls/(\d+)/respond$"), "poll-{0}"))
 
@@ -47,22 +49,22 @@ def _sent_form(request: Request[Any, Any, Any]) -> dict[str, Any]:
 def back_to_form(request: Request[Any, Any, Any], status: int, detail: str) -> Redirect | None:
     """For a refused form sent without JavaScript from one of the event's pages: a redirect back to that page,
     carrying the error and the typed text; None where that does not apply (API, htmx, other origin)."""
-    if request.method != "POST" or not 400 <= status < 500:
+    if request.method != "POST" or not 400 <= status < 500 or status in (401, 403):
         return None
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc != request.url.netloc or not referer.path.startswith("/e/"):
+    if referer.netloc != request.url.netloc or not _EVENT_PAGE.match(referer.path):
         return None
-    if referer.path.rstrip("/") == request.url.path.rstrip("/"):
-        return None
+    anchor = next((name.format(*m.groups()) for pattern, name in _ANCHORS if (m := pattern.search(request.url.path))),
+                  None)
+    if anchor is None or not request.url.path.startswith(referer.path.rstrip("/") + "/"):
+        return None  # only the attendee page's own forms show a carried error; others keep the error page
     form = _sent_form(request)
     values = {k: v for k, v in form.items() if k in KEPT_FIELDS and isinstance(v, str)}
     payload = {"action": request.url.path, "message": str(detail), "typed": values}
     value = _encode(payload)
     if len(value) > MAX_COOKIE:
         value = _encode({**payload, "typed": {}})
-    anchor = next((name.format(*m.groups()) for pattern, name in _ANCHORS if (m := pattern.search(request.url.path))),
-                  "")
-    target = referer.path + (f"?{referer.query}" if referer.query else "") + (f"#{anchor}" if anchor else "")
+    target = referer.path + (f"?{referer.query}" if referer.query else "") + f"#{anchor}"
     response = Redirect(target, status_code=303)
     response.set_cookie(Cookie(key=FORM_ERROR_COOKIE, value=value, max_age=60, httponly=True, samesite="lax",
                                path="/e/", secure=request.url.scheme == "https"))
