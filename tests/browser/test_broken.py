@@ -163,6 +163,14 @@ def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(b
     expect(page.locator("form[action$='/control/announcement'] .form-status")).not_to_be_empty()
     expect(page.get_by_label("Text som visas för alla deltagare")).to_have_value("Kaffe i foajén")
     expect(page.locator("#control-message")).to_be_empty()
+    # A form that the push redraws (the switch's label changes) keeps its answer beside its button.
+    for _ in range(2):  # on, then off again
+        page.locator("#mod-settings-premoderation").click()
+        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(
+            "Inställningarna är sparade")
+        page.wait_for_timeout(300)
+        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(
+            "Inställningarna är sparade")
     page.context.close()
 
 
@@ -420,6 +428,7 @@ def test_5_english_texts_of_the_programme_file_and_swedish_marked_as_swedish(bro
             expect(programme).to_contain_text("The resident as co-creator")
             expect(programme).not_to_contain_text("Invånaren som medskapare")
             expect(programme.locator('[lang="sv"]', has_text="Samverkan i länet")).to_have_count(1)
+            expect(page.locator('h1 [lang="sv"]', has_text="Tvåspråkig dag")).to_have_count(1)  # the event's title
             expect(evaluation.locator("legend", has_text="What did you think of the day?")).to_have_count(1)
             expect(evaluation.get_by_label("Very good")).to_have_count(1)
             expect(evaluation).not_to_contain_text("Mycket bra")

@@ -72,10 +72,11 @@
      region, not in the message area at the top of the page; a form that succeeded starts empty again (its
      defaults), unless it shows the current state (data-keep-values: the announcement). */
   var statusCount = 0;
-  function formStatus(form) {
+  function formStatus(form, html) {
     var status = form.querySelector(".form-status");
     if (status) return status;
     status = document.createElement("div");
+    if (html) status.innerHTML = html;  /* put back after a push: present before the region is, so not re-read */
     status.className = "form-status";
     status.id = "form-status-" + (++statusCount);
     status.setAttribute("aria-live", "polite");
@@ -94,6 +95,28 @@
     evt.detail.target = formStatus(form);
     var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
     if (status >= 200 && status < 300 && !form.hasAttribute("data-keep-values")) form.reset();
+  });
+  /* A push may redraw the form that was just used (a switch's label changes): its answer stays beside it. */
+  var lastStatus = null;
+  function formKey(form) {
+    var button = form.querySelector("button[id]");
+    return button ? "#" + button.id : form.getAttribute("action");
+  }
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var target = evt.detail.target;
+    var form = target && target.classList && target.classList.contains("form-status") ? target.closest("form") : null;
+    if (form) lastStatus = {key: formKey(form), html: target.innerHTML, until: Date.now() + 15000};
+  });
+  document.addEventListener("ehalsodag:applied", function () {
+    if (!lastStatus || Date.now() > lastStatus.until) return;
+    var form = null;
+    if (lastStatus.key.charAt(0) === "#") {
+      var button = document.getElementById(lastStatus.key.slice(1));
+      form = button ? button.closest("form") : null;
+    } else {
+      document.querySelectorAll("form").forEach(function (f) { if (f.getAttribute("action") === lastStatus.key) form = f; });
+    }
+    if (form && !form.querySelector(".form-status")) formStatus(form, lastStatus.html);
   });
   document.addEventListener("click", function (evt) {
     if (evt.target.closest && evt.target.closest("[data-print]")) window.print();
