@@ -163,6 +163,11 @@ def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(b
     expect(page.locator("form[action$='/control/announcement'] .form-status")).not_to_be_empty()
     expect(page.get_by_label("Text som visas för alla deltagare")).to_have_value("Kaffe i foajén")
     expect(page.locator("#control-message")).to_be_empty()
+    # A form that the push removes (a block that goes live has no "go live" button any more): its answer stays.
+    page.locator("#run-of-show button[id^=ros-live-]").first.click()
+    expect(page.locator("#run-of-show .form-status")).to_contain_text("sänds nu")
+    page.wait_for_timeout(500)
+    expect(page.locator("#run-of-show .form-status")).to_contain_text("sänds nu")
     # A form that the push redraws (the switch's label changes) keeps its answer beside its button.
     for _ in range(2):  # on, then off again
         page.locator("#mod-settings-premoderation").click()

@@ -105,7 +105,10 @@
   document.addEventListener("htmx:afterRequest", function (evt) {
     var target = evt.detail.target;
     var form = target && target.classList && target.classList.contains("form-status") ? target.closest("form") : null;
-    if (form) lastStatus = {key: formKey(form), html: target.innerHTML, until: Date.now() + 15000};
+    if (!form) return;
+    var around = form.parentElement ? form.parentElement.closest("[id]") : null;
+    lastStatus = {key: formKey(form), html: target.innerHTML, until: Date.now() + 15000,
+                  around: around ? around.id : null};
   });
   document.addEventListener("ehalsodag:applied", function () {
     if (!lastStatus || Date.now() > lastStatus.until) return;
@@ -116,7 +119,19 @@
     } else {
       document.querySelectorAll("form").forEach(function (f) { if (f.getAttribute("action") === lastStatus.key) form = f; });
     }
-    if (form && !form.querySelector(".form-status")) formStatus(form, lastStatus.html);
+    if (form) {
+      if (!form.querySelector(".form-status")) formStatus(form, lastStatus.html);
+      return;
+    }
+    /* The form is gone (a block that went live has no "go live" button): the answer stays where it was. */
+    var place = lastStatus.around ? document.getElementById(lastStatus.around) : null;
+    if (place && place.tagName === "TR") place = place.lastElementChild;
+    if (!place || place.querySelector(".form-status")) return;
+    var status = document.createElement("div");
+    status.className = "form-status";
+    status.innerHTML = lastStatus.html;
+    status.setAttribute("aria-live", "polite");
+    place.appendChild(status);
   });
   document.addEventListener("click", function (evt) {
     if (evt.target.closest && evt.target.closest("[data-print]")) window.print();
