@@ -89,7 +89,7 @@ def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, 
     # Go live with block 1: the attendee's page follows within 2 s, without a reload.
     attendee.evaluate("window.__noReload = true")
     moderator.get_by_role("button", name="Starta: Block 1: Individen som medskapare").click()
-    expect(moderator.locator("#control-message")).to_contain_text("sänds nu")
+    expect(moderator.locator(".form-status", has_text="sänds nu")).to_be_visible()
     expect(attendee.locator("#now-next .now h2")).to_have_text("Block 1: Individen som medskapare", timeout=2000)
     expect(attendee.locator("#programme [aria-current=true]")).to_contain_text("Block 1")
 
@@ -141,7 +141,7 @@ def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp
     screen = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=day.base_url).new_page()
     login(moderator)
     moderator.get_by_role("button", name="Granska frågor innan de visas").click()
-    expect(moderator.locator("#control-message")).to_contain_text("Inställningarna är sparade")
+    expect(moderator.locator(".form-status", has_text="Inställningarna är sparade")).to_be_visible()
 
     # Block 3 goes live and its poll from the programme file opens by itself.
     moderator.get_by_role("button", name="Starta: Block 3: Trygg och säker informationshantering").click()
@@ -231,7 +231,7 @@ def test_evaluation_and_results_in_the_browser(browser: Browser, settings, tmp_p
             attendees.append(page)
 
         organiser.get_by_role("button", name="Öppna utvärderingen").click()
-        expect(organiser.locator("#control-message")).to_contain_text("Utvärderingen är öppen")
+        expect(organiser.locator(".form-status", has_text="Utvärderingen är öppen")).to_be_visible()
         for page, (overall, recur) in zip(attendees, (("Mycket bra", "Ja"), ("Bra", "Ja"), ("Dålig", "Vet inte")),
                                           strict=True):
             form = page.locator("#evaluation")

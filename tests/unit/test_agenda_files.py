@@ -484,3 +484,19 @@ def test_the_shipped_national_day():
     assert any(b.kind == "panel" and b.polls and b.end <= lunch.start for b in national_blocks)
     assert [(q.key, q.kind) for q in spec.evaluation.questions] == [
         ("helhet", "scale"), ("aterkommande", "yesno"), ("kommentar", "text")]
+
+
+def test_english_labels_must_match_the_swedish_ones_one_for_one(tmp_path):
+    """An evaluation question's ``labels_en`` gives one English label per Swedish label, or the file is refused."""
+    from tests.integration.test_broken_data import BILINGUAL
+
+    path = tmp_path / "wrong.toml"
+    path.write_text(BILINGUAL.replace('labels_en = ["Very poor", "Poor", "Neither", "Good", "Very good"]',
+                                      'labels_en = ["Poor", "Good"]'), encoding="utf-8")
+    with pytest.raises(AgendaError, match=r"evaluation\.questions\[0\]\.labels_en"):
+        load_agenda(path)
+    good = tmp_path / "good.toml"
+    good.write_text(BILINGUAL, encoding="utf-8")
+    spec = load_agenda(good)
+    assert spec.evaluation is not None and spec.evaluation.questions[0].labels_en[-1] == "Very good"
+    assert [b.title_en for b in spec.blocks] == ["The resident as co-creator", None]

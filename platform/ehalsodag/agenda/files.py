@@ -12,6 +12,10 @@ its blocks (added, replaced by id, removed) and their extra speakers. Loading th
 its region files gives the same composed event. In a region file ``{region}`` is its stage's name unless
 its ``[placeholders]`` say otherwise.
 
+Texts are Swedish; a block may add ``title_en`` and ``description_en`` and an evaluation question ``text_en`` and
+``labels_en`` (one per label, same order) for the English page, which shows the Swedish text marked as Swedish where
+no English one is given.
+
 Every problem is reported as ``FILE: field.path: message``; nothing is loaded when there is one.
 """
 
@@ -47,7 +51,8 @@ _TOP_KEYS = {"event", "placeholders", "stages", "blocks", "remove_blocks", "extr
 _REGION_TOP_KEYS = _TOP_KEYS - {"evaluation"}
 _REGION_EVENT_KEYS = ("extends", "region")
 _EVALUATION_KEYS = {"open_minutes": int, "questions": list}
-_EVAL_QUESTION_KEYS = {"key": str, "kind": str, "text": str, "labels": list, "optional": bool}
+_EVAL_QUESTION_KEYS = {"key": str, "kind": str, "text": str, "labels": list, "optional": bool, "text_en": str,
+                       "labels_en": list}
 EVALUATION_KINDS = ("scale", "yesno", "choice", "text", "nps")
 _EVENT_KEYS = {
     "slug": str, "title": str, "description": str, "date": dt.date, "timezone": str, "template": bool,
@@ -57,6 +62,7 @@ _STAGE_KEYS = {"id": str, "name": str, "kind": str, "stream_url": str}
 _BLOCK_KEYS = {
     "id": str, "stage": str, "kind": str, "start": object, "end": object, "title": str, "description": str,
     "theme": str, "stream_url": str, "film_url": str, "recording_url": str, "speakers": list, "polls": list,
+    "title_en": str, "description_en": str,
 }
 _POLL_KEYS = {
     "id": str, "kind": str, "question": str, "options": list, "max_picks": int, "scale_min": int, "scale_max": int,
@@ -137,6 +143,8 @@ class EvaluationQuestionSpec:
     text: str
     labels: list[str] = field(default_factory=list)
     optional: bool = False
+    text_en: str | None = None
+    labels_en: list[str] | None = None
 
 
 @dataclass
@@ -159,6 +167,8 @@ class BlockSpec:
     title: str
     description: str = ""
     theme: str | None = None
+    title_en: str | None = None
+    description_en: str | None = None
     speakers: list[SpeakerSpec] = field(default_factory=list)
     stream_url: str | None = None
     film_url: str | None = None
@@ -786,8 +796,9 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
         for edge, local in (("start", start_at), ("end", end_at)):
             if local is not None:
                 _check_wall_clock(local, timezone, f"{where}.{edge}", block_out)
-        if len(block.get("title", "")) > 300:
-            block_out.add(f"{where}.title", "longer than 300 characters")
+        for title_key in ("title", "title_en"):
+            if len(block.get(title_key, "")) > 300:
+                block_out.add(f"{where}.{title_key}", "longer than 300 characters")
         for url_key in ("stream_url", "film_url"):
             if block.get(url_key):
                 _check_url(block[url_key], f"{where}.{url_key}", block_out, hosts=hosts)
@@ -811,6 +822,10 @@ def _build(path: Path, merged: _Merged, today: dt.date, out: _Collector) -> Agen
                 key=key, stage=stage, kind=kind, start=start_at, end=end_at,
                 title=_fill(block["title"], values, f"{where}.title", fill_out),
                 description=_fill(block.get("description", ""), values, f"{where}.description", fill_out),
+                title_en=_fill(block["title_en"], values, f"{where}.title_en", fill_out) if block.get("title_en")
+                else None,
+                description_en=_fill(block["description_en"], values, f"{where}.description_en", fill_out)
+                if block.get("description_en") else None,
                 theme=theme, speakers=speakers, stream_url=block.get("stream_url"),
                 film_url=block.get("film_url"), recording_url=block.get("recording_url"),
                 polls=[p for p in polls if p is not None],
@@ -869,10 +884,19 @@ def _evaluation_spec(raw: Any, placeholders: dict[str, str], out: _Collector) ->
             out.add(f"{where}.labels", "a choice question needs at least 2 labels")
         elif kind in ("yesno", "text", "nps") and labels:
             out.add(f"{where}.labels", f"a {kind} question has fixed answers: leave labels out")
+        labels_en = question.get("labels_en")
+        if labels_en is not None and (len(labels_en) != len(labels)
+                                      or not all(isinstance(label, str) and label.strip() for label in labels_en)):
+            out.add(f"{where}.labels_en", "must give one non-empty English label for each label, in the same order")
+            labels_en = None
         questions.append(EvaluationQuestionSpec(
             key=question["key"], kind=kind, text=_fill(question["text"], placeholders, f"{where}.text", out),
             labels=[_fill(label, placeholders, f"{where}.labels", out) for label in labels],
             optional=question.get("optional", False),
+            text_en=_fill(question["text_en"], placeholders, f"{where}.text_en", out) if question.get("text_en")
+            else None,
+            labels_en=[_fill(label, placeholders, f"{where}.labels_en", out) for label in labels_en]
+            if labels_en else None,
         ))
     if not questions:
         out.add("evaluation.questions", "an evaluation needs at least one question")

@@ -110,6 +110,9 @@ class Block(BigIntAuditBase):
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Optional English texts from the programme file (shown on the English page; else the Swedish, marked so).
+    title_en: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    description_en: Mapped[str | None] = mapped_column(Text, nullable=True)
     theme: Mapped[str | None] = mapped_column(String(100), nullable=True)
     planned_start: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     planned_end: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -30,6 +30,7 @@ from ehalsodag.i18n import _, current_language
 from ehalsodag.staff.auth import current_staff
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.auth import settings_of
+from ehalsodag.web.flash import FORM_ERROR_COOKIE, forget_form_error, form_error
 from ehalsodag.web.forms import form_of
 from ehalsodag.web.responses import cookie
 from ehalsodag.web.security import content_security_policy
@@ -74,7 +75,7 @@ async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncS
             "parts": parts, "national_day": national_day, "home": tracks.home_of(event, home),
             "regions": tracks.regional_stages(event) if national_day else [], "main_stage": tracks.main_stage(event),
             "stage_query": f"?stage={asked.key}" if asked is not None and attendee is None else "",
-            "max_group_size": settings_of(request).max_group_size}
+            "max_group_size": settings_of(request).max_group_size, "form_error": form_error(request)}
 
 
 @get("/e/{slug:str}", name="attendee_page")
@@ -85,7 +86,8 @@ async def attendee_page(request: Request[Any, Any, Any], slug: str, db_session: 
     if attendee is not None:  # presence of a browser without JavaScript (it opens no socket): docs/results.md
         request.app.state.attendance.saw(event.id, attendee.id)
     return Template("attendee/event.html", context=await attendee_page_context(request, db_session, event, attendee),
-                    headers={"Content-Security-Policy": event_csp(event)})
+                    headers={"Content-Security-Policy": event_csp(event)},
+                    cookies=[forget_form_error()] if FORM_ERROR_COOKIE in request.cookies else [])
 
 
 @post("/e/{slug:str}/join", name="join_form", dependencies={"form": form_of(JoinRequest)})

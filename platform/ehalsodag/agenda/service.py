@@ -190,6 +190,8 @@ async def load_spec(session: AsyncSession, spec: AgendaSpec) -> tuple[Event, boo
         block.kind = block_spec.kind
         block.title = block_spec.title
         block.description = block_spec.description
+        block.title_en = block_spec.title_en
+        block.description_en = block_spec.description_en
         block.theme = block_spec.theme
         block.planned_start = spec.utc(block_spec.start)
         block.planned_end = spec.utc(block_spec.end)
@@ -286,6 +288,8 @@ async def _load_evaluation(session: AsyncSession, event: Event, spec: AgendaSpec
         question.kind = question_spec.kind
         question.text = question_spec.text
         question.labels = list(question_spec.labels)
+        question.text_en = question_spec.text_en
+        question.labels_en = list(question_spec.labels_en) if question_spec.labels_en else None
         question.optional = question_spec.optional
         question.position = position
         question.removed = False

@@ -25,6 +25,9 @@ class EvaluationQuestion(BigIntAuditBase):
     text: Mapped[str] = mapped_column(Text)
     #: Scale step labels (first = 1), or the choices of a choice question.
     labels: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    #: Optional English text and labels from the programme file (the English page shows them).
+    text_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    labels_en: Mapped[list[str] | None] = mapped_column(JsonB, nullable=True)
     optional: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     #: Dropped from the programme file: kept for the answers it has.

@@ -32,7 +32,9 @@ async def own_data(request: Request[Any, Any, Any], slug: str, db_session: Async
     event = await load_event(db_session, slug)
     attendee = await require_attendee(request, db_session, event.id)
     data = await privacy_service.own_data(db_session, attendee)
-    return Template("attendee/me.html", context={"event": event, "data": data, "deleted": None})
+    return Template("attendee/me.html", context={
+        "event": event, "data": data, "deleted": None, "answer_text": privacy_service.answer_text,
+        "status_label": privacy_service.question_status_label})
 
 
 @post("/e/{slug:str}/me/delete", name="delete_own_data")

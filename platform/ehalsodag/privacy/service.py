@@ -18,6 +18,7 @@ from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion
+from ehalsodag.i18n import N_, gettext
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.staff import audit
@@ -33,6 +34,39 @@ class OwnData:
     questions: list[Question] = field(default_factory=list)
     messages: list[ChatMessage] = field(default_factory=list)
     answers: list[tuple[Poll, dict[str, Any]]] = field(default_factory=list)
+
+
+#: A question's status as the attendee reads it on "My data".
+QUESTION_STATUS_LABELS = {
+    "pending": N_("waiting for approval"), "approved": N_("published"), "answered": N_("answered"),
+    "hidden": N_("not published"), "merged": N_("merged with a similar question"),
+}
+
+
+def question_status_label(status: str) -> str:
+    """A question's status in the current language."""
+    return gettext(QUESTION_STATUS_LABELS[status]) if status in QUESTION_STATUS_LABELS else status
+
+
+def answer_text(poll: Poll, answer: dict[str, Any]) -> str:
+    """A stored poll answer as the attendee gave it: the options' labels, the scale value, the words or the text
+    (never the stored JSON)."""
+    labels = {option.id: option.label for option in poll.options}
+    if "option_ids" in answer:
+        return ", ".join(labels.get(i, "?") for i in answer["option_ids"])
+    if "ranking" in answer:
+        return ", ".join(f"{place}. {labels.get(i, '?')}" for place, i in enumerate(answer["ranking"], start=1))
+    if "value" in answer:
+        value = answer["value"]
+        low, high = poll.scale_min or 1, poll.scale_max or 5
+        ends = list(poll.scale_labels or [])
+        named = ends[0] if value == low and ends else ends[-1] if value == high and len(ends) > 1 else ""
+        return f"{value} ({named})" if named else f"{value} ({low}–{high})"
+    if "words" in answer:
+        return ", ".join(str(word) for word in answer["words"])
+    if "text" in answer:
+        return str(answer["text"])
+    return ""
 
 
 async def own_data(session: AsyncSession, attendee: Attendee) -> OwnData:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
 from ehalsodag.settings import Settings
+from ehalsodag.web.flash import back_to_form
 from ehalsodag.web.outage import RETRY_AFTER_SECONDS, is_outage
 
 API_PREFIX = "/api/"
@@ -81,4 +82,7 @@ def error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         return Template(
             "layout/message.html", context={"message": detail, "error": True}, status_code=status, headers=headers
         )
+    back = back_to_form(request, status, str(detail))
+    if back is not None:
+        return back
     return Template("error.html", context={"status": status, "detail": detail}, status_code=status, headers=headers)

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from ehalsodag import i18n
 from ehalsodag.attendees.service import pseudonym
 from ehalsodag.i18n import N_
+from ehalsodag.web.flash import form_error
 
 BLOCK_KIND_LABELS = {
     "opening": N_("opening"), "talk": N_("talk"), "panel": N_("panel"), "break": N_("break"),
@@ -63,6 +64,17 @@ def poll_state_label(state: str) -> str:
 def kind_label(kind: str) -> str:
     """The block kind in the current language."""
     return i18n.gettext(BLOCK_KIND_LABELS.get(kind, kind))
+
+
+def shown_text(swedish: str | None, english: str | None = None) -> Markup:
+    """A text from the programme file in the page's language: on the English page its English text where the file
+    gives one, else the Swedish text marked ``lang="sv"`` (WCAG 3.1.2) so that it is read as Swedish."""
+    if i18n.current_language() == "en":
+        if english:
+            return escape(english)
+        if swedish:
+            return Markup('<span lang="sv">%s</span>') % swedish
+    return escape(swedish or "")
 
 
 def _local(value: dt.datetime, timezone: str) -> dt.datetime:
@@ -127,6 +139,7 @@ def environment(templates_dir: Path) -> Environment:
         poll_state_label=poll_state_label,
         theme_label=theme_label,
         pseudonym=pseudonym,
+        shown_text=shown_text,
     )
     env.filters.update(hhmm=hhmm, long_date=long_date, iso=iso, clock=clock, decimal1=decimal1, decimal2=decimal2)
     return env
@@ -136,7 +149,8 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """What a page's parts need besides their fragment's context: the CSRF field of its forms (as Litestar gives
     full pages), so that they post without JavaScript."""
     token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
-    return {"csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />')}
+    return {"csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />'),
+            "form_error": form_error(request)}
 
 
 def render(templates_dir: Path, name: str, **context: Any) -> str:
