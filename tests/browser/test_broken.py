@@ -280,10 +280,11 @@ def test_3_my_data_shows_readable_answers_and_translated_statuses(browser: Brows
     served.api("POST", f"/api/v1/polls/{wall}/responses", token=token, json={"text": "Mötet \"öppnade\" ögonen"})
     served.api("POST", f"/api/v1/events/{SLUG}/questions", token=token, json={"text": "Vem äger journalen?"})
     for language, status in (("sv", "publicerad"), ("en", "published")):
-        context = browser.new_context(base_url=served.base_url)
+        # the attendee's token as a bearer header (?token= counts on the websocket only)
+        context = browser.new_context(base_url=served.base_url, extra_http_headers={"Authorization": f"Bearer {token}"})
         context.add_cookies([{"name": "ehd_lang", "value": language, "url": served.base_url}])
         page = context.new_page()
-        page.goto(f"/e/{SLUG}/me?token={token}")
+        page.goto(f"/e/{SLUG}/me")
         answers = page.locator("section[aria-labelledby=me-polls]")
         expect(answers).to_contain_text("Vilken del av länet?: Östra Östergötland")
         expect(answers).to_contain_text("1. Öppenhet, 2. Säkerhet, 3. Tillgång")
