@@ -18,10 +18,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from ehalsodag.agenda.service import event_by_slug
+from ehalsodag.attendees.models import Attendee
 from ehalsodag.db.engine import Database
 from ehalsodag.db.migrate import upgrade
 from ehalsodag.qa.models import Question
-from ehalsodag.results.models import AttendanceSample
+from ehalsodag.results.models import AttendanceSpan
 from ehalsodag.settings import Settings
 from ehalsodag.staff.models import AuditEntry
 from tests.conftest import ServedApp, load_fixture, make_settings, make_staff, run_sync, start_server, stop_server
@@ -140,9 +141,13 @@ async def _script_the_day(settings: Settings, script: dict[str, int], evaluation
         for entry, minute in zip(lives, script.values(), strict=True):
             entry.created_at = base + dt.timedelta(minutes=minute)
         event.evaluation_opened_at = base + dt.timedelta(minutes=evaluation_at)
-        for minute, connections in samples.items():
-            session.add(AttendanceSample(event_id=event.id, worker="w", connections=connections, reach=connections,
-                                         minute=base + dt.timedelta(minutes=minute)))
+        attendees = list((await session.execute(
+            select(Attendee.id).where(Attendee.event_id == event.id).order_by(Attendee.id))).scalars())
+        for minute, present in samples.items():  # how many of the attendees were present then (presence spans)
+            at = base + dt.timedelta(minutes=minute)
+            for attendee_id in attendees[:present]:
+                session.add(AttendanceSpan(event_id=event.id, attendee_id=attendee_id, first_minute=at,
+                                           last_minute=at, live=True))
         question = (await session.execute(select(Question).where(Question.event_id == event.id))).scalar_one()
         question.created_at = base + dt.timedelta(minutes=question_at)
         await session.commit()
@@ -163,12 +168,14 @@ def test_engagement_per_block_follows_the_time_on_air_not_the_plan(day):
                           headers=headers["moderator"])
         assert went.status_code == 200, went.text
     joined = httpx.post(f"{server.base_url}/api/v1/events/{JH}/join", json={}).json()
+    for _ in range(3):  # four attendees in all, present at the scripted minutes
+        assert httpx.post(f"{server.base_url}/api/v1/events/{JH}/join", json={}).status_code in (200, 201)
     asked = httpx.post(f"{server.base_url}/api/v1/events/{JH}/questions", json={"text": "Hur går det till?"},
                        headers={"Authorization": f"Bearer {joined['attendee_token']}"})
     assert asked.status_code == 201, asked.text
     first, second, third, never = (b["key"] for b in talks)
     script = {first: 0, second: 50, third: 60}
-    run_sync(_script_the_day(server.settings, script, evaluation_at=100, samples={5: 30, 55: 12, 70: 44},
+    run_sync(_script_the_day(server.settings, script, evaluation_at=100, samples={5: 3, 55: 2, 70: 4},
                              question_at=55))
 
     report = httpx.get(f"{server.base_url}/api/v1/events/{JH}/results", headers=headers["organiser"]).json()
@@ -177,10 +184,10 @@ def test_engagement_per_block_follows_the_time_on_air_not_the_plan(day):
     assert minutes == {first: 50.0, second: 10.0, third: 40.0}
     assert all(rows[key]["engagement"]["timing"] == "on_air" and not rows[key]["engagement"]["open_end"]
                for key in (first, second, third))
-    assert rows[second]["peak_connections"] == 12 and rows[second]["engagement"]["questions"] == 1
+    assert rows[second]["peak_connections"] == 2 and rows[second]["engagement"]["questions"] == 1
     assert rows[second]["engagement"]["interactions_per_minute"] == 0.1  # 1 question in 10 minutes on air
-    assert rows[first]["peak_connections"] == 30 and rows[first]["engagement"]["questions"] == 0
-    assert rows[third]["peak_connections"] == 44
+    assert rows[first]["peak_connections"] == 3 and rows[first]["engagement"]["questions"] == 0
+    assert rows[third]["peak_connections"] == 4
     assert rows[never]["engagement"]["timing"] == "planned"
     assert rows[never]["engagement"]["on_air_minutes"] == rows[never]["engagement"]["planned_minutes"]
     assert [rows[key]["engagement"]["planned_minutes"] for key in (first, second, third)] == [

@@ -582,7 +582,7 @@ def load_day(platform: Platform, regions: int) -> tuple[dict[str, str], dict[str
     path.write_text(programme(regions), encoding="utf-8")
     _run_cli(platform.env, "agenda", "load", str(path))
     _run_cli(platform.env, "user", "add", STAFF_EMAIL, "--role", "organiser", "--event", SLUG,
-             stdin=b"bench password\n")
+             stdin=b"a long load-test passphrase\n")
     token = _run_cli(platform.env, "token", "create", STAFF_EMAIL)
     event = httpx.get(f"{platform.base}/api/v1/events/{SLUG}", timeout=30).json()
     return {"Authorization": f"Bearer {token}"}, {b["key"]: b["id"] for b in event["blocks"]}

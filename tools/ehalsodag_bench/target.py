@@ -109,7 +109,7 @@ def start_platform(target: Target) -> Platform:
     _run_cli(env, "db", "upgrade")
     _run_cli(env, "agenda", "load", str(PROGRAMMES_DIR / f"{SLUG}.toml"))
     _run_cli(env, "user", "add", "bench@example.se", "--role", "organiser", "--event", SLUG,
-             stdin=b"bench password\n")
+             stdin=b"a long load-test passphrase\n")
     token = _run_cli(env, "token", "create", "bench@example.se")
     server = subprocess.Popen([sys.executable, "-m", "ehalsodag_bench.server", "--host", "127.0.0.1", "--port",
                                str(port), "--workers", str(target.workers)], env=env,

@@ -74,8 +74,8 @@ async def add_user(
     if user is None:
         user = StaffUser(email=email, password_hash=_hasher.hash(password), roles=[])
         session.add(user)
-    else:
-        user.password_hash = _hasher.hash(password)
+    elif not await _same_password(user.password_hash, password):  # granting a role with the same password
+        user.password_hash = _hasher.hash(password)                   # keeps the person's sessions
         await end_everything(session, user.id)  # a new password logs every browser and script out
     if stage_id is not None and (role != "moderator" or event_id is None):
         raise StaffError("only a moderator of one event can be limited to one of its stages (--stage needs --event)")
@@ -87,6 +87,13 @@ async def add_user(
     audit.record(session, actor="cli", action="user.add", event_id=event_id, email=email, role=role)
     await session.flush()
     return user
+
+
+async def _same_password(password_hash: str, password: str) -> bool:
+    try:
+        return await anyio.to_thread.run_sync(_hasher.verify, password_hash, password, limiter=_PASSWORD_CHECKS)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> StaffUser | None:
