@@ -50,3 +50,10 @@ def test_numbers_are_written_the_swedish_way_in_swedish():
     assert decimal1(90.0) == "90,0" and decimal2(4.36) == "4,36"
     with i18n.use_language("en"):
         assert decimal1(90.0) == "90.0" and decimal2(4.36) == "4.36"
+
+
+def test_the_catalog_defines_each_message_once():
+    # parallel branches append to the catalog (merged as a union): a message added twice must not slip in
+    po = (i18n.TRANSLATIONS_DIR / "sv" / "LC_MESSAGES" / "messages.po").read_text("utf-8")
+    ids = [line for line in po.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
+    assert sorted({m for m in ids if ids.count(m) > 1}) == []
