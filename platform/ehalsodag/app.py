@@ -68,12 +68,16 @@ from ehalsodag.operations.routes import routes as operations_routes
 from ehalsodag.polls.batch import VoteWriter
 from ehalsodag.polls.fragments import PollFragments
 from ehalsodag.polls.routes import routes as poll_routes
+from ehalsodag.polls.routes import socket_vote
 from ehalsodag.polls.service import PollEvents
 from ehalsodag.polls.service import follow_clock as poll_follow_clock
+from ehalsodag.polls.tally import rebuild_tallies
 from ehalsodag.privacy.routes import routes as privacy_routes
 from ehalsodag.qa.fragments import QuestionFragments
 from ehalsodag.qa.routes import routes as qa_routes
 from ehalsodag.results.routes import routes as results_routes
+from ehalsodag.safety.routes import routes as safety_routes
+from ehalsodag.safety.service import UndoFinisher
 from ehalsodag.screen.fragments import ScreenFragments
 from ehalsodag.screen.routes import routes as screen_routes
 from ehalsodag.settings import Settings, load_settings
@@ -148,7 +152,9 @@ def rate_limits(settings: Settings) -> RateLimits:
     configured = {"join": Limit(settings.join_limit, 60.0), "vote": Limit(settings.vote_limit, 10.0),
                   "login_account": Limit(LOGIN_PER_ACCOUNT, LOGIN_WINDOW_SECONDS),
                   "login_address": Limit(LOGIN_PER_ADDRESS, LOGIN_WINDOW_SECONDS),
-                  "join_hour": Limit(settings.joins_per_hour, 3600.0)}
+                  "join_hour": Limit(settings.joins_per_hour, 3600.0),
+                  # codes tried per address (QR scans, typos): twice the joins, as a region behind one address joins too
+                  "code": Limit(2 * settings.join_limit, 60.0)}
     if settings.redis_url:
         return RateLimits(RedisLimiter(redis_client(settings.redis_url), settings.channel_prefix), configured)
     return RateLimits(MemoryLimiter(), configured)
@@ -230,6 +236,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     event_ids = EventIds(db)
     attendee_tokens = AttendeeTokens(db)
     inserter = BatchInserter(db)
+    undo_finisher = UndoFinisher(db)
     readiness = Readiness(db, channels, settings.channel_prefix)
     metrics.watch(hub=hub, engine=db.engine)
 
@@ -246,14 +253,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ticker.start()
         broadcaster.start()
         attendance.start()
+        await rebuild_tallies(db)
         vote_writer.start()
         inserter.start()
+        undo_finisher.start()  # at once: undo windows that passed while the server was down are finished
         try:
             yield
         finally:
             readiness.shutting_down = True  # first: /readyz answers 503 while the rest shuts down
             await vote_writer.stop()
             await inserter.stop()
+            await undo_finisher.stop()
             await ticker.stop()
             await broadcaster.stop()
             await attendance.stop()
@@ -261,7 +271,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
                 *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
-                *material_routes, *rehearsal_routes, *archive_routes, *studio_routes, *account_routes, *days_routes]
+                *material_routes, *rehearsal_routes, *archive_routes, *studio_routes, *account_routes, *days_routes,
+                *safety_routes]
     for handler in handlers:  # the schema documents the API and the downloads, not the HTML pages and forms
         if hasattr(handler, "include_in_schema"):
             handler.include_in_schema = any(_documented(path) for path in handler.paths)
@@ -299,6 +310,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "db": db, "hub": hub, "broadcaster": broadcaster, "snapshots": snapshots,
                      "rate_limits": rate_limits(settings), "attendance": attendance,
                      "vote_writer": vote_writer, "inserter": inserter, "poll_events": poll_events,
+                     "socket_actions": {"vote": socket_vote},
                      "attendee_tokens": attendee_tokens, "event_ids": event_ids, "readiness": readiness,
                      "request_keys": RequestKeys(redis_client(settings.redis_url) if settings.redis_url else None,
                                                  settings.channel_prefix)}),

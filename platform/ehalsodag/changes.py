@@ -43,6 +43,11 @@ class Topic(enum.StrEnum):
     #: What the presenter screen and the overlay show: the question on stage or the open poll. ids: the stages
     #: whose screens show it (none: every stage's).
     STAGE = "stage"
+    #: What a moderator chose for the presenter screens (a poll, the question on stage, the join code, the programme,
+    #: automatic; the participant count on or off). ids: the stage whose screens it is (none: the event's only one).
+    SCREEN = "screen"
+    #: The participant figures were sampled again (once a minute): screens that show the count follow. No ids.
+    PRESENCE = "presence"
     #: A question just went on stage (it is announced, once). ids: that question.
     ON_STAGE = "on_stage"
     #: Polls themselves (created, opened, closed, revealed, reset). ids: poll ids.

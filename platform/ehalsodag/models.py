@@ -9,11 +9,13 @@ from ehalsodag.materials.models import Material, MaterialVisit
 from ehalsodag.polls.models import Poll, PollOption, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.results.models import AttendanceSample
+from ehalsodag.safety.models import UndoAction
+from ehalsodag.screen.models import ScreenChoice
 from ehalsodag.staff.models import ApiToken, AuditEntry, StaffInvitation, StaffRole, StaffSession, StaffUser
 
 __all__ = [
     "ApiToken", "AttendanceSample", "Attendee", "AuditEntry", "BankQuestion", "EvaluationAnswer", "EvaluationQuestion",
     "EvaluationSubmission", "Block", "ChatMessage", "Event", "Poll", "PollOption", "PollResponse",
-    "Material", "MaterialVisit", "Question", "QuestionUpvote", "Stage", "StaffInvitation", "StaffRole",
-    "StaffSession", "StaffUser",
+    "Material", "MaterialVisit", "Question", "QuestionUpvote", "ScreenChoice", "Stage", "StaffInvitation", "StaffRole",
+    "StaffSession", "StaffUser", "UndoAction",
 ]

@@ -36,3 +36,13 @@ def clean_optional(value: Any, limit: int, *, what: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return clean_text(value, limit, what=what)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters (an ellipsis marks the cut):
+    how a control panel's answer names a question or a poll."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0] if " " in line[: limit - 1] else line[: limit - 1]
+    return cut.rstrip(" ,.;:") + "…"

@@ -32,3 +32,27 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield instance
         instance.close()
+
+
+# --- the moderator's cockpit (control/panel.html): its parts sit in tabs, the full run-of-show is folded -----------
+
+
+def control_tab(page: Any, name: str) -> None:
+    """Show a tab of the control panel ("Frågor", "Omröstningar", "Chatt", "Utvärdering", "Mer"), or one of the
+    question views ("Inkommande", "Godkända", "På scenen", "Besvarad", "Dolda")."""
+    import re
+
+    page.get_by_role("tab", name=re.compile("^" + re.escape(name))).click()
+
+
+def go_live(page: Any, title: str) -> None:
+    """Take a block live from the control panel: the compact "next" button if it is that block, else the button in
+    the full run-of-show (unfolded first)."""
+    compact = page.locator("#ros-now").get_by_role("button", name=f"Starta: {title}")
+    if compact.count():
+        compact.click()
+        return
+    folded = page.locator("#ros-all")
+    if folded.get_attribute("open") is None:
+        folded.locator("summary").click()
+    page.locator("#run-of-show").get_by_role("button", name=f"Starta: {title}").click()

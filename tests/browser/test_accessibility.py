@@ -50,10 +50,10 @@ def day(settings, tmp_path) -> Iterator[tuple[ServedApp, dict[str, str]]]:
 
 
 def axe_violations(page: Page) -> list[str]:
-    """Run axe-core on the page for WCAG 2.0/2.1 A and AA; return readable violations."""
+    """Run axe-core on the page for WCAG 2.0/2.1 A and AA and axe's best practices; return readable violations."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => {
-        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
         const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
         return r.violations.map(v => v.id + ': ' + v.help + ' → ' + v.nodes.map(n => n.target.join(' ')).join(', '));
     }""")

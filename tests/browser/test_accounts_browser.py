@@ -102,7 +102,7 @@ def test_admin_invites_organiser_who_invites_a_moderator_who_logs_in(browser: Br
     log_in(moderator, base, "moderator@regionostergotland.se", "Roxen och Glan en tisdag")
     expect(moderator.locator(f"#studio-event-{SLUG}")).to_contain_text("Moderator")
     moderator.locator(f"#studio-event-{SLUG}").get_by_role("link", name="Kontrollpanel").click()
-    expect(moderator.locator("#run-of-show")).to_be_visible()
+    expect(moderator.locator("#ros-now")).to_be_visible()
     moderator.goto(f"{base}/studio/tokens")
     no_violations(moderator)
     moderator.goto(f"{base}/studio/password")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from ehalsodag.db.migrate import upgrade
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import control_tab, skip_without_chromium
 from tests.conftest import (
     STAFF_PASSWORD,
     ServedApp,
@@ -124,34 +124,36 @@ def near(page: Page, a: str, b: str) -> float:
 
 def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(browser: Browser, served: Served):
     page = moderator_page(browser, served)
+    control_tab(page, "Omröstningar")
     form = page.locator("form[action$='/control/polls']")
     button = form.get_by_role("button", name="Skapa omröstningen")
     # A choice poll, then an open-text poll: the second must not carry the first one's options.
     form.get_by_label("Typ").select_option("single")
     form.get_by_label("Fråga", exact=True).fill("Vilken region?")
-    form.get_by_label("Alternativ, ett per rad (val och rangordning)").fill("Öst\nVäst")
+    form.get_by_label("Alternativ, ett per rad").fill("Öst\nVäst")
     button.click()
     status = form.locator(".form-status")
-    expect(status).to_contain_text("Omröstningen är skapad")
+    expect(status).to_contain_text("Omröstningen ”Vilken region?” är skapad (utkast)")
     expect(page.locator("#control-message")).to_be_empty()
     assert status.get_attribute("aria-live") == "polite"
-    expect(form.get_by_label("Alternativ, ett per rad (val och rangordning)")).to_have_value("")
+    expect(form.get_by_label("Alternativ, ett per rad")).to_have_value("")
     expect(form.get_by_label("Fråga", exact=True)).to_have_value("")
     form.get_by_label("Typ").select_option("open_text")
     form.get_by_label("Fråga", exact=True).fill("Vad tar du med dig?")
     button.click()
-    expect(status).to_contain_text("Omröstningen är skapad")
+    expect(status).to_contain_text("”Vad tar du med dig?” är skapad (utkast)")
     expect(page.locator("#mod-poll-list")).to_contain_text("Vad tar du med dig?")
     # A refused form keeps what was typed and shows its error right below its own button.
     form.get_by_label("Typ").select_option("single")
     form.get_by_label("Fråga", exact=True).fill("Bara ett alternativ")
-    form.get_by_label("Alternativ, ett per rad (val och rangordning)").fill("Ensam")
+    form.get_by_label("Alternativ, ett per rad").fill("Ensam")
     button.click()
     expect(status.get_by_role("alert")).to_be_visible()
     expect(form.get_by_label("Fråga", exact=True)).to_have_value("Bara ett alternativ")
     assert 0 <= near(page, "form[action$='/control/polls'] button[type=submit]",
                      "form[action$='/control/polls'] .form-status") < 40
     # The class: every form of the panel that answers in the message area answers beside its button instead.
+    control_tab(page, "Mer")
     page.locator("#shift-minutes").fill("1")
     page.get_by_role("button", name="Flytta senare programpunkter").click()
     shift = page.locator("form[action$='/control/shift'] .form-status")
@@ -164,18 +166,18 @@ def test_1_every_control_form_answers_beside_its_button_and_starts_empty_again(b
     expect(page.get_by_label("Text som visas för alla deltagare")).to_have_value("Kaffe i foajén")
     expect(page.locator("#control-message")).to_be_empty()
     # A form that the push removes (a block that goes live has no "go live" button any more): its answer stays.
+    page.get_by_text("Hela körschemat").click()
     page.locator("#run-of-show button[id^=ros-live-]").first.click()
-    expect(page.locator("#run-of-show .form-status")).to_contain_text("sänds nu")
+    expect(page.locator("#cockpit-now .form-status", has_text="sänds nu")).to_have_count(1)
     page.wait_for_timeout(500)
-    expect(page.locator("#run-of-show .form-status")).to_contain_text("sänds nu")
+    expect(page.locator("#cockpit-now .form-status", has_text="sänds nu")).to_have_count(1)
     # A form that the push redraws (the switch's label changes) keeps its answer beside its button.
-    for _ in range(2):  # on, then off again
+    control_tab(page, "Chatt")
+    for said in ("Nya frågor väntar nu på godkännande.", "Nya frågor visas nu direkt."):  # on, then off again
         page.locator("#mod-settings-premoderation").click()
-        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(
-            "Inställningarna är sparade")
+        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(said)
         page.wait_for_timeout(300)
-        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(
-            "Inställningarna är sparade")
+        expect(page.locator("form:has(#mod-settings-premoderation) .form-status")).to_contain_text(said)
     page.context.close()
 
 
@@ -235,7 +237,9 @@ def test_2_long_unbroken_strings_spill_from_no_card_and_a_long_question_fits_the
     no_spill(attendee)
     moderator = moderator_page(browser, served)
     expect(moderator.locator("#mod-poll-list")).to_contain_text(f"Välj{LONG}")
-    no_spill(moderator)
+    for name in ("Frågor", "Omröstningar", "Chatt", "Utvärdering", "Mer"):  # each tab of the cockpit
+        control_tab(moderator, name)
+        no_spill(moderator)
     attendee.context.close()
     # A 500-character question on stage fits the presenter screen at 1080p: nothing below its bottom edge.
     question = " ".join(["Hur säkerställer vi att invånarnas digitala vårdmöten blir jämlika?"] * 8)[:500]
@@ -312,18 +316,9 @@ def answers_on_my_data(page: Page) -> str:
     return text
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_4_an_untouched_ranking_is_no_vote_and_multiple_choice_stops_at_its_maximum(
-        browser: Browser, served: Served, javascript: bool):
-    question = f"Rangordna åtgärderna ({'js' if javascript else 'utan js'})"
-    served.poll("ranking", question, ["Journal", "Recept", "Tidbok"])
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=served.base_url,
-                                  java_script_enabled=javascript)
-    page = context.new_page()
-    page.goto(f"/e/{SLUG}")
-    page.get_by_role("button", name="Delta").click()
+def ranking_without_javascript(page: Page, question: str) -> None:
+    """Untouched, and ordered in part: refused with the reason, and nothing is counted; ordered: counted."""
     poll = page.locator("article", has_text=question)
-    # Untouched, and ordered in part: refused with the reason, and nothing is counted.
     poll.get_by_role("button", name="Skicka svaret").click()
     page.wait_for_load_state()
     poll = page.locator("article", has_text=question)
@@ -342,9 +337,33 @@ def test_4_an_untouched_ranking_is_no_vote_and_multiple_choice_stops_at_its_maxi
         poll.get_by_label(f"Plats {place}", exact=True).select_option(label=label)
     poll.get_by_role("button", name="Skicka svaret").click()
     page.wait_for_load_state()
-    if javascript:
-        expect(page.get_by_text("Tack, ditt svar är räknat.").first).to_be_visible()
     assert "1. Tidbok, 2. Journal, 3. Recept" in answers_on_my_data(page)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_4_an_untouched_ranking_is_no_vote_and_multiple_choice_stops_at_its_maximum(
+        browser: Browser, served: Served, javascript: bool):
+    question = f"Rangordna åtgärderna ({'js' if javascript else 'utan js'})"
+    served.poll("ranking", question, ["Journal", "Recept", "Tidbok"])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=served.base_url,
+                                  java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"/e/{SLUG}")
+    page.get_by_role("button", name="Delta").click()
+    poll = page.locator("article", has_text=question)
+    if javascript:
+        # The list of static/js/ranking.js (tests/browser/test_ranking.py): untouched, the send button refuses.
+        poll.get_by_role("button", name="Skicka svaret").click(force=True)  # aria-disabled until ordered
+        expect(poll.locator(".poll-message")).to_contain_text("Ordna alternativen först")
+        expect(poll.locator("fieldset")).to_have_attribute("aria-invalid", "true")
+        assert "Journal" not in answers_on_my_data(page)
+        poll.get_by_role("button", name="Flytta upp: Tidbok").click()
+        poll.get_by_role("button", name="Flytta upp: Tidbok").click()
+        poll.get_by_role("button", name="Skicka svaret").click()
+        expect(page.get_by_text("Tack, ditt svar är räknat.").first).to_be_visible()
+        assert "1. Tidbok, 2. Journal, 3. Recept" in answers_on_my_data(page)
+    else:
+        ranking_without_javascript(page, question)
     if javascript:
         # Multiple choice with at most 2: a third tick is refused on the page, which says why.
         choice = served.poll("multiple", "Välj högst två kanaler", ["1177", "Appen", "Brev", "Telefon"], max_picks=2)
@@ -405,7 +424,7 @@ def test_6_without_javascript_a_refused_question_comes_back_to_the_form_with_the
     expect(page.locator("#qa-message [role=alert]")).to_be_visible()
     expect(question).to_have_value(text)
     expect(question).to_have_attribute("aria-invalid", "true")
-    expect(question).to_have_attribute("aria-describedby", "qa-message")
+    expect(question).to_have_attribute("aria-describedby", re.compile(r"(^| )qa-message( |$)"))
     # Shown once: a reload shows the empty form again.
     page.reload()
     expect(page.locator("#qa-message [role=alert]")).to_have_count(0)

@@ -245,7 +245,8 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
 
     try:
         visitor = context("visitor")
-        for path in ("/", "/?code=000000", "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
+        for path in ("/", "/?code=000000", "/kod", "/kod/000-000",
+                     "/accessibility", "/tillganglighet", "/privacy", "/integritet", "/login",
                      f"/e/{SLUG}", f"/e/{NATIONAL}?stage={national_day.SKANE}", "/e/no-such-event",
                      f"/e/{SLUG}/chat", f"/e/{SLUG}/overlay", f"/e/{SLUG}/archive", "/invite/ehi_unknown"):
             check(visitor, path)
@@ -289,10 +290,14 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
         staff.goto(f"/e/{SLUG}/control")
         live(staff)
         if staff.locator("#mod-settings input[name=premoderation]").get_attribute("value") == "1":
+            staff.locator("#tab-chat-tab").click()
             staff.locator("#mod-settings-premoderation").click()
             expect(staff.locator("#mod-settings input[name=premoderation]")).to_have_value("0")
         site.api("POST", f"/events/{SLUG}/questions", headers=site.attendee, text=f"Väntande fråga ({language})?")
-        expect(staff.locator("#mod-pending li").first).to_be_visible(timeout=8000)
+        staff.locator("#tab-questions-tab").click()
+        staff.locator("#mod-tab-pending").click()
+        expect(staff.locator("#mod-list-pending li").first).to_be_visible(timeout=8000)
+        staff.locator("#mod-tab-approved").click()
         staff.locator(f"#mq-{site.question_id}-summary").click()
         expect(staff.locator(f"#edit-{site.question_id}")).to_be_visible(timeout=8000)
         roles[id(staff)] = "staff (pre-moderation, edit box open)"
@@ -303,6 +308,19 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
                      f"/e/{SLUG}/control/questions/{site.question_id}/edit", f"/e/{SLUG}/framework",
                      f"/e/{SLUG}/archive"):
             check(staff, path)
+        # pollform: the New poll card as pages of their own (no JavaScript, a refusal, a draft edited, the bank)
+        draft = site.api("POST", f"/events/{SLUG}/polls", kind="scale", question=f"Utkast ({language})?",
+                         scale_labels=["Inte alls", "Helt"]).json()["id"]
+        for path in (f"/e/{SLUG}/control/polls/new", f"/e/{SLUG}/control/polls/{draft}/edit",
+                     f"/e/{SLUG}/control/polls/bank?q=fr%C3%A5ga"):
+            check(staff, path)
+        staff.goto(f"/e/{SLUG}/control")
+        live(staff)
+        staff.locator("#poll-bank summary").click()
+        expect(staff.locator("#poll-bank-results li").first).to_be_visible(timeout=8000)
+        roles[id(staff)] = "staff (question bank open)"
+        check(staff, None)
+        roles[id(staff)] = "staff"
         first_block = httpx.get(f"{site.server.base_url}/api/v1/events/{SLUG}").json()["blocks"][0]["key"]
         for path in ("/studio", "/studio/staff", "/studio/tokens", "/studio/password", "/studio/new",
                      f"/studio/e/{SLUG}", f"/studio/e/{SLUG}/evaluation", f"/studio/e/{SLUG}/blocks/{first_block}"):
@@ -387,6 +405,7 @@ def test_the_presenter_screen_has_enough_contrast_and_room_sized_text_in_every_p
                 if kind == "open_text" and results == "live":
                     staff.goto(f"/e/{SLUG}/control")
                     live(staff)
+                    staff.locator("#tab-polls-tab").click()
                     staff.locator(f"#mp-{poll_id}-wall button[id$='-show']").first.click()
                     expect(screen.locator("#screen-main .wall li:not(.empty)")).to_have_count(1, timeout=8000)
                 found[f"{kind}, {results}, answered"] = axe(screen, ["color-contrast"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import control_tab, skip_without_chromium
 from tests.conftest import STAFF_PASSWORD, ServedApp, load_fixture, make_staff, run_sync, start_server, stop_server
 
 skip_without_chromium()
@@ -74,6 +74,7 @@ def test_upload_then_a_regional_organiser_sees_it_new_and_downloads_it(browser: 
 
     region = browser.new_context(base_url=days.base_url, accept_downloads=True, bypass_csp=True).new_page()
     login(region, "region@example.se", f"/e/{DAY}/control")
+    control_tab(region, "Mer")
     region.get_by_role("link", name="Material från ramprogrammet").click()
     expect(region).to_have_url(re.compile(f"/e/{DAY}/framework$"))
     item = region.locator("#materials li").first
@@ -94,12 +95,15 @@ def test_upload_then_a_regional_organiser_sees_it_new_and_downloads_it(browser: 
 def test_a_moderator_rehearses_the_day_and_deletes_the_rehearsal(browser: Browser, days: ServedApp):
     page = browser.new_context(base_url=days.base_url).new_page()
     login(page, "moderator@example.se", f"/e/{DAY}/control")
+    control_tab(page, "Mer")
     page.get_by_role("button", name="Repetera som om det vore i dag").click()
     expect(page).to_have_url(re.compile(f"/e/{DAY}-repetition-[0-9a-f]+/control$"))
     expect(page.locator(".rehearsal-banner")).to_contain_text("Repetition")
     copy = page.url.split("/e/")[1].split("/")[0]
+    page.get_by_text("Hela körschemat").click()
     page.locator("#run-of-show button").nth(1).click()  # go live with a block, as on the day
     expect(page.locator("#run-of-show tr[aria-current=true]")).to_have_count(1, timeout=5000)
+    control_tab(page, "Mer")
     page.get_by_role("button", name="Radera repetitionen och allt i den").click()
     expect(page).to_have_url(re.compile(f"/e/{DAY}/control$"))
     expect(page.locator(".rehearsal-banner")).to_have_count(0)
@@ -109,6 +113,7 @@ def test_a_moderator_rehearses_the_day_and_deletes_the_rehearsal(browser: Browse
 def test_the_organiser_publishes_a_poll_to_the_archive_and_attendees_see_it(browser: Browser, days: ServedApp):
     organiser = browser.new_context(base_url=days.base_url, bypass_csp=True).new_page()
     login(organiser, "region@example.se", f"/e/{DAY}/control")
+    control_tab(organiser, "Mer")
     organiser.get_by_role("link", name="Arkiv", exact=True).click()
     expect(organiser).to_have_url(re.compile(f"/e/{DAY}/archive$"))
     expect(organiser.locator("#archive-chapters li").first).to_contain_text("Se från 0:00:00")

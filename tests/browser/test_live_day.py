@@ -15,7 +15,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import control_tab, go_live, skip_without_chromium
 from tests.conftest import (
     ROOT,
     STAFF_PASSWORD,
@@ -88,12 +88,13 @@ def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, 
 
     # Go live with block 1: the attendee's page follows within 2 s, without a reload.
     attendee.evaluate("window.__noReload = true")
-    moderator.get_by_role("button", name="Starta: Block 1: Individen som medskapare").click()
+    go_live(moderator, "Block 1: Individen som medskapare")
     expect(moderator.locator(".form-status", has_text="sänds nu")).to_be_visible()
     expect(attendee.locator("#now-next .now h2")).to_have_text("Block 1: Individen som medskapare", timeout=2000)
     expect(attendee.locator("#programme [aria-current=true]")).to_contain_text("Block 1")
 
     # Announcement banner.
+    control_tab(moderator, "Mer")
     moderator.get_by_label("Text som visas för alla deltagare").fill("Lunchen är förlängd med tio minuter")
     moderator.get_by_role("button", name="Publicera meddelandet").click()
     expect(attendee.locator("#announcement")).to_contain_text("Lunchen är förlängd", timeout=2000)
@@ -107,7 +108,8 @@ def test_attendee_follows_the_day_while_a_moderator_drives_it(browser: Browser, 
     assert attendee.evaluate("window.__noReload") is True  # the page was never reloaded
 
     shoot(attendee, "attendee-live-phone")
-    moderator.set_viewport_size({"width": 1280, "height": 900})
+    moderator.set_viewport_size({"width": 1366, "height": 768})
+    control_tab(moderator, "Frågor")
     shoot(moderator, "control-panel-desktop")
     desktop = attendee_context.new_page()
     desktop.set_viewport_size({"width": 1280, "height": 900})
@@ -140,11 +142,12 @@ def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp
     attendee = browser.new_context(viewport={"width": 390, "height": 844}, base_url=day.base_url).new_page()
     screen = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=day.base_url).new_page()
     login(moderator)
+    control_tab(moderator, "Chatt")
     moderator.get_by_role("button", name="Granska frågor innan de visas").click()
-    expect(moderator.locator(".form-status", has_text="Inställningarna är sparade")).to_be_visible()
+    expect(moderator.locator(".form-status", has_text="Nya frågor väntar nu på godkännande")).to_be_visible()
 
     # Block 3 goes live and its poll from the programme file opens by itself.
-    moderator.get_by_role("button", name="Starta: Block 3: Trygg och säker informationshantering").click()
+    go_live(moderator, "Block 3: Trygg och säker informationshantering")
     expect(moderator.locator("#mod-polls")).to_contain_text("öppen")
     screen.goto(f"/e/{SLUG}/screen")
     expect(screen.locator("#screen-main")).to_contain_text("största utmaningen", timeout=3000)
@@ -178,15 +181,22 @@ def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp
     expect(attendee.locator("#question-list")).not_to_contain_text("Hur delar vi information säkert")
     queue = moderator.locator("#mod-questions")
     expect(queue).to_contain_text("Hur delar vi information säkert", timeout=2000)
+    control_tab(moderator, "Frågor")
+    control_tab(moderator, "Inkommande")
     queue.get_by_role("button", name=re.compile("^Godkänn Hur delar vi")).click()
     expect(attendee.locator("#question-list")).to_contain_text("Hur delar vi information säkert", timeout=2000)
-    expect(attendee.locator("#my-questions")).not_to_contain_text("Hur delar vi information säkert")
+    # approved: still the asker's own (to withdraw until it is on stage), now shown to everyone
+    expect(attendee.locator("#my-questions li", has_text="Hur delar vi information säkert")).to_contain_text(
+        "Visas för alla")
     attendee.locator("#question-list .upvote").first.click()
     expect(attendee.locator("#question-list .upvote").first).to_have_attribute("aria-pressed", "true")
     expect(attendee.locator("#question-list .upvote-count").first).to_have_text("1 röst", timeout=2000)
 
     # Close the poll: the screen shows the question on stage instead.
+    control_tab(moderator, "Omröstningar")
     moderator.locator("#mod-polls").get_by_role("button", name=re.compile("^Stäng: Vad är den största")).click()
+    control_tab(moderator, "Frågor")
+    control_tab(moderator, "Godkända")
     queue.get_by_role("button", name=re.compile("^Lyft fram på scen Hur delar vi")).click()
     expect(screen.locator("#screen-main")).to_contain_text("Hur delar vi information säkert", timeout=2000)
     expect(attendee.locator("#question-list .highlighted")).to_contain_text("På scen nu", timeout=2000)
@@ -197,7 +207,9 @@ def test_poll_questions_and_chat_in_the_browser(browser: Browser, day: ServedApp
     attendee.get_by_role("button", name="Skicka", exact=True).click()
     expect(attendee.locator("#chat-log")).to_contain_text("Hej från hemtjänsten i Norrköping!", timeout=2000)
     expect(moderator.locator("#mod-chat")).to_contain_text("Hej från hemtjänsten i Norrköping!", timeout=2000)
-    moderator.evaluate("document.getElementById('mod-questions').scrollIntoView()")
+    if moderator.locator("#ros-all").get_attribute("open") is not None:
+        moderator.locator("#ros-all summary").click()  # fold the full run-of-show again
+    control_tab(moderator, "På scenen")
     shoot(moderator, "control-panel-interaction")
     desktop = browser.new_context(viewport={"width": 1280, "height": 1000}, base_url=day.base_url).new_page()
     desktop.goto(f"/e/{SLUG}")
@@ -233,6 +245,7 @@ def test_evaluation_and_results_in_the_browser(browser: Browser, settings, tmp_p
         # loaded machine give the last one a moment, or it is not yet present when the evaluation opens
         organiser.wait_for_timeout(1000)
 
+        control_tab(organiser, "Utvärdering")
         organiser.get_by_role("button", name="Öppna utvärderingen").click()
         expect(organiser.locator(".form-status", has_text="Utvärderingen är öppen")).to_be_visible()
         for page, (overall, recur) in zip(attendees, (("Mycket bra", "Ja"), ("Bra", "Ja"), ("Dålig", "Vet inte")),

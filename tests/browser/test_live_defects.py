@@ -31,7 +31,7 @@ import pytest
 import websockets
 
 from ehalsodag.db.migrate import upgrade
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import control_tab, skip_without_chromium
 from tests.conftest import (
     ROOT,
     STAFF_PASSWORD,
@@ -384,7 +384,7 @@ def test_2_an_upvote_does_not_move_the_focus_from_hide_to_put_on_stage(browser: 
     assert "Dölj" in moderator.evaluate("() => document.activeElement.textContent")
 
     moderator.keyboard.press("Enter")
-    expect(moderator.locator("#mod-questions")).not_to_contain_text(text, timeout=3000)
+    expect(moderator.locator("#mod-list-approved")).not_to_contain_text(text, timeout=3000)
     expect(screen.locator("body")).not_to_contain_text(text)
     close(moderator, screen)
 
@@ -539,6 +539,7 @@ def test_3_what_an_attendee_fills_in_survives_every_moderator_action(browser: Br
     wall_text = live.unique("Mer utbildning för personalen")
     live.api("POST", f"/api/v1/polls/{open_text['id']}/responses", token=someone, json={"text": wall_text})
     moderator = moderator_page(browser, live, FORMS)
+    control_tab(moderator, "Omröstningar")
     moderator.locator("#mod-polls li", has_text=wall_text).get_by_role(
         "button", name=re.compile("^Visa på väggen")).first.click()
     expect(page.locator(f"#poll-{open_text['id']}")).to_contain_text(wall_text, timeout=3000)
@@ -594,6 +595,7 @@ def test_6_the_moderator_sees_wall_answers_and_evaluation_answers_live(browser: 
     """Defect 6: an open-text answer waiting for approval appears on the control panel at once, the
     evaluation's answer count follows, and a hidden question leaves its author's "waiting" list."""
     moderator = moderator_page(browser, live, FORMS)
+    control_tab(moderator, "Omröstningar")
     poll = live.poll(FORMS, "open_text", live.unique("Vad ska vi göra bättre nästa år?"))
     expect(moderator.locator("#mod-polls")).to_contain_text(poll["question"], timeout=3000)
     answer = live.unique("Kortare pauser och fler exempel")
@@ -618,6 +620,8 @@ def test_6_the_moderator_sees_wall_answers_and_evaluation_answers_live(browser: 
         page.get_by_label("Din fråga").fill(text)
         page.get_by_role("button", name="Ställ frågan").click()
         expect(page.locator("#my-questions")).to_contain_text(text, timeout=3000)
+        control_tab(moderator, "Frågor")
+        control_tab(moderator, "Inkommande")
         expect(mod_item(moderator, text)).to_be_visible(timeout=3000)
         mod_item(moderator, text).get_by_role("button", name=re.compile(r"^Dölj\b")).click()
         expect(page.locator("#my-questions")).not_to_contain_text(text, timeout=3000)

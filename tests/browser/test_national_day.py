@@ -28,7 +28,7 @@ from ehalsodag.db.engine import Database
 from ehalsodag.db.migrate import upgrade
 from ehalsodag.settings import Settings
 from ehalsodag.staff.service import add_user
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import control_tab, go_live, skip_without_chromium
 from tests.conftest import (
     STAFF_PASSWORD,
     ServedApp,
@@ -213,6 +213,7 @@ def _expect_ostergotland(page: Page) -> None:
 
 def _create_poll(panel: Page, question: str, options: list[str]) -> None:
     """Create a single-choice poll in the control panel's new-poll form and open it with its Open button."""
+    control_tab(panel, "Omröstningar")
     panel.locator("#poll-kind").select_option("single")
     panel.locator("#poll-question").fill(question)
     panel.locator("#poll-options").fill("\n".join(options))
@@ -249,7 +250,7 @@ def test_moderators_see_their_own_stage(people: People, day: ServedApp):
     expect(people.regional.locator("h1")).to_contain_text("Östergötland")
     expect(people.regional.locator("nav.stage-nav")).to_have_count(0)
     # Go live only for Östergötland's own blocks
-    expect(people.regional.locator(f"#ros-live-{people.blocks['sa-gor-vi-ostergotland']}")).to_be_visible()
+    expect(people.regional.locator(f"#ros-now-live-{people.blocks['sa-gor-vi-ostergotland']}")).to_be_visible()
     expect(people.regional.locator(f"#ros-live-{people.blocks['nationell-panel']}")).to_have_count(0)
     other = people.regional.context.new_page()
     response = other.goto(f"/e/{SLUG}/control?stage={NATIONAL}")
@@ -298,7 +299,7 @@ def test_a_region_switches_by_itself_at_both_boundaries(people: People, day: Ser
         attendee.evaluate("window.__noReload = true")
 
     # 2. The regional moderator takes Östergötland's block live: its pages switch, Skåne's stay national.
-    people.regional.locator(f"#ros-live-{people.blocks['sa-gor-vi-ostergotland']}").click()
+    go_live(people.regional, "Så gör vi i Östergötland")
     for attendee in people.ostergotland:
         _expect_ostergotland(attendee)
     _expect_national(skane)
@@ -328,6 +329,7 @@ def test_a_region_switches_by_itself_at_both_boundaries(people: People, day: Ser
     panel_in_skane = _programme_times(skane, "nationell-panel")
     panel_in_ost = _programme_times(ost1, "nationell-panel")
     later = _plus_minutes(ost_end, 10)
+    control_tab(people.regional, "Mer")
     people.regional.locator("#shift-minutes").fill("10")
     people.regional.get_by_role("button", name="Flytta senare programpunkter").click()
     expect(people.regional.locator("#run-of-show")).to_contain_text("(+10)", timeout=WAIT)

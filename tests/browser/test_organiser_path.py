@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ehalsodag.settings import PROGRAMMES_DIR
-from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, skip_without_chromium
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, control_tab, go_live, skip_without_chromium
 from tests.conftest import (
     ROOT,
     STAFF_PASSWORD,
@@ -149,14 +149,16 @@ def test_admin_invites_organiser_who_makes_and_publishes_the_day_that_a_moderato
     expect(moderator.locator(f"#studio-event-{SLUG}")).to_be_visible()
     moderator.goto(f"/e/{SLUG}/control")
     # a rehearsal first, as if today, then deleted with everything in it
+    control_tab(moderator, "Mer")
     moderator.get_by_role("button", name="Repetera som om det vore i dag").click()
     expect(moderator).to_have_url(re.compile(f"/e/{SLUG}-repetition-[0-9a-f]+/control$"))
     expect(moderator.locator(".rehearsal-banner")).to_contain_text("Repetition")
-    moderator.get_by_role("button", name="Starta: Block 1: Egenmonitorering i Östergötland").click()
+    go_live(moderator, "Block 1: Egenmonitorering i Östergötland")
     expect(moderator.locator("#run-of-show tr[aria-current=true]")).to_have_count(1)
+    control_tab(moderator, "Mer")
     moderator.get_by_role("button", name="Radera repetitionen och allt i den").click()
     expect(moderator).to_have_url(re.compile(f"/e/{SLUG}/control$"))
-    moderator.get_by_role("button", name="Starta: Block 1: Egenmonitorering i Östergötland").click()
+    go_live(moderator, "Block 1: Egenmonitorering i Östergötland")
     expect(moderator.locator("#run-of-show tr[aria-current=true]")).to_contain_text(
         "Block 1: Egenmonitorering i Östergötland")
 

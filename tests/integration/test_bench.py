@@ -3,6 +3,7 @@
 Counts, not speed: timings belong to `ehalsodag bench --profile smoke|full|qa|national` (docs/performance.md).
 """
 
+import json
 import os
 from collections import Counter
 
@@ -15,6 +16,12 @@ from ehalsodag_bench.qa import run_qa
 from ehalsodag_bench.run import Target, percentiles, require_loopback, run, run_writer, vote_latencies
 from ehalsodag_bench.server import stamp
 
+#: The benchmark JSON's keys as CONTRACT.md lists them (more may follow them; none may go).
+CONTRACT_KEYS = {"profile", "attendees", "duration_s", "errors", "disconnects", "votes_accepted", "votes_counted",
+                 "votes_per_s", "vote_to_staff_ms", "vote_to_attendee_ms", "broadcast_ms",
+                 "baseline_deliveries_per_s", "deliveries_per_s", "delivery_ratio_to_baseline",
+                 "rss_per_connection_kib"}
+
 
 def test_the_tiny_profile_runs_end_to_end_and_loses_no_vote(tmp_path):
     report = run("tiny", str(tmp_path / "bench.json"))
@@ -25,6 +32,14 @@ def test_the_tiny_profile_runs_end_to_end_and_loses_no_vote(tmp_path):
     assert report.deliveries_per_s > 0 and report.rss_per_connection_kib > 0
     assert report.broadcasts_missed == 0 and report.workers == 1 and report.database == "sqlite"
     assert (tmp_path / "bench.json").read_text().count('"votes_counted": 100') == 1
+    # one burst over the websockets (the headline), one over HTTP, reported apart
+    assert report.votes_ws_accepted == 50 and report.votes_http_accepted == 50
+    assert report.votes_per_s == report.votes_ws_per_s > 0 and report.votes_http_per_s > 0
+    assert report.vote_to_staff_ms_http["p50"] is not None and report.vote_to_attendee_ms_http["p50"] is not None
+    written = json.loads((tmp_path / "bench.json").read_text())
+    assert CONTRACT_KEYS <= written.keys(), CONTRACT_KEYS - written.keys()
+    for key in ("vote_to_staff_ms", "vote_to_attendee_ms", "broadcast_ms"):
+        assert set(written[key]) == {"p50", "p95", "p99"}
 
 
 def test_the_tiny_qa_profile_delivers_every_action_to_every_attendee(tmp_path):

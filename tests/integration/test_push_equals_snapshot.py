@@ -97,13 +97,30 @@ ACTIONS: list[tuple[str, Action]] = [
     ("ask (pre-moderation off)", lambda d: ask(d, "A", "Hur når vi dem som inte är digitala?", "q1")),
     ("ask by another", lambda d: ask(d, "C", "Vem betalar för plattformen?", "q2")),
     ("ask a third", lambda d: ask(d, "C", "När kommer journalen i appen?", "q3")),
+    ("edit one's own question", lambda d: d.ok("PATCH", f"/api/v1/questions/{d.state['q3']}", who="C",
+                                                json={"text": "När kommer journalen i appen, och för vilka?"})),
+    ("ask to withdraw", lambda d: ask(d, "A", "Fel, tar tillbaka", "q6")),
+    ("withdraw one's own question", lambda d: d.ok("DELETE", f"/api/v1/questions/{d.state['q6']}", who="A")),
+    ("reply in writing", lambda d: d.ok("POST", f"/api/v1/questions/{d.state['q1']}/reply",
+                                        json={"text": "Se bilderna från block 2."})),
     ("upvote", lambda d: d.ok("POST", f"/api/v1/questions/{d.state['q2']}/upvote", who="A")),
     ("upvote by another", lambda d: d.ok("POST", f"/api/v1/questions/{d.state['q2']}/upvote", who="B")),
     ("unvote", lambda d: d.ok("DELETE", f"/api/v1/questions/{d.state['q2']}/upvote", who="B")),
     ("settings: pre-moderation on", lambda d: d.ok("POST", "/api/v1/events/regional/settings",
                                                    json={"premoderation": True})),
     ("ask while pre-moderated", lambda d: ask(d, "A", "Hur skyddar vi patientdata?", "q4")),
+    ("edit one's own waiting question", lambda d: d.ok("PATCH", f"/api/v1/questions/{d.state['q4']}", who="A",
+                                                        json={"text": "Hur skyddar vi patientdata i appen?"})),
     ("approve", moderate("q4", "approve")),
+    ("ask two more while pre-moderated", lambda d: _ask_two(d)),
+    ("bulk approve", lambda d: d.ok("POST", "/api/v1/events/regional/questions/approve",
+                                    json={"ids": [d.state["q6"], d.state["q7"]]})),
+    ("hide an approved one", moderate("q7", "hide")),
+    ("edit one's own approved question (back to the moderators)",
+     lambda d: d.ok("PATCH", f"/api/v1/questions/{d.state['q4']}", who="A",
+                    json={"text": "Hur skyddar vi patientdata i 1177-appen?"})),
+    ("approve again", moderate("q4", "approve")),
+    ("reply removed", lambda d: d.ok("DELETE", f"/api/v1/questions/{d.state['q1']}/reply")),
     ("highlight", moderate("q1", "highlight")),
     ("highlight another", moderate("q2", "highlight")),
     ("upvote the question on stage", lambda d: d.ok("POST", f"/api/v1/questions/{d.state['q2']}/upvote",
@@ -111,9 +128,12 @@ ACTIONS: list[tuple[str, Action]] = [
     ("unhighlight", moderate("q2", "unhighlight")),
     ("edit", moderate("q3", "edit", text="När kommer journalen i 1177-appen?")),
     ("answer", moderate("q3", "answer")),
+    ("highlight an answered one", moderate("q3", "highlight")),
+    ("unhighlight it", moderate("q3", "unhighlight")),
     ("merge", moderate("q4", "merge", into_id="q1")),
     ("ask to be hidden", lambda d: ask(d, "A", "Fel fråga", "q5")),
     ("hide", moderate("q5", "hide")),
+    ("approve a hidden one", moderate("q7", "approve")),
     ("settings: pre-moderation off", lambda d: d.ok("POST", "/api/v1/events/regional/settings",
                                                     json={"premoderation": False})),
     ("poll: create single", create_poll("p1", kind="single", question="Var arbetar du?",
@@ -164,6 +184,11 @@ ACTIONS: list[tuple[str, Action]] = [
     ("go live: the last block", lambda d: d.ok("POST", "/api/v1/events/regional/live",
                                                json={"block_id": d.state["blocks"][-1]})),
 ]
+
+
+async def _ask_two(day: Day) -> None:
+    await ask(day, "B", "Hur ser tidplanen ut?", "q6")
+    await ask(day, "C", "Finns det en inspelning?", "q7")
 
 
 async def _chat(day: Day, who: str, text: str, key: str) -> None:

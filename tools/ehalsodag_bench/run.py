@@ -7,7 +7,8 @@ Everything runs on this machine's loopback interface and stops by itself. Phases
    observer; SQLite and one process by default, or N workers on PostgreSQL and Redis) with the demo
    programme and fresh polls open;
 2. joins over the API and a websocket per attendee, from several generator processes;
-3. vote bursts (every attendee answers a fresh scale poll, again and again): latency from the vote to
+3. vote bursts (every attendee answers a fresh scale poll, again and again; every other burst over the
+   attendees' websockets, the others over HTTP, reported apart): latency from the vote to
    the results push on the moderators' screens and on every attendee's. No marker is needed: a results
    frame shows the poll's response count K, so it shows the first K votes the server acknowledged;
    each sample is the frame's arrival minus the time the newest of those K votes was sent;
@@ -73,6 +74,14 @@ PROFILES = {
 # --- load generator processes ------------------------------------------------------------------
 
 
+def burst_over_socket(burst: int) -> bool:
+    """Whether vote burst ``burst`` (from 0) goes over the attendees' websockets (the page's way: the first, and
+    every other one) or over HTTP (``POST /api/v1/polls/{id}/responses``, the JSON API and pages without
+    JavaScript). ``EHALSODAG_BENCH_VOTES=http`` sends every burst over HTTP (to profile a platform without socket
+    votes)."""
+    return burst % 2 == 0 and os.environ.get("EHALSODAG_BENCH_VOTES") != "http"
+
+
 def attendee_process(base: str, tokens: list[str], poll_ids: list[int], control: Any, out: Any) -> None:
     """One generator process: hold ``tokens``' websockets, vote in bursts, record what arrives."""
     out.put(asyncio.run(_attendees(base, tokens, poll_ids, control, out)))
@@ -88,12 +97,20 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
     result: dict[str, Any] = {"errors": failures, "disconnects": 0, "votes_accepted": 0, "burst_s": [],
                               "sockets": len(sockets), "votes": {poll_id: [] for poll_id in poll_ids}}
 
+    acks: dict[str, asyncio.Future[bytes]] = {}
+
     async def reader(ws: Any) -> None:
         state = SocketState()
         try:
             while True:
                 frame = await ws.recv(decode=False)
-                recorder.frame(state, frame, now_ms())
+                arrived = now_ms()
+                if b'data-ack="' in frame:  # a vote's acknowledgement (it carries no results)
+                    key = frame.split(b'data-ack="', 1)[1].split(b'"', 1)[0].decode()
+                    waiting = acks.pop(key, None)
+                    if waiting is not None and not waiting.done():
+                        waiting.set_result(frame)
+                recorder.frame(state, frame, arrived)
         except websockets.ConnectionClosedOK:
             pass
         except websockets.ConnectionClosed:
@@ -106,6 +123,26 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
     cpu_started, load_started = time.process_time(), time.monotonic()
     http = HttpPool(base, 64)
     for burst, poll_id in enumerate(poll_ids):  # one fresh poll per burst: every vote is a new row
+        over_socket = burst_over_socket(burst)
+
+        async def socket_vote(ws: Any, value: int, poll_id: int = poll_id) -> None:
+            key = os.urandom(12).hex()
+            acks[key] = loop.create_future()
+            sent = now_ms()
+            try:
+                await ws.send(json.dumps({"action": "vote", "poll_id": poll_id, "vote_key": key,
+                                          "value": str(value)}))
+                frame = await asyncio.wait_for(acks[key], 60)
+            except (OSError, TimeoutError, websockets.ConnectionClosed):
+                acks.pop(key, None)
+                result["errors"] += 1
+                return
+            if b"message-ok" in frame:
+                result["votes_accepted"] += 1
+                result["votes"][poll_id].append((now_ms(), sent))
+            else:
+                result["errors"] += 1
+
         async def vote(token: str, value: int, poll_id: int = poll_id) -> None:
             try:
                 status, _body, sent = await http.request("POST", f"/api/v1/polls/{poll_id}/responses",
@@ -119,7 +156,10 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
                 result["errors"] += 1
 
         started = time.monotonic()
-        await asyncio.gather(*(vote(t, 1 + (i + burst) % 5) for i, t in enumerate(tokens)))
+        if over_socket:
+            await asyncio.gather(*(socket_vote(ws, 1 + (i + burst) % 5) for i, ws in enumerate(sockets)))
+        else:
+            await asyncio.gather(*(vote(t, 1 + (i + burst) % 5) for i, t in enumerate(tokens)))
         result["burst_s"].append(time.monotonic() - started)
         await asyncio.sleep(1.0)
     await http.close()
@@ -189,7 +229,9 @@ class Report:
     disconnects: int
     votes_accepted: int
     votes_counted: int
+    #: The headline: votes over the websocket (the page's way), as ``votes_ws_per_s``.
     votes_per_s: float
+    #: Vote → screen latencies of the websocket votes (the HTTP votes' are ``*_http``).
     vote_to_staff_ms: dict[str, float | None]
     vote_to_attendee_ms: dict[str, float | None]
     broadcast_ms: dict[str, float | None]
@@ -211,6 +253,13 @@ class Report:
     generator_cpu_percent: float
     #: Size of the platform's announcement frames (the observer's stamp included), which the baseline copies.
     broadcast_bytes: int = 0
+    #: Votes over the websocket and over HTTP, each per second of their bursts (every other burst each way).
+    votes_ws_per_s: float = 0.0
+    votes_http_per_s: float = 0.0
+    votes_ws_accepted: int = 0
+    votes_http_accepted: int = 0
+    vote_to_staff_ms_http: dict[str, float | None] | None = None
+    vote_to_attendee_ms_http: dict[str, float | None] | None = None
     workers: int = 1
     database: str = "sqlite"
     hub: str = "memory"
@@ -307,6 +356,9 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
     spans = merge_spans(results)
     deliveries = delivery_rate(spans)
     burst_seconds = [max(r["burst_s"][i] for r in results) for i in range(len(poll_ids))]
+    ws_polls = {poll_id for i, poll_id in enumerate(poll_ids) if burst_over_socket(i)}
+    ws_seconds = [t for i, t in enumerate(burst_seconds) if burst_over_socket(i)]
+    http_seconds = [t for i, t in enumerate(burst_seconds) if not burst_over_socket(i)]
     votes: dict[int, list[tuple[float, float]]] = {poll_id: [] for poll_id in poll_ids}
     seen: dict[tuple[str, int, int], list[float]] = {}
     for r in results:
@@ -315,13 +367,21 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
         for key, arrivals in r["results_seen"].items():
             seen.setdefault(key, []).extend(arrivals)
     staff_seen = {key: list(times) for key, times in staff_recorder.arrivals.items()}
+    ws_votes = {poll_id: v for poll_id, v in votes.items() if poll_id in ws_polls}
+    http_votes = {poll_id: v for poll_id, v in votes.items() if poll_id not in ws_polls}
+    ws_per_s = round(profile.attendees / statistics.mean(ws_seconds), 1) if ws_seconds else 0.0
     report = Report(
         profile=profile.name, attendees=profile.attendees, duration_s=round(time.monotonic() - started, 1),
         errors=sum(r["errors"] for r in results), disconnects=sum(r["disconnects"] for r in results),
         votes_accepted=sum(r["votes_accepted"] for r in results), votes_counted=counted,
-        votes_per_s=round(profile.attendees / statistics.mean(burst_seconds), 1) if burst_seconds else 0.0,
-        vote_to_staff_ms=percentiles(vote_latencies(votes, staff_seen, "s")),
-        vote_to_attendee_ms=percentiles(vote_latencies(votes, seen, "r")),
+        votes_per_s=ws_per_s, votes_ws_per_s=ws_per_s,
+        votes_http_per_s=round(profile.attendees / statistics.mean(http_seconds), 1) if http_seconds else 0.0,
+        votes_ws_accepted=sum(len(v) for v in ws_votes.values()),
+        votes_http_accepted=sum(len(v) for v in http_votes.values()),
+        vote_to_staff_ms=percentiles(vote_latencies(ws_votes, staff_seen, "s")),
+        vote_to_attendee_ms=percentiles(vote_latencies(ws_votes, seen, "r")),
+        vote_to_staff_ms_http=percentiles(vote_latencies(http_votes, staff_seen, "s")),
+        vote_to_attendee_ms_http=percentiles(vote_latencies(http_votes, seen, "r")),
         broadcast_ms=percentiles([v for r in results for v in r["broadcast_ms"]]),
         announcement_ms=percentiles([v for r in results for v in r["announcement_ms"]]),
         baseline_deliveries_per_s=round(baseline["deliveries_per_s"], 1),

@@ -11,6 +11,7 @@ request handler knows about the benchmark.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -58,7 +59,70 @@ def serve(host: str, port: int, workers: int) -> None:
         uvicorn_multiprocess.Process = server.GracefulProcess  # type: ignore[misc]
         Multiprocess(cfg, sockets=[cfg.bind_socket()]).run()
     else:
-        server.GracefulServer(cfg).run()
+        sampler = Sampler(os.environ["EHALSODAG_BENCH_SAMPLE"]) if os.environ.get("EHALSODAG_BENCH_SAMPLE") else None
+        try:
+            server.GracefulServer(cfg).run()
+        finally:
+            if sampler is not None:
+                sampler.stop()
+
+
+class Sampler:
+    """A small sampling profiler for a profiling run (``EHALSODAG_BENCH_SAMPLE=<file>``, one worker): every few
+    milliseconds, the main thread's stack; at the end, per function, the share of samples it was on the stack
+    in (inclusive) and on top of it (self), written to ``<file>``. No figures of such a run are reported."""
+
+    def __init__(self, path: str, interval: float = 0.005) -> None:
+        import threading
+
+        self.path = path
+        self.interval = interval
+        self.samples = 0
+        self.inclusive: dict[str, int] = {}
+        self.own: dict[str, int] = {}
+        self.main = threading.main_thread().ident
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import sys
+
+        while not self.stopped.wait(self.interval):
+            frame = sys._current_frames().get(self.main)  # noqa: SLF001
+            if frame is None:
+                continue
+            self.samples += 1
+            seen = set()
+            top = True
+            while frame is not None:
+                code = frame.f_code
+                name = f"{code.co_filename.rsplit('site-packages/', 1)[-1]}:{code.co_name}"
+                if top:
+                    self.own[name] = self.own.get(name, 0) + 1
+                    top = False
+                if name not in seen:
+                    seen.add(name)
+                    self.inclusive[name] = self.inclusive.get(name, 0) + 1
+                frame = frame.f_back
+            if self.samples % 400 == 0:  # the server may be killed at the end, so write as it goes
+                self.write()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.write()
+
+    def write(self) -> None:
+        total = max(1, self.samples)
+        lines = [f"{self.samples} samples every {self.interval * 1000:.0f} ms", "", "inclusive %, function"]
+        lines += [f"{100 * n / total:5.1f} {name}" for name, n in
+                  sorted(self.inclusive.items(), key=lambda item: -item[1])[:120]]
+        lines += ["", "self %, function"]
+        lines += [f"{100 * n / total:5.1f} {name}" for name, n in
+                  sorted(self.own.items(), key=lambda item: -item[1])[:60]]
+        with open(self.path, "w") as out:
+            out.write("\n".join(lines) + "\n")
 
 
 def main() -> None:

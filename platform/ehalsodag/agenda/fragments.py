@@ -107,8 +107,8 @@ class AgendaFragments:
                 continue
             staff_context = {"event": event, "view": event_view(event, home=stage.id if stage else None),
                              "shown": stage}
-            fragments.append(Fragment(Audience.STAFF, "agenda/run_of_show.html", staff_context,
-                                      stage=stage.id if stage else None))
+            fragments += [Fragment(Audience.STAFF, template, staff_context, stage=stage.id if stage else None)
+                          for template in ("agenda/run_of_show.html", "agenda/ros_now.html")]
         return fragments
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
@@ -120,7 +120,8 @@ class AgendaFragments:
                       for template, slot in ATTENDEE_PROGRAMME)]
         if viewer.audience is Audience.STAFF:
             return [Fragment(Audience.STAFF, "agenda/current_announcement.html", context, slot="current_announcement"),
-                    Fragment(Audience.STAFF, "agenda/run_of_show.html", context, slot="run_of_show")]
+                    Fragment(Audience.STAFF, "agenda/run_of_show.html", context, slot="run_of_show"),
+                    Fragment(Audience.STAFF, "agenda/ros_now.html", context, slot="ros_now")]
         return []
 
     async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:

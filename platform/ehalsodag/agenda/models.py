@@ -56,6 +56,8 @@ class Event(BigIntAuditBase):
     #: The programme file the day was last loaded from (its exact text), when the studio can edit it: a file
     #: that stands alone or extends a framework programme of the server. Downloaded as programme.toml.
     programme_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: A moderator ended the broadcast (the main stage's): no block is on until one is taken live again.
+    broadcast_ended_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     stages: Mapped[list[Stage]] = relationship(
         back_populates="event", order_by="Stage.position", cascade="all, delete-orphan", lazy="selectin"

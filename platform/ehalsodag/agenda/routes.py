@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import msgspec
@@ -20,6 +21,7 @@ from ehalsodag.attendees.auth import (
     ATTENDEE_COOKIE_SECONDS,
     attendee_cookie,
     attendee_token,
+    client_address,
     current_attendee,
     enforce_join_limits,
 )
@@ -27,36 +29,78 @@ from ehalsodag.attendees.models import Attendee
 from ehalsodag.attendees.service import JoinError, JoinRequest, join, rejoin
 from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import _, current_language
+from ehalsodag.qa.service import MAX_QUESTION
 from ehalsodag.staff.auth import current_staff
 from ehalsodag.staff.service import permissions
 from ehalsodag.web.auth import settings_of
 from ehalsodag.web.flash import FORM_ERROR_COOKIE, forget_form_error, form_error
 from ehalsodag.web.forms import form_of
+from ehalsodag.web.ratelimit import TooFast
 from ehalsodag.web.responses import cookie
 from ehalsodag.web.security import content_security_policy
 from ehalsodag.web.templating import iso, page_context
 
+#: What a typed code may contain besides its digits: spaces (123 456), dashes (123-456), dots.
+_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]+")
 
-@get("/", name="home")
-async def home(db_session: AsyncSession, code: str | None = None) -> Template | Redirect:
-    """The list of events, and the join-by-code form: a valid code (an event's, or a region's on a national
-    day) leads to that attendee page; an unknown one shows the form again with the error beside the field."""
+
+def normalise_code(typed: str) -> str:
+    """A join code as typed ("123 456", "123-456", " 123456 ") as stored ("123456"); bounded, whatever was sent."""
+    return _CODE_SEPARATORS.sub("", typed[:40])[:20]
+
+
+async def _code_page(request: Request[Any, Any, Any], session: AsyncSession, code: str | None, *,
+                     template: str, action: str, missing_status: int = 200) -> Template | Redirect:
+    """The join-by-code form (on ``/`` and ``/kod``): a valid code leads to its attendee page; an unknown, draft or
+    refused one shows the form again with what was typed and the error beside the field."""
+    status = 200
+    error = None
     if code is not None:
-        target = await code_target(db_session, code.strip()[:20])
-        if target is not None:
-            return Redirect(target, status_code=303)
-    events = [e for e in await list_events(db_session) if e.published]  # drafts: their staff's, in the studio
-    error = _("No event has that code. Check the digits on the screen.") if code is not None else None
-    return Template("attendee/index.html", context={"events": events, "code": code or "", "code_error": error})
+        try:
+            await request.app.state.rate_limits.enforce("code", client_address(request))
+        except TooFast as exc:
+            error, status = exc.detail, 429
+        else:
+            target = await code_target(session, normalise_code(code))
+            if target is not None:
+                return Redirect(target, status_code=303)
+            error, status = _("No event has that code. Check the digits on the screen."), missing_status
+    context: dict[str, Any] = {"code": (code or "")[:40], "code_error": error, "code_action": action}
+    if template == "attendee/index.html":
+        context["events"] = [e for e in await list_events(session) if e.published]  # drafts: in the studio
+    return Template(template, context=context, status_code=status)
 
 
 async def code_target(session: AsyncSession, code: str) -> str | None:
-    """Where a join code leads: the event's page, or a region's (its join form pre-selects the region)."""
+    """Where a join code leads: the event's page, or a region's (its join form pre-selects the region); a draft's
+    code leads nowhere (its attendee page is not public yet)."""
     event = await event_by_code(session, code) if code else None
     if event is not None:
         return f"/e/{event.slug}" if event.published else None
     stage = await stage_by_code(session, code) if code else None
     return f"/e/{stage.event.slug}?stage={stage.key}" if stage is not None and stage.event.published else None
+
+
+@get("/", name="home")
+async def home(request: Request[Any, Any, Any], db_session: AsyncSession, code: str | None = None
+               ) -> Template | Redirect:
+    """The list of events, and the join-by-code form: a valid code (an event's, or a region's on a national
+    day) leads to that attendee page; an unknown one shows the form again with the error beside the field."""
+    return await _code_page(request, db_session, code, template="attendee/index.html", action="/")
+
+
+@get("/kod", name="code_form")
+async def code_form(request: Request[Any, Any, Any], db_session: AsyncSession, code: str | None = None
+                    ) -> Template | Redirect:
+    """The short address to join by code (as menti.com): the code form alone, large, for a phone."""
+    return await _code_page(request, db_session, code, template="attendee/code.html", action="/kod")
+
+
+@get("/kod/{code:str}", name="code_direct")
+async def code_direct(request: Request[Any, Any, Any], db_session: AsyncSession, code: str) -> Template | Redirect:
+    """``/kod/123456`` (or ``/kod/123-456``) lands on the code's attendee page; an unknown code shows the form."""
+    return await _code_page(request, db_session, code, template="attendee/code.html", action="/kod",
+                            missing_status=404)
 
 
 async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncSession, event: Event,
@@ -75,7 +119,15 @@ async def attendee_page_context(request: Request[Any, Any, Any], session: AsyncS
             "parts": parts, "national_day": national_day, "home": tracks.home_of(event, home),
             "regions": tracks.regional_stages(event) if national_day else [], "main_stage": tracks.main_stage(event),
             "stage_query": f"?stage={asked.key}" if asked is not None and attendee is None else "",
-            "max_group_size": settings_of(request).max_group_size, "form_error": form_error(request)}
+            "max_group_size": settings_of(request).max_group_size, "form_error": form_error(request),
+            "max_question": MAX_QUESTION, "code_address": code_address(request)}
+
+
+def code_address(request: Request[Any, Any, Any]) -> str:
+    """Where people type a join code, as shown beside it ("ehalsodag.example.se/kod"): the configured public URL,
+    else the address the request came to."""
+    base = settings_of(request).base_url or str(request.base_url)
+    return f"{base.split('://', 1)[-1].rstrip('/')}/kod"
 
 
 @get("/e/{slug:str}", name="attendee_page")
@@ -136,9 +188,11 @@ def event_csp(event: Event) -> str:
 
 
 @get("/j/{code:str}", name="join_by_code")
-async def join_by_code(code: str, db_session: AsyncSession) -> Redirect:
+async def join_by_code(request: Request[Any, Any, Any], code: str, db_session: AsyncSession) -> Redirect:
     """Short numeric code (shown on the shared screen and as a QR code) to the event page."""
-    target = await code_target(db_session, code.strip())  # a region's own code: its attendees join that region
+    await request.app.state.rate_limits.enforce("code", client_address(request))
+    # a region's own code: its attendees join that region
+    target = await code_target(db_session, normalise_code(code))
     if target is None:
         raise NotFoundException(detail=_("No event has that code. Check the digits on the screen."))
     return Redirect(target, status_code=303)
@@ -222,5 +276,6 @@ async def schedule_ics_export(request: Request[Any, Any, Any], slug: str, db_ses
                     headers={"Content-Disposition": f'attachment; filename="{slug}.ics"'})
 
 
-routes = [home, accessibility_statement, attendee_page, join_form, join_by_code, api_event, schedule_json_export,
+routes = [home, code_form, code_direct, accessibility_statement, attendee_page, join_form, join_by_code, api_event,
+          schedule_json_export,
           schedule_xml_export, schedule_ics_export]

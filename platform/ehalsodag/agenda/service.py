@@ -314,6 +314,7 @@ async def go_live(session: AsyncSession, event: Event, block_id: int, actor: str
         block.ended_at = None
     else:
         event.live_block_id = block.id
+        event.broadcast_ended_at = None  # an ended broadcast goes on again
     block.went_live_at = utcnow()
     audit.record(session, actor=actor, action="block.live", event_id=event.id, block=block.key)
     changed(session, Topic.AGENDA, event.id, block.id)

@@ -147,6 +147,9 @@ def event_view(event: Event, at: dt.datetime | None = None, home: int | None = N
     else:
         blocks = event.active_blocks()
         state = runofshow.now_and_next(blocks, at, event.live_block_id)
+    if event.broadcast_ended_at is not None and (track is None or track is tracks.main_stage(event)):
+        # a moderator ended the broadcast: nothing is on and nothing follows until a block is taken live again
+        state = runofshow.NowNext(None, None, None, day_over=True, day_not_started=False)
     now = state.now if isinstance(state.now, Block) else None
     ordered = [b for b in runofshow.ordered(tracks.track_blocks(event, home_stage) if national_day else blocks)
                if isinstance(b, Block)]

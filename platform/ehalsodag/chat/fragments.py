@@ -32,6 +32,11 @@ from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import lazy
 
 
+def form_context(event: Any, muted: bool) -> dict[str, Any]:
+    """The chat form's context: the event, whether this attendee is muted, and the server's length limit."""
+    return {"event": event, "muted": muted, "max_message": service.MAX_MESSAGE}
+
+
 class ChatFragments:
     """The chat's fragment source (chat messages, the event's switches, muted attendees)."""
 
@@ -78,11 +83,18 @@ class ChatFragments:
         if gone:
             fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
                                       {"ids": [f"chat-{i}" for i in sorted(gone)]}, stage=stage_id))
-        fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}, stage=stage_id)
-                      for m in shown]
         # the moderators' list after the change, and a little beyond: what left it, what moved up into it
         on = tracks.on_stage(ChatMessage.stage_id, event, stage_id)
         newest = await service.newest_ids(session, event.id, service.MODERATED + len(ids), on)
+        if any(newest and m.id < newest[0] for m in shown):
+            # a message put back by an undo belongs among the others: the log is sent again (rare), not appended
+            log = await service.recent(session, event.id, on=on)
+            more = bool(log) and await service.has_older(session, event.id, log[0].id, on)
+            fragments.append(Fragment(Audience.ATTENDEE, "chat/chat_log.html",
+                                      {"event": event, "messages": log, "more": more}, stage=stage_id))
+        else:
+            fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}, stage=stage_id)
+                          for m in shown]
         listed = set(newest[:service.MODERATED])
         before = sorted((set(newest) | gone) - {m.id for m in shown}, reverse=True)[:service.MODERATED]
         out = sorted(gone | (set(before) - listed))
@@ -102,28 +114,45 @@ class ChatFragments:
         if service.Setting.CHAT not in change.ids:
             return fragments  # pre-moderation: nothing of the chat changed (a half-typed message stays)
         muted = await service.muted_attendees(session, event.id)  # their area says "muted" either way
-        text = lazy("The chat is switched on.") if event.chat_enabled else lazy("The chat is switched off.")
+        text = lazy("The chat is switched on.") if event.chat_enabled else lazy(
+            "The broadcast has ended and the chat is closed. Thank you for taking part – tell us what you thought in "
+            "the evaluation!") if event.broadcast_ended_at else lazy("The chat is switched off.")
         return [*fragments,
-                Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": False}, exclude=muted),
+                Fragment(Audience.ATTENDEE, "chat/chat_form.html", form_context(event, False), exclude=muted),
                 Fragment(Audience.ATTENDEE, "layout/announce.html", {"text": text}, exclude=muted)]
 
     async def _muted(self, session: AsyncSession, event: Any, attendees: frozenset[int]) -> list[Fragment]:
-        """A muted attendee's own form area (and a word for their screen reader); the moderators see "muted"
-        on that attendee's messages in their list."""
+        """A muted (or unmuted) attendee's own form area (and a word for their screen reader); the moderators see
+        "muted" on that attendee's messages in their list, and the muted list gains (or loses) them."""
         muted = await service.muted_among(session, attendees)
-        if not muted:
-            return []
-        fragments = [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True}, to=muted),
-                     Fragment(Audience.ATTENDEE, "layout/announce.html",
-                              {"text": lazy("A moderator has muted you for the rest of the day.")}, to=muted)]
+        unmuted = frozenset(attendees - muted)
+        fragments: list[Fragment] = []
+        if muted:
+            fragments += [
+                Fragment(Audience.ATTENDEE, "chat/chat_form.html", form_context(event, True), to=muted),
+                Fragment(Audience.ATTENDEE, "layout/announce.html",
+                         {"text": lazy("A moderator has muted you for the rest of the day.")}, to=muted)]
+        if unmuted:
+            fragments += [
+                Fragment(Audience.ATTENDEE, "chat/chat_form.html", form_context(event, False), to=unmuted),
+                Fragment(Audience.ATTENDEE, "layout/announce.html",
+                         {"text": lazy("You can write in the chat and ask questions again.")}, to=unmuted)]
+        if not attendees:
+            return fragments
         for stage in event.stages or [None]:
             stage_id = stage.id if stage else None
             on = tracks.on_stage(ChatMessage.stage_id, event, stage_id) if stage else None
             listed = await service.newest_ids(session, event.id, service.MODERATED, on)
-            theirs = [m for m in await service.messages_by_id(session, listed) if m.attendee_id in muted]
+            theirs = [m for m in await service.messages_by_id(session, listed) if m.attendee_id in attendees]
             fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {
                 "event": event, "newest_first": service.newest_first, "message": m, "muted": muted},
                 stage=stage_id) for m in theirs]
+        for person in await service.muted_list(session, event.id, muted):
+            fragments.append(Fragment(Audience.STAFF, "chat/mod_muted_item.html", {"event": event, "person": person},
+                                      stage=tracks.stage_of_content(event, person.stage_id)))
+        if unmuted:
+            fragments.append(Fragment(Audience.STAFF, "layout/remove.html",
+                                      {"ids": [f"mm-{i}" for i in sorted(unmuted)]}))
         return fragments
 
     async def snapshot(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
@@ -134,19 +163,22 @@ class ChatFragments:
             muted = viewer.attendee_id is not None and await service.is_muted(session, viewer.attendee_id)
             return [Fragment(Audience.ATTENDEE, "chat/chat_log.html",
                              {"event": event, "messages": messages, "more": more}, slot="chat_log"),
-                    Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": muted},
+                    Fragment(Audience.ATTENDEE, "chat/chat_form.html", form_context(event, muted),
                              slot="chat_form")]
         if viewer.audience is Audience.STAFF:
             messages = list(reversed(await service.recent(session, event.id, limit=service.MODERATED, on=on)))
             muted = await service.muted_among(session, [m.attendee_id for m in messages])
+            shown = tracks.shown_stage(event, viewer.stage)
+            people = [p for p in await service.muted_list(session, event.id)
+                      if shown is None or tracks.stage_of_content(event, p.stage_id) == shown.id]
             return [Fragment(Audience.STAFF, "chat/mod_chat.html", {
-                "event": event, "newest_first": service.newest_first, "messages": messages, "muted": muted},
-                slot="mod_chat")]
+                "event": event, "newest_first": service.newest_first, "messages": messages, "muted": muted,
+                "muted_people": people}, slot="mod_chat")]
         return []
 
     async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         if viewer.attendee_id and await service.is_muted(session, viewer.attendee_id):
-            return [Fragment(Audience.ATTENDEE, "chat/chat_form.html", {"event": event, "muted": True})]
+            return [Fragment(Audience.ATTENDEE, "chat/chat_form.html", form_context(event, True))]
         return []
 
     def personal_state(self) -> ColumnElement[bool]:

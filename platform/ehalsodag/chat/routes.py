@@ -24,6 +24,9 @@ from ehalsodag.chat.models import ChatMessage
 from ehalsodag.fragments import Audience, Viewer
 from ehalsodag.i18n import _
 from ehalsodag.qa.service import set_premoderation
+from ehalsodag.safety import service as safety_service
+from ehalsodag.safety.models import UndoAction
+from ehalsodag.safety.replies import undo_data, undo_reply
 from ehalsodag.staff.auth import has_staff_credentials, is_staff_of, moderator_guard
 from ehalsodag.staff.models import StaffUser
 from ehalsodag.web.actions import Id, documented, reply
@@ -121,20 +124,21 @@ async def require_attendee_or_staff(request: Request[Any, Any, Any], session: As
     raise NotAuthorizedException(detail=_("Join the event first."))
 
 
-async def _delete(uow: AsyncSession, staff: StaffUser, message_id: int) -> None:
+async def _delete(uow: AsyncSession, staff: StaffUser, message_id: int) -> UndoAction | None:
     message = await uow.get(ChatMessage, message_id)
     event = await uow.get(Event, message.event_id) if message is not None else None
     if message is None or event is None:
         raise chat_service.ChatError(_("No such message."), 404)
-    await chat_service.delete_message(uow, message_id, event, staff.email)
+    return await safety_service.delete_message(uow, message_id, event, staff.email)
 
 
 @delete("/api/v1/chat/{message_id:int}", name="api_chat_delete", status_code=200, guards=[moderator_guard],
         opt={"event_of": message_event, "stage_of": message_stage})
 async def api_chat_delete(message_id: Id, uow: AsyncSession, staff: StaffUser) -> dict[str, Any]:
-    """Remove a message from the chat."""
-    await _delete(uow, staff, message_id)
-    return {"id": message_id, "deleted": True}
+    """Remove a message from the chat; the answer's ``undo: {id, until}`` puts it back (POST /api/v1/undo/{id}
+    within 10 s)."""
+    undo = await _delete(uow, staff, message_id)
+    return {"id": message_id, "deleted": True, "undo": undo_data(undo)}
 
 
 @post("/e/{slug:str}/control/chat/{message_id:int}/delete", name="form_chat_delete", guards=[moderator_guard],
@@ -142,9 +146,9 @@ async def api_chat_delete(message_id: Id, uow: AsyncSession, staff: StaffUser) -
 async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_id: Id, uow: AsyncSession,
                            staff: StaffUser) -> Response[Any]:
     """The delete button on the control panel."""
-    await _delete(uow, staff, message_id)
-    return reply(request, data={"id": message_id, "deleted": True}, message=_("Message deleted."),
-                 back=f"/e/{slug}/control#mod-chat")
+    undo = await _delete(uow, staff, message_id)
+    return undo_reply(request, slug=slug, action=undo, data={"id": message_id, "deleted": True},
+                      message=_("The chat message is deleted."), back=f"/e/{slug}/control#mod-chat")
 
 
 @post(["/api/v1/events/{slug:str}/attendees/{attendee_id:int}/mute",
@@ -152,10 +156,12 @@ async def form_chat_delete(request: Request[Any, Any, Any], slug: str, message_i
       guards=[moderator_guard], opt={"stage_of": attendee_stage})
 async def mute(request: Request[Any, Any, Any], event: Event, attendee_id: Id, uow: AsyncSession,
                staff: StaffUser) -> Response[Any]:
-    """Mute an attendee for the rest of the day: no more chat messages or questions."""
-    await chat_service.mute(uow, attendee_id, event, staff.email)
-    return reply(request, data={"attendee_id": attendee_id, "muted": True},
-                 message=_("The attendee is muted for the rest of the day."), back=f"/e/{event.slug}/control#mod-chat")
+    """Mute an attendee for the rest of the day: no more chat messages or questions. The answer's
+    ``undo: {id, until}`` takes it back within 10 s; later, unmute them (``…/unmute``)."""
+    undo = await safety_service.mute(uow, attendee_id, event, staff.email)
+    return undo_reply(request, slug=event.slug, action=undo, data={"attendee_id": attendee_id, "muted": True},
+                      message=_("The attendee is muted for the rest of the day."),
+                      back=f"/e/{event.slug}/control#mod-chat")
 
 
 async def _event_settings(request: Request[Any, Any, Any], event: Event, body: SettingsBody, uow: AsyncSession,
@@ -165,7 +171,14 @@ async def _event_settings(request: Request[Any, Any, Any], event: Event, body: S
     if body.premoderation is not None:
         await set_premoderation(uow, event, body.premoderation, staff.email)
     settings = {"chat_enabled": event.chat_enabled, "premoderation": event.premoderation}
-    return reply(request, data=settings, message=_("Settings saved."), back=f"/e/{event.slug}/control")
+    said = []
+    if body.chat_enabled is not None:
+        said.append(_("The chat is on.") if event.chat_enabled else _("The chat is off."))
+    if body.premoderation is not None:
+        said.append(_("New questions wait for approval.") if event.premoderation
+                    else _("New questions are shown at once."))
+    return reply(request, data=settings, message=" ".join(said) or _("Settings saved."),
+                 back=f"/e/{event.slug}/control")
 
 
 @post("/api/v1/events/{slug:str}/settings", name="api_event_settings", status_code=200, guards=[moderator_guard],

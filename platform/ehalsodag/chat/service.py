@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
+from ehalsodag.qa.models import Question
 from ehalsodag.staff import audit
 from ehalsodag.text import TextError, clean_text
 
@@ -153,6 +155,59 @@ async def mute(session: AsyncSession, attendee_id: int, event: Event, actor: str
     audit.record(session, actor=actor, action="attendee.mute", event_id=event.id, attendee=attendee.id)
     changed(session, Topic.ATTENDEE, event.id, attendees=[attendee.id])
     return attendee
+
+
+async def unmute(session: AsyncSession, attendee_id: int, event: Event, actor: str) -> Attendee:
+    """Let a muted attendee chat and ask again."""
+    attendee = await session.get(Attendee, attendee_id)
+    if attendee is None or attendee.event_id != event.id:
+        raise ChatError(_("No such attendee."), 404)
+    attendee.muted_at = None
+    audit.record(session, actor=actor, action="attendee.unmute", event_id=event.id, attendee=attendee.id)
+    changed(session, Topic.ATTENDEE, event.id, attendees=[attendee.id])
+    return attendee
+
+
+async def undelete_message(session: AsyncSession, message: ChatMessage, actor: str) -> None:
+    """Put a deleted message back in the chat (undo)."""
+    message.deleted = False
+    audit.record(session, actor=actor, action="chat.undelete", event_id=message.event_id, message=message.id)
+    changed(session, Topic.CHAT, message.event_id, message.id)
+
+
+@dataclass(frozen=True)
+class Muted:
+    """A muted attendee as moderators see them: never a name they did not choose to show."""
+
+    attendee_id: int
+    event_id: int
+    muted_at: dt.datetime
+    #: The name the attendee showed with their latest message or question (None: they stayed anonymous).
+    shown_name: str | None
+    #: The home stage (their region), for the panel that lists them.
+    stage_id: int | None
+
+
+async def muted_list(session: AsyncSession, event_id: int, attendee_ids: Iterable[int] | None = None) -> list[Muted]:
+    """The event's muted attendees (or those of ``attendee_ids`` that are muted), longest muted first."""
+    query = select(Attendee).where(Attendee.event_id == event_id, Attendee.muted_at.is_not(None))
+    if attendee_ids is not None:
+        query = query.where(Attendee.id.in_(list(attendee_ids)))
+    rows = list((await session.execute(query.order_by(Attendee.muted_at, Attendee.id))).scalars())
+    names: dict[int, str] = {}
+    if rows:
+        ids = [a.id for a in rows]
+        shown = await session.execute(
+            select(ChatMessage.attendee_id, ChatMessage.author_name).where(
+                ChatMessage.attendee_id.in_(ids), ChatMessage.author_name.is_not(None)).order_by(ChatMessage.id))
+        names.update({attendee: name for attendee, name in shown.tuples() if attendee is not None and name})
+        asked = await session.execute(
+            select(Question.attendee_id, Question.author_name).where(
+                Question.attendee_id.in_(ids), Question.author_name.is_not(None)).order_by(Question.id))
+        for attendee, name in asked.tuples():
+            if attendee is not None and name:
+                names.setdefault(attendee, name)
+    return [Muted(a.id, a.event_id, a.muted_at, names.get(a.id), a.stage_id) for a in rows if a.muted_at]
 
 
 async def set_chat_enabled(session: AsyncSession, event: Event, enabled: bool, actor: str) -> None:

@@ -28,6 +28,7 @@ from ehalsodag.staff.service import Permissions, permissions
 from ehalsodag.web.actions import documented, reply
 from ehalsodag.web.bounds import BodyId, Key, SmallInt, Text
 from ehalsodag.web.forms import form_of
+from ehalsodag.web.responses import is_htmx
 from ehalsodag.web.templating import page_context
 
 
@@ -113,8 +114,10 @@ async def _go_live(uow: AsyncSession, event: Event, staff: StaffUser, allowed: P
 
 async def _shift(uow: AsyncSession, event: Event, staff: StaffUser, allowed: Permissions, body: ShiftBody) -> str:
     stage = _stage(event, allowed, body.stage)
-    moved = await agenda_service.shift_later_blocks(uow, event, body.minutes, staff.email, stage)
-    return _("Moved %(count)d blocks by %(minutes)d minutes.", count=len(moved), minutes=body.minutes)
+    await agenda_service.shift_later_blocks(uow, event, body.minutes, staff.email, stage)
+    if body.minutes >= 0:
+        return _("Later blocks moved %(minutes)d min", minutes=body.minutes)
+    return _("Later blocks moved %(minutes)d min earlier", minutes=-body.minutes)
 
 
 async def _end(uow: AsyncSession, event: Event, staff: StaffUser, allowed: Permissions, body: EndBody) -> str:
@@ -147,8 +150,12 @@ async def control_live(request: Request[Any, Any, Any], event: Event, uow: Async
       dependencies={"form": form_of(ShiftBody)})
 async def control_shift(request: Request[Any, Any, Any], event: Event, uow: AsyncSession, staff: StaffUser,
                         allowed: Permissions, form: ShiftBody) -> Response[Any]:
-    """Form: shift every later block."""
-    return _answer(request, event, await _shift(uow, event, staff, allowed, form))
+    """Form: shift every later block. Without JavaScript the panel comes back with the minutes field empty (a second
+    click cannot shift again) and says what moved."""
+    message = await _shift(uow, event, staff, allowed, form)
+    if not is_htmx(request):
+        return Redirect(f"/e/{event.slug}/control?done=shift&minutes={form.minutes}#undo-banner", status_code=303)
+    return _answer(request, event, message)
 
 
 @post("/e/{slug:str}/control/end", name="control_end", guards=[moderator_guard],

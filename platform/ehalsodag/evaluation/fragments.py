@@ -67,6 +67,8 @@ class EvaluationFragments:
         if change.topic is Topic.EVALUATION_ANSWER and change.attendees:
             fragments += [Fragment(Audience.ATTENDEE, "evaluation/body.html", {"event": event, "answered": True},
                                    to=change.attendees),
+                          Fragment(Audience.ATTENDEE, "evaluation/signal.html", {"window": window, "answered": True},
+                                   to=change.attendees),
                           Fragment(Audience.ATTENDEE, "layout/announce.html",
                                    {"text": lazy("Thank you for your answers!")}, to=change.attendees)]
         elif change.topic is Topic.EVALUATION:
@@ -74,6 +76,8 @@ class EvaluationFragments:
             context = await self._section(session, event, window)
             fragments.append(Fragment(Audience.ATTENDEE, "evaluation/section.html", {**context, "answered": False},
                                       exclude=answered))
+            fragments.append(Fragment(Audience.ATTENDEE, "evaluation/signal.html",
+                                      {"window": window, "answered": False}, exclude=answered))
             if _announced(event, change, window):
                 fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html", {"text": lazy(
                     "The evaluation is open until %(time)s: tell us what you thought of the day.",
@@ -81,6 +85,8 @@ class EvaluationFragments:
             if answered:
                 fragments.append(Fragment(Audience.ATTENDEE, "evaluation/section.html",
                                           {**context, "answered": True}, to=answered))
+                fragments.append(Fragment(Audience.ATTENDEE, "evaluation/signal.html",
+                                          {"window": window, "answered": True}, to=answered))
         fragments.append(Fragment(Audience.STAFF, "evaluation/mod_status.html",
                                   await self._status(session, event, window)))
         return fragments
@@ -100,7 +106,9 @@ class EvaluationFragments:
             answered = me is not None and window.open and await service.has_answered(session, event.id, me)
             return [Fragment(Audience.ATTENDEE, "evaluation/section.html",
                              {**await self._section(session, event, window), "answered": answered},
-                             slot="evaluation")]
+                             slot="evaluation"),
+                    Fragment(Audience.ATTENDEE, "evaluation/signal.html", {"window": window, "answered": answered},
+                             slot="evaluation_signal")]
         if viewer.audience is Audience.STAFF:
             return [Fragment(Audience.STAFF, "evaluation/mod_evaluation.html",
                              await self._status(session, event, window), slot="mod_evaluation")]
@@ -109,7 +117,8 @@ class EvaluationFragments:
     async def personal(self, session: AsyncSession, event: Any, viewer: Viewer) -> list[Fragment]:
         window = service.window(event)
         if window.open and viewer.attendee_id and await service.has_answered(session, event.id, viewer.attendee_id):
-            return [Fragment(Audience.ATTENDEE, "evaluation/body.html", {"event": event, "answered": True})]
+            return [Fragment(Audience.ATTENDEE, "evaluation/body.html", {"event": event, "answered": True}),
+                    Fragment(Audience.ATTENDEE, "evaluation/signal.html", {"window": window, "answered": True})]
         return []
 
     def personal_state(self) -> ColumnElement[bool]:

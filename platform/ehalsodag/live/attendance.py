@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda import tracks
 from ehalsodag.agenda.models import Event
 from ehalsodag.attendees.models import Attendee
+from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.evaluation.service import note_automatic_opening
 from ehalsodag.live.hub import Hub
@@ -137,6 +138,8 @@ class AttendanceRecorder:
                         row.connections = max(row.connections, connections)
                         row.reach = max(row.reach, reach)
                 present = item.connected_attendees | item.seen_attendees
+                # the presenter screens that show the participant count follow, once per sample (not per join)
+                changed(session, Topic.PRESENCE, item.event_id)
                 if present:
                     await record_presence(session, item.event_id, present, minute, live=True)
                     await session.execute(update(Attendee).where(Attendee.id.in_(present)).values(last_seen_at=at))

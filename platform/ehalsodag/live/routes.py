@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.agenda.models import Stage
 from ehalsodag.attendees.auth import known_attendee
 from ehalsodag.attendees.models import Attendee
-from ehalsodag.fragments import Audience, Viewer
+from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import LANGUAGES
 from ehalsodag.live.hub import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, RAW_SEND_KEY, Connection, HubUnavailable
 from ehalsodag.live.snapshots import audience_of
@@ -24,6 +25,12 @@ from ehalsodag.staff.service import Permissions
 from ehalsodag.web.auth import origin_allowed
 from ehalsodag.web.language import LANGUAGE_COOKIE
 from ehalsodag.web.outage import is_outage
+
+#: A page's action over the socket: (app state, event id, attendee id or None, language, the frame's fields) →
+#: what to send back to that socket.
+SocketAction = Callable[[Any, int, int | None, str, dict[str, Any]], Awaitable[list[Fragment]]]
+#: The largest action frame read (the server closes a socket that sends larger frames anyway).
+MAX_ACTION_FRAME = 64 * 1024
 
 #: Close code when a handshake is refused (RFC 6455 policy violation).
 CLOSE_POLICY = 1008
@@ -132,8 +139,11 @@ async def _serve(socket: WebSocket[Any, Any, Any], state: Any, event_id: int, co
             await socket.close(code=CLOSE_TOO_SLOW, reason="too slow")
             return
         del snapshot  # thousands of sockets wait below: none of them may keep its snapshot alive
-        while True:  # clients have nothing to say; reading is how we notice they left
-            await socket.receive_data("text")
+        actions = getattr(state, "socket_actions", {})
+        while True:  # reading is how we notice they left; what an attendee's page says is an action (a vote)
+            message = await socket.receive_data("text")
+            if isinstance(message, str) and connection.audience == Audience.ATTENDEE.value:
+                await _act(state, actions, event_id, connection, message)
     except (WebSocketDisconnect, RuntimeError):
         pass
     except Exception as exc:  # the snapshot could not be read: the database is away, come back later
@@ -144,6 +154,27 @@ async def _serve(socket: WebSocket[Any, Any, Any], state: Any, event_id: int, co
     finally:
         connection.stop()
         await state.hub.detach(event_id, connection)
+
+
+async def _act(state: Any, actions: dict[str, SocketAction], event_id: int, connection: Connection,
+               message: str) -> None:
+    """Carry out what the page sent (``{"action": ..., ...}``, a form sent with htmx's ``ws-send``), then send
+    the reply on this socket alone, behind the pushes already queued for it. Anything else is ignored: a
+    socket is no place for errors about frames nobody's page sends."""
+    if len(message) > MAX_ACTION_FRAME:
+        return
+    try:
+        fields = msgspec.json.decode(message)
+    except msgspec.DecodeError:
+        return
+    name = fields.get("action") if isinstance(fields, dict) else None
+    action = actions.get(name) if isinstance(name, str) else None
+    if action is None:
+        return
+    fragments = await action(state, event_id, connection.attendee_id if not connection.is_staff else None,
+                             connection.language, fields)
+    if fragments:
+        connection.offer(state.broadcaster.renderer.joined(fragments, connection.language))
 
 
 async def _try_again(socket: WebSocket[Any, Any, Any], reason: str, accepted: bool = False) -> None:

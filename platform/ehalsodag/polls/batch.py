@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +31,7 @@ from ehalsodag.changes import Change, Topic
 from ehalsodag.db.batch import GroupCommit
 from ehalsodag.db.engine import Database
 from ehalsodag.i18n import _, use_language
-from ehalsodag.polls import logic
+from ehalsodag.polls import logic, tally
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.polls.service import PollError, shape
 
@@ -48,6 +49,8 @@ class Vote:
     answer: dict[str, Any]
     #: The asker's language, for the refusal message.
     language: str
+    #: A websocket vote's idempotency key (the page makes one per answer sent; a resend carries the same).
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,10 @@ class VoteWriter(GroupCommit[Vote]):
         return await self.submit(vote)
 
     async def write_batch(self, items: list[Vote]) -> list[bool | PollError]:
-        """Check every answer against its poll, upsert the good ones (the later of two answers by one
-        attendee wins) and report, per answer, whether it was the first or why it was refused."""
+        """Check every answer against its poll, store the good ones (the later of two answers by one
+        attendee wins) with their polls' tallies, and report, per answer, whether it was the first or why it
+        was refused. A websocket vote resent with the key of the answer already stored is answered as it was
+        then, and stored (and counted) no second time."""
         now = dt.datetime.now(dt.UTC)
         async with self.db.writer() as session:
             polls = {poll.id: poll for poll in (await session.execute(
@@ -91,26 +96,11 @@ class VoteWriter(GroupCommit[Vote]):
             latest = {(c.vote.poll_id, c.vote.attendee_id): c for c in checked if isinstance(c, _Checked)}
             if not latest:
                 return [c for c in checked if isinstance(c, PollError)]
-            existing = set((await session.execute(
-                select(PollResponse.poll_id, PollResponse.attendee_id)
-                .where(tuple_(PollResponse.poll_id, PollResponse.attendee_id).in_(list(latest))))).tuples())
-            if session.get_bind().dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
-            rows = [{"poll_id": c.vote.poll_id, "attendee_id": c.vote.attendee_id, "answer": c.answer,
-                     "created_at": now, "updated_at": now, "wall_status": "pending" if c.wall else None,
-                     "wall_text": c.answer.get("text") if c.wall else None} for c in latest.values()]
-            statement = insert(PollResponse)
-            statement = statement.on_conflict_do_update(
-                index_elements=["poll_id", "attendee_id"],
-                set_={"answer": statement.excluded.answer, "updated_at": statement.excluded.updated_at,
-                      "wall_status": statement.excluded.wall_status, "wall_text": statement.excluded.wall_text},
-            )
-            await session.execute(statement, rows)
+            existing, known, written = await _store(session, latest, {p.id: p.kind for p in polls.values()}, now)
             await session.commit()
-        metrics.count_votes(len(latest))
-        await self._committed(_changes(list(latest.values())))
+        if written:
+            metrics.count_votes(len(written))
+            await self._committed(_changes(written))
         results: list[bool | PollError] = []
         seen: set[tuple[int, int]] = set()
         for outcome in checked:
@@ -118,7 +108,12 @@ class VoteWriter(GroupCommit[Vote]):
                 results.append(outcome)
                 continue
             key = (outcome.vote.poll_id, outcome.vote.attendee_id)
-            results.append(key not in existing and key not in seen)
+            first = known.get((*key, outcome.vote.key)) if outcome.vote.key else None
+            if first is None:
+                first = key not in existing and key not in seen
+                if outcome.vote.key:
+                    known[(*key, outcome.vote.key)] = first
+            results.append(first)
             seen.add(key)
         return results
 
@@ -149,6 +144,69 @@ class VoteWriter(GroupCommit[Vote]):
                         [Change(Topic.POLL_ANSWER, event_id, frozenset({poll_id}), frozenset(attendees))])
             except Exception:  # the votes are committed; a failed push must not stop the next ones
                 log.exception("publishing committed votes failed")
+
+
+async def _store(session: AsyncSession, latest: dict[tuple[int, int], _Checked], kinds: dict[int, str],
+                 now: dt.datetime) -> tuple[set[tuple[int, int]], dict[tuple[int, int, str], bool], list[_Checked]]:
+    """Write the answers and their polls' tally changes in the caller's transaction.
+
+    New answers are inserted (an answer another worker inserted meanwhile is left alone, and replaced below);
+    the others are read under a row lock (PostgreSQL; SQLite has one writer) so that the old answer taken
+    off the tally is the one replaced, then replaced. An answer resent with the key of the stored one is left
+    as it is. Returns the (poll, attendee) pairs answered before, whether the answer of each stored key was
+    the attendee's first, and what was written."""
+    table = PollResponse.__table__
+    insert = _insert(session)
+
+    def row(c: _Checked) -> dict[str, Any]:
+        return {"poll_id": c.vote.poll_id, "attendee_id": c.vote.attendee_id, "answer": c.answer,
+                "created_at": now, "updated_at": now, "wall_status": "pending" if c.wall else None,
+                "wall_text": c.answer.get("text") if c.wall else None, "vote_key": c.vote.key}
+
+    pairs = sorted(latest)  # one lock order for every worker
+    inserted = set((await session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=["poll_id", "attendee_id"])
+        .returning(table.c.poll_id, table.c.attendee_id), [row(latest[pair]) for pair in pairs])).tuples())
+    rest = [pair for pair in pairs if pair not in inserted]
+    old: dict[tuple[int, int], tuple[dict[str, Any], str | None, bool]] = {}
+    for start in range(0, len(rest), 500):
+        rows = await session.execute(
+            select(table.c.poll_id, table.c.attendee_id, table.c.answer, table.c.vote_key, table.c.created_at,
+                   table.c.updated_at)
+            .where(tuple_(table.c.poll_id, table.c.attendee_id).in_(rest[start:start + 500]))
+            .order_by(table.c.poll_id, table.c.attendee_id).with_for_update())
+        for poll_id, attendee_id, answer, vote_key, created, updated in rows.tuples():
+            old[(poll_id, attendee_id)] = (answer, vote_key, created == updated)
+    known = {(*pair, vote_key): first for pair, (_answer, vote_key, first) in old.items() if vote_key}
+    replaced = [pair for pair in rest if pair in old and not (
+        latest[pair].vote.key is not None and old[pair][1] == latest[pair].vote.key)]
+    if replaced:
+        await session.execute(
+            update(table).where(table.c.poll_id == bindparam("b_poll"), table.c.attendee_id == bindparam("b_attendee"))
+            .values(answer=bindparam("b_answer"), updated_at=bindparam("b_updated"), wall_status=bindparam("b_wall"),
+                    wall_text=bindparam("b_text"), vote_key=bindparam("b_key")),
+            [{f"b_{name}": value for name, value in (
+                ("poll", r["poll_id"]), ("attendee", r["attendee_id"]), ("answer", r["answer"]),
+                ("updated", r["updated_at"]), ("wall", r["wall_status"]), ("text", r["wall_text"]),
+                ("key", r["vote_key"]))} for r in (row(latest[pair]) for pair in replaced)])
+    deltas: dict[int, Counter[str]] = {}
+    for pair in [*inserted, *replaced]:
+        poll_id = pair[0]
+        delta = deltas.setdefault(poll_id, Counter())
+        delta.update(logic.contribution(kinds[poll_id], latest[pair].answer))
+        if pair in old:
+            delta.subtract(logic.contribution(kinds[poll_id], old[pair][0]))
+    await tally.add(session, deltas)
+    written = [latest[pair] for pair in pairs if pair in inserted or pair in replaced]
+    return set(old), known, written
+
+
+def _insert(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _changes(stored: list[_Checked]) -> list[Change]:

@@ -43,6 +43,11 @@ def form_id(poll: Poll) -> str:
     return f"poll-{poll.id}-form-{hashlib.blake2s(shape.encode(), digest_size=4).hexdigest()}"
 
 
+def signal_id(poll: Poll) -> str:
+    """The id of a poll's "new poll" signal at the top of the attendee page."""
+    return f"sig-poll-{poll.id}"
+
+
 class Announcement:
     """Several announcements read as one (each translated when rendered)."""
 
@@ -101,14 +106,15 @@ class PollFragments:
             if poll.kind == "open_text":
                 staff.append(Fragment(Audience.STAFF, "polls/wall_queue.html",
                                       {**context, **await self._queue(session, poll)}, stage=stage))
-            if not poll.results_visible:  # attendees and the screen see "shown when revealed": no change
+            # the screen shows an open poll, or any poll a moderator chose for it (its wall may still be moderated)
+            if poll.state != "draft":
+                screen.append(Fragment(Audience.SCREEN, "polls/results.html", {
+                    **context, "suffix": "-screen", "show": poll.results_visible}, stage=stage))
+            if not poll.results_visible:  # attendees see "shown when revealed" (the screen the number of answers)
                 continue
             shown_latest = latest.get(stage)
             if poll.state == "open" or (shown_latest is not None and shown_latest.id == poll.id):
                 public.append(Fragment(Audience.ATTENDEE, "polls/results.html", {**context, "suffix": ""}, stage=stage))
-            if poll.state == "open":
-                screen.append(Fragment(Audience.SCREEN, "polls/results.html", {**context, "suffix": "-screen"},
-                                       stage=stage))
         return staff + screen + public
 
     async def _regions(self, session: AsyncSession, event: Any, poll: Poll) -> dict[str, Any]:
@@ -150,6 +156,10 @@ class PollFragments:
                 if answer is not None:
                     fragments.append(Fragment(Audience.ATTENDEE, "layout/announce.html",
                                               {"text": lazy("Your answer is counted.")}, to=to))
+                    fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
+                                              {"ids": [signal_id(poll)]}, to=to))
+                elif poll.state == "open":  # an answer taken back (erased): the poll waits for them again
+                    fragments.append(Fragment(Audience.ATTENDEE, "polls/signal.html", {**base, "poll": poll}, to=to))
         return fragments
 
     # --- the polls themselves: created, opened, closed, revealed, reset --------------------------------
@@ -196,8 +206,23 @@ class PollFragments:
                 public.append(replace(article, stage=stage))
                 personal += own
 
+        signals = await self._signals(session, base, changed, shown)
         announce = await self._announcements(session, event, changed, shown, service.on_screen(every))
-        return staff + public + personal + [replace(f, stage=stage) for f in announce]
+        return staff + public + personal + [replace(f, stage=stage) for f in signals + announce]
+
+    async def _signals(self, session: AsyncSession, base: dict[str, Any], changed: list[Poll],
+                       shown: set[int]) -> list[Fragment]:
+        """The "new poll" signal at the top of the attendee page: one item per open poll, for those who have not
+        answered it; taken away when the poll is no longer open."""
+        fragments: list[Fragment] = []
+        gone = [signal_id(p) for p in changed if p.state != "open" or p.id not in shown]
+        if gone:
+            fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": gone}))
+        for poll in changed:
+            if poll.state == "open" and poll.id in shown:
+                fragments.append(Fragment(Audience.ATTENDEE, "polls/signal.html", {**base, "poll": poll},
+                                          exclude=frozenset(await service.answerers(session, poll.id))))
+        return fragments
 
     async def _article(self, session: AsyncSession, base: dict[str, Any], poll: Poll, result: PollResult,
                        change: Change) -> tuple[Fragment, list[Fragment]]:
@@ -256,9 +281,12 @@ class PollFragments:
                 [p for p in await service.event_polls(session, event.id) if _stage(event, p) == stage])
             me = viewer.attendee_id
             answers = await service.answers_of(session, [p.id for p in polls], [me]) if me and polls else {}
+            waiting = [p for p in polls if p.state == "open" and (p.id, me) not in answers]
             return [Fragment(Audience.ATTENDEE, "polls/polls.html", {
                 **base, "polls": polls, "results": {p.id: await service.results(session, p) for p in polls},
-                "own": {poll_id: answer for (poll_id, _me), answer in answers.items()}}, slot="polls")]
+                "own": {poll_id: answer for (poll_id, _me), answer in answers.items()}}, slot="polls"),
+                Fragment(Audience.ATTENDEE, "polls/signals.html", {**base, "open_polls": waiting},
+                         slot="poll_signals")]
         if viewer.audience is Audience.STAFF:
             polls = [p for p in await service.event_polls(session, event.id) if _stage(event, p) == stage]
             queues = {}
@@ -290,6 +318,9 @@ class PollFragments:
             if answer is not None and poll.state == "open":
                 fragments.append(Fragment(Audience.ATTENDEE, "polls/form.html", context))
             fragments.append(Fragment(Audience.ATTENDEE, "polls/mine.html", context))
+        answered = [signal_id(p) for p in polls if p.state == "open" and (p.id, attendee_id) in answers]
+        if answered:
+            fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html", {"ids": answered}))
         return fragments
 
     def personal_state(self) -> ColumnElement[bool]:

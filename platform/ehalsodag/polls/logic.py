@@ -215,3 +215,71 @@ def round_half_up(value: float, digits: int) -> float:
 
     quantum = Decimal(1).scaleb(-digits)
     return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+# --- the kept tally: what one answer adds, and the result from the sums ------------------------------------
+
+#: The tally key counting the answers themselves.
+RESPONSES = "n"
+
+
+def contribution(kind: str, answer: dict[str, Any]) -> Counter[str]:
+    """What one normalised answer adds to its poll's tally (and takes away when it is replaced or erased):
+    one answer, and per kind the picks, the scale value, the words, or each option's place in a ranking."""
+    counts: Counter[str] = Counter({RESPONSES: 1})
+    if kind in ("single", "multiple"):
+        counts.update(f"o:{oid}" for oid in answer.get("option_ids", []))
+    elif kind == "scale":
+        if "value" in answer:
+            counts[f"v:{answer['value']}"] += 1
+    elif kind == "wordcloud":
+        counts.update(f"w:{word}" for word in answer.get("words", []))
+    elif kind == "ranking":
+        counts.update(f"r:{oid}:{place}" for place, oid in enumerate(answer.get("ranking", [])))
+    return counts
+
+
+def from_tally(
+    kind: str,
+    options: Sequence[tuple[int, str]],
+    tally: dict[str, int],
+    *,
+    scale: tuple[int, int] | None = None,
+    wall: Iterable[str] = (),
+) -> PollResult:
+    """The same result as :func:`aggregate` of the answers whose contributions sum to ``tally``."""
+    n = tally.get(RESPONSES, 0)
+    result = PollResult(kind=kind, responses=n)
+    counts = {key: count for key, count in tally.items() if count}
+    if kind in ("single", "multiple"):
+        result.options = [OptionResult(label, counts.get(f"o:{oid}", 0), percent(counts.get(f"o:{oid}", 0), n), oid)
+                          for oid, label in options]
+    elif kind == "scale":
+        low, high = scale or (1, 5)
+        values = {int(key[2:]): count for key, count in counts.items() if key.startswith("v:")}
+        result.options = [OptionResult(str(v), values.get(v, 0), percent(values.get(v, 0), n))
+                          for v in range(low, high + 1)]
+        total = sum(v * c for v, c in values.items())
+        result.mean = round_half_up(total / n, 2) if n else None
+    elif kind == "wordcloud":
+        words = [(key[2:], count) for key, count in counts.items() if key.startswith("w:")]
+        top = sorted(words, key=lambda item: (-item[1], item[0]))[:WORDCLOUD_TOP]
+        result.options = [OptionResult(word, count, percent(count, n)) for word, count in top]
+    elif kind == "ranking":
+        size = len(options)
+        scores: Counter[int] = Counter()
+        rank_sums: Counter[int] = Counter()
+        for key, count in counts.items():
+            if key.startswith("r:"):
+                oid, place = (int(part) for part in key[2:].split(":"))
+                scores[oid] += (size - place) * count
+                rank_sums[oid] += (place + 1) * count
+        rows = [
+            OptionResult(label, scores[oid], percent(scores[oid], n * size) if n else 0.0, oid, scores[oid],
+                         round_half_up(rank_sums[oid] / n, 2) if n else None)
+            for oid, label in options
+        ]
+        result.options = sorted(rows, key=lambda r: (-(r.score or 0), [o for o, _l in options].index(r.option_id)))
+    elif kind == "open_text":
+        result.texts = list(wall)
+    return result

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ehalsodag.db.base import BigIntAuditBase
+from ehalsodag.db.base import BigIntAuditBase, metadata
 
 POLL_KINDS = ("single", "multiple", "scale", "wordcloud", "open_text", "ranking")
 POLL_STATES = ("draft", "open", "closed")
@@ -77,3 +77,17 @@ class PollResponse(BigIntAuditBase):
     #: Open-text answers go on the wall only once approved ("pending", "approved", "hidden").
     wall_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
     wall_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The idempotency key of the websocket vote that stored this answer last (a resent vote is answered, not
+    #: stored again); NULL for answers sent over HTTP.
+    vote_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+#: The kept tally of each poll (see :mod:`ehalsodag.polls.tally`): per poll, a count per key ("n" answers,
+#: "o:<option>" picks, "v:<value>" scale values, "w:<word>" words, "r:<option>:<place>" ranking places). Changed
+#: in the transaction that changes the answers, so it equals a recount of them at every commit.
+poll_tally = Table(
+    "poll_tally", metadata,
+    Column("poll_id", ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)

@@ -20,7 +20,7 @@ from ehalsodag.changes import Topic, changed
 from ehalsodag.db.engine import Database
 from ehalsodag.errors import RefusedError
 from ehalsodag.i18n import _
-from ehalsodag.polls import logic
+from ehalsodag.polls import logic, tally
 from ehalsodag.polls.models import POLL_KINDS, Poll, PollOption, PollResponse
 from ehalsodag.staff import audit
 from ehalsodag.staff.models import AuditEntry
@@ -30,7 +30,12 @@ POLL_ACTIONS = ("open", "close", "reveal", "hide_results", "reset")
 
 
 class PollError(RefusedError):
-    """A poll action or answer that cannot be accepted; ``status_code`` is the HTTP answer."""
+    """A poll action or answer that cannot be accepted; ``status_code`` is the HTTP answer; ``field`` names the
+    form field the message is about (empty: the whole form)."""
+
+    def __init__(self, message: str, status_code: int | None = None, field: str = "") -> None:
+        super().__init__(message, status_code)
+        self.field = field
 
 
 @dataclass
@@ -51,36 +56,75 @@ class PollSpec:
     auto_close: bool = False
 
 
+#: The kinds whose polls have options (listed one per line in the form).
+OPTION_KINDS = ("single", "multiple", "ranking")
+
+
+def fit_to_kind(spec: PollSpec) -> PollSpec:
+    """Drop what does not belong to the spec's kind (a form sent without JavaScript carries every field)."""
+    if spec.kind not in OPTION_KINDS:
+        spec.options = []
+    if spec.kind != "multiple":
+        spec.max_picks = None
+    if spec.kind != "scale":
+        spec.scale_min, spec.scale_max, spec.scale_labels = 1, 5, []
+    elif not any(spec.scale_labels):
+        spec.scale_labels = []
+    return spec
+
+
 def check_spec(spec: PollSpec) -> PollSpec:
-    """Validate and normalise a poll definition; raise PollError with a readable message."""
+    """Validate and normalise a poll definition; raise PollError with a readable message and its field."""
     if spec.kind not in POLL_KINDS:
-        raise PollError(_("The kind must be one of: %(kinds)s.", kinds=", ".join(POLL_KINDS)))
+        raise PollError(_("The kind must be one of: %(kinds)s.", kinds=", ".join(POLL_KINDS)), field="kind")
     try:
         spec.question = clean_text(spec.question, logic.MAX_QUESTION_LENGTH, what=_("The question"))
+    except TextError as exc:
+        raise PollError(str(exc), field="question") from exc
+    try:
         spec.options = [clean_text(o, logic.MAX_OPTION_LABEL, what=_("An option")) for o in spec.options]
+    except TextError as exc:
+        raise PollError(str(exc), field="options") from exc
+    try:
         spec.scale_labels = [clean_text(label, 60, what=_("A scale label")) for label in spec.scale_labels]
     except TextError as exc:
-        raise PollError(str(exc)) from exc
-    if spec.kind in ("single", "multiple", "ranking"):
+        raise PollError(str(exc), field="scale_labels") from exc
+    if spec.kind in OPTION_KINDS:
         if not 2 <= len(spec.options) <= logic.MAX_OPTIONS:
-            raise PollError(_("Give from 2 to %(max)d options.", max=logic.MAX_OPTIONS))
+            raise PollError(_("Give from 2 to %(max)d options.", max=logic.MAX_OPTIONS), field="options")
         if len({o.casefold() for o in spec.options}) != len(spec.options):
-            raise PollError(_("Two options have the same text."))
+            raise PollError(_("Two options have the same text."), field="options")
     elif spec.options:
-        raise PollError(_("This kind of poll has no options."))
+        raise PollError(_("This kind of poll has no options."), field="options")
     if spec.kind == "multiple":
         if spec.max_picks is not None and not 1 <= spec.max_picks <= len(spec.options):
-            raise PollError(_("Max picks must be from 1 to the number of options."))
+            raise PollError(_("Max picks must be from 1 to the number of options."), field="max_picks")
     else:
         spec.max_picks = None
     if spec.kind == "scale":
         if not (0 <= spec.scale_min < spec.scale_max <= 10):
-            raise PollError(_("A scale runs from 0 or 1 up to at most 10."))
+            raise PollError(_("A scale runs from 0 or 1 up to at most 10."), field="scale_min")
         if spec.scale_labels and len(spec.scale_labels) != 2:
-            raise PollError(_("Give two scale labels: the lowest and the highest."))
+            raise PollError(_("Give two scale labels: the lowest and the highest."), field="scale_labels")
     if spec.results not in ("live", "on_reveal"):
-        raise PollError(_("Results must be 'live' or 'on_reveal'."))
+        raise PollError(_("Results must be 'live' or 'on_reveal'."), field="results")
     return spec
+
+
+def spec_of(poll: Poll) -> PollSpec:
+    """The definition of an existing poll (to edit it, duplicate it or reuse its question)."""
+    return PollSpec(
+        kind=poll.kind, question=poll.question, options=[o.label for o in poll.options], block_id=poll.block_id,
+        max_picks=poll.max_picks, scale_min=poll.scale_min if poll.scale_min is not None else 1,
+        scale_max=poll.scale_max if poll.scale_max is not None else 5, scale_labels=list(poll.scale_labels or []),
+        results=poll.results, auto_open=poll.auto_open, auto_close=poll.auto_close)
+
+
+def _block_of(event: Event, block_id: int | None) -> Any:
+    block = next((b for b in event.active_blocks() if b.id == block_id), None)
+    if block_id is not None and block is None:
+        raise PollError(_("No such block in this event."), 404, field="block_id")
+    return block
 
 
 async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor: str,
@@ -88,9 +132,7 @@ async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor
     """Create a draft poll (only moderators see it until it opens) on ``stage_id`` (default: its block's stage,
     else the main stage)."""
     check_spec(spec)
-    block = next((b for b in event.active_blocks() if b.id == spec.block_id), None)
-    if spec.block_id is not None and block is None:
-        raise PollError(_("No such block in this event."), 404)
+    block = _block_of(event, spec.block_id)
     if stage_id is None:
         stage_id = block.stage_id if block is not None else tracks.main_stage_id(event)
     elif tracks.stage_by_id(event, stage_id) is None:
@@ -109,6 +151,72 @@ async def create_poll(session: AsyncSession, event: Event, spec: PollSpec, actor
     audit.record(session, actor=actor, action="poll.create", event_id=event.id, poll=poll.id, kind=spec.kind)
     changed(session, Topic.POLL, event.id, poll.id)
     return poll
+
+
+async def has_responses(session: AsyncSession, poll_id: int) -> bool:
+    """Whether anybody has answered the poll."""
+    return (await session.execute(
+        select(PollResponse.id).where(PollResponse.poll_id == poll_id).limit(1))).first() is not None
+
+
+async def check_edit(session: AsyncSession, event: Event, poll: Poll, spec: PollSpec) -> PollSpec:
+    """Validate an edit of ``poll`` to ``spec`` without changing anything: only a draft without answers may be
+    edited, and its block must be on the poll's stage."""
+    if poll.state != "draft" or await has_responses(session, poll.id):
+        raise PollError(_("This poll has been opened and may have answers, so it can no longer be edited. "
+                          "Duplicate it to make a changed copy."), 409)
+    check_spec(spec)
+    block = _block_of(event, spec.block_id)
+    if (block is not None and tracks.is_national_day(event)
+            and tracks.stage_of_content(event, block.stage_id) != tracks.stage_of_content(event, poll.stage_id)):
+        raise PollError(_("That block is on another stage than the poll."), 422, field="block_id")
+    return spec
+
+
+async def edit_poll(session: AsyncSession, event: Event, poll: Poll, spec: PollSpec, actor: str) -> Poll:
+    """Change a draft poll to ``spec`` (every check comes before the first change)."""
+    await check_edit(session, event, poll, spec)
+    poll.kind, poll.question, poll.block_id = spec.kind, spec.question, spec.block_id
+    poll.results, poll.auto_open, poll.auto_close = spec.results, spec.auto_open, spec.auto_close
+    poll.max_picks = spec.max_picks
+    poll.scale_min = spec.scale_min if spec.kind == "scale" else None
+    poll.scale_max = spec.scale_max if spec.kind == "scale" else None
+    poll.scale_labels = spec.scale_labels
+    if [o.label for o in poll.options] != spec.options:  # a draft has no answers: its options may be replaced
+        poll.options = [PollOption(label=label, position=i) for i, label in enumerate(spec.options)]
+    audit.record(session, actor=actor, action="poll.edit", event_id=event.id, poll=poll.id, kind=spec.kind)
+    await session.flush()
+    changed(session, Topic.POLL, event.id, poll.id)
+    return poll
+
+
+async def duplicate_poll(session: AsyncSession, event: Event, poll: Poll, actor: str) -> Poll:
+    """A new draft of ``event`` with the settings of ``poll`` (of any state), without its answers."""
+    spec = spec_of(poll)
+    if spec.block_id not in {b.id for b in event.active_blocks()}:
+        spec.block_id = None  # another day's block, or one taken out of the programme
+    same_event = poll.event_id == event.id
+    return await create_poll(session, event, spec, actor, poll.stage_id if same_event else None)
+
+
+#: How many earlier polls the question bank shows at most.
+BANK_SIZE = 20
+
+
+async def question_bank(session: AsyncSession, event_ids: Iterable[int] | None, query: str = "",
+                        first_event: int | None = None, limit: int = BANK_SIZE) -> list[tuple[Poll, Event]]:
+    """Earlier polls of these events (None: every event) whose question contains ``query`` (any case), the
+    polls of ``first_event`` first, then the newest; each with its event."""
+    statement = select(Poll, Event).join(Event, Event.id == Poll.event_id)
+    if event_ids is not None:
+        statement = statement.where(Poll.event_id.in_(list(event_ids)))
+    words = query.split()[:5]
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Poll.question.ilike(f"%{escaped}%", escape="\\"))
+    order = [(Poll.event_id != first_event)] if first_event is not None else []
+    statement = statement.order_by(*order, Event.date.desc(), Poll.id.desc()).limit(limit)
+    return [(poll, event) for poll, event in (await session.execute(statement)).tuples()]
 
 
 async def poll_by_id(session: AsyncSession, poll_id: int) -> Poll:
@@ -188,6 +296,7 @@ async def change(session: AsyncSession, poll: Poll, action: str, actor: str) -> 
     was_open = poll.state == "open"
     if action == "reset":
         await session.execute(delete(PollResponse).where(PollResponse.poll_id == poll.id))
+        await tally.forget(session, [poll.id])
         poll.state, poll.revealed, poll.opened_at, poll.closed_at = "draft", False, None, None
     else:
         _apply(poll, action)
@@ -273,7 +382,18 @@ def shape(poll: Poll) -> logic.PollShape:
 
 
 async def results(session: AsyncSession, poll: Poll) -> logic.PollResult:
-    """Aggregate the poll's answers (one query)."""
+    """The poll's results from its kept tally (:mod:`ehalsodag.polls.tally`), with the approved open-text wall."""
+    wall: list[str] = []
+    if poll.kind == "open_text":
+        wall = [text for text in (await session.execute(
+            select(PollResponse.wall_text)
+            .where(PollResponse.poll_id == poll.id, PollResponse.wall_status == "approved")
+            .order_by(PollResponse.id))).scalars() if text]
+    return await tally.results_of(session, poll, wall)
+
+
+async def recounted_results(session: AsyncSession, poll: Poll) -> logic.PollResult:
+    """The poll's results aggregated from every answer (what the kept tally must always equal)."""
     rows = (
         await session.execute(
             select(PollResponse.answer, PollResponse.wall_status, PollResponse.wall_text)

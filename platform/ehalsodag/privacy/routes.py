@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Literal
+from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
@@ -15,6 +16,7 @@ from ehalsodag.attendees.auth import require_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.privacy import service as privacy_service
 from ehalsodag.results.exports import CSV_VARIANTS, write_csv
+from ehalsodag.safety import service as safety_service
 from ehalsodag.staff.auth import organiser_guard
 from ehalsodag.staff.models import AuditEntry, StaffUser
 from ehalsodag.web.templating import iso
@@ -39,9 +41,11 @@ async def own_data(request: Request[Any, Any, Any], slug: str, db_session: Async
 
 @post("/e/{slug:str}/me/delete", name="delete_own_data")
 async def delete_own_data(slug: str, uow: AsyncSession, attendee: Attendee) -> Response[Any]:
-    """Delete everything this attendee posted (questions, chat, upvotes, poll answers) and their name."""
-    await privacy_service.delete_own_data(uow, attendee)
-    return Redirect(f"/e/{slug}/me?deleted=1", status_code=303)
+    """Delete everything this attendee posted (questions, chat, upvotes, poll answers) and their name; for ten
+    seconds they can undo it (``ehalsodag.safety``), then it is gone for good."""
+    action = await safety_service.erase_own_data(uow, attendee)
+    until = quote(iso(action.expires_at))
+    return Redirect(f"/e/{slug}/me?deleted=1&undo={action.id}&until={until}", status_code=303)
 
 
 async def _audit_rows(session: AsyncSession, event_id: int) -> list[AuditEntry]:

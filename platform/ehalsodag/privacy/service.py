@@ -19,6 +19,7 @@ from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.evaluation.models import EvaluationAnswer, EvaluationQuestion
 from ehalsodag.i18n import N_, gettext
+from ehalsodag.polls import tally
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 from ehalsodag.staff import audit
@@ -114,6 +115,8 @@ async def delete_own_data(session: AsyncSession, attendee: Attendee) -> dict[str
     await session.execute(update(Question).where(Question.event_id == attendee.event_id).values(upvotes=votes))
     counts["poll_answers"] = (await session.execute(
         delete(PollResponse).where(PollResponse.attendee_id == attendee.id))).rowcount
+    if answered:
+        await tally.rebuild(session, answered)  # the kept tallies of the polls they had answered
     attendee.display_name = None
     attendee.organisation = None
     audit.record(session, actor=f"attendee:{attendee.id}", action="attendee.delete_own_data",

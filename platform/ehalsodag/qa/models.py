@@ -33,6 +33,9 @@ class Question(BigIntAuditBase):
     upvotes: Mapped[int] = mapped_column(Integer, default=0)
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    #: A moderator's written reply, shown under the question to attendees (and on the asker's /me page).
+    reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     @property
     def visible(self) -> bool:

@@ -5,7 +5,7 @@ They change rows in the caller's unit of work and record what changed; they neve
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,8 @@ from ehalsodag.staff import audit
 from ehalsodag.text import TextError, clean_text
 
 MAX_QUESTION = 500
+#: A moderator's written reply to a question.
+MAX_REPLY = 1000
 MODERATION_ACTIONS = ("approve", "hide", "answer", "highlight", "unhighlight", "edit", "merge")
 
 
@@ -120,7 +122,9 @@ async def upvote(session: AsyncSession, question: Question, attendee: Attendee, 
             except IntegrityError:
                 pass  # a concurrent duplicate: the constraint kept it to one
     count = await _recount(session, question)
-    changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[attendee.id])
+    # the asker's first upvote (or its undoing) decides whether they may still edit it: their own list follows
+    asker = [question.attendee_id] if question.attendee_id and count <= 1 else []
+    changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[attendee.id, *asker])
     if question.highlighted:
         changed(session, Topic.STAGE, question.event_id, question.stage_id)
     return count
@@ -154,9 +158,11 @@ async def moderate(
         previous = await session.execute(
             update(Question).where(Question.event_id == question.event_id, Question.id != question.id,
                                    Question.highlighted.is_(True))
-            .values(highlighted=False).returning(Question.id)
+            .values(highlighted=False).returning(Question.id, Question.attendee_id)
         )
-        touched += previous.scalars().all()
+        for previous_id, previous_asker in previous.tuples():  # off stage: its asker may withdraw it again
+            touched.append(previous_id)
+            personal.append(previous_asker)
         question.highlighted = True
         if question.status == "pending":
             question.status = "approved"
@@ -202,6 +208,135 @@ async def moderate(
     return question
 
 
+async def approve_many(session: AsyncSession, event: Event, question_ids: Iterable[int], actor: str,
+                       allowed_stage: Callable[[int | None], bool] | None = None) -> list[Question]:
+    """Approve several waiting questions at once (the moderator's bulk approve): each through :func:`moderate`,
+    so each is audited and announced on its own, all in the caller's one unit of work. Questions of another
+    event, or no longer waiting (another moderator was quicker), are left alone; ``allowed_stage`` refuses
+    (403) a question of a stage this moderator does not moderate."""
+    wanted = sorted(set(question_ids))
+    if not wanted:
+        raise QuestionError(_("Choose at least one question to approve."))
+    approved: list[Question] = []
+    for question in await questions_by_id(session, wanted):
+        if question.event_id != event.id or question.status != "pending":
+            continue
+        if allowed_stage is not None and not allowed_stage(question.stage_id):
+            raise QuestionError(_("You moderate another stage of this event."), 403)
+        approved.append(await moderate(session, question, "approve", actor))
+    return approved
+
+
+async def question_counts(session: AsyncSession, event: Event, stage_id: int | None = None) -> dict[str, int]:
+    """How many questions of a stage (None: the main one) each moderator's view holds: waiting, approved (not on
+    stage), on stage, answered and hidden."""
+    rows = await session.execute(
+        select(Question.status, Question.highlighted, func.count()).where(
+            Question.event_id == event.id, tracks.on_stage(Question.stage_id, event, stage_id))
+        .group_by(Question.status, Question.highlighted))
+    counts = dict.fromkeys(MOD_VIEWS, 0)
+    for status, highlighted, count in rows.tuples():
+        view = mod_view(status, highlighted)
+        if view is not None:
+            counts[view] += count
+    return counts
+
+
+#: The moderator's views of the questions, in the order of the panel's tabs.
+MOD_VIEWS = ("pending", "approved", "onstage", "answered", "hidden")
+
+
+def mod_view(status: str, highlighted: bool) -> str | None:
+    """Which of the moderator's views shows a question in this state (None: none, a merged one)."""
+    if highlighted and status in ("approved", "answered"):
+        return "onstage"
+    return status if status in MOD_VIEWS else None
+
+
+async def hidden_questions(session: AsyncSession, event: Event, stage_id: int | None = None) -> list[Question]:
+    """A stage's hidden questions (None: the main stage's), newest first."""
+    result = await session.execute(
+        select(Question).where(Question.event_id == event.id, Question.status == "hidden",
+                               tracks.on_stage(Question.stage_id, event, stage_id)).order_by(Question.id.desc())
+    )
+    return list(result.scalars())
+
+
+def editable(question: Question) -> bool:
+    """Whether its asker may still change the wording: while it waits for a moderator, or while nobody has upvoted
+    it, it is not on stage and has no reply (nobody has endorsed those words yet). Under pre-moderation an edited
+    question that was shown goes back to the moderators (:func:`edit_own`)."""
+    if question.status == "pending":
+        return True
+    return (question.status == "approved" and not question.highlighted and question.upvotes == 0
+            and question.reply_text is None)
+
+
+def withdrawable(question: Question) -> bool:
+    """Whether its asker may still take it back: until it is on stage, answered, hidden or merged."""
+    return question.status in ("pending", "approved") and not question.highlighted
+
+
+def _own(question: Question, attendee: Attendee) -> None:
+    if question.attendee_id is None or question.attendee_id != attendee.id or question.event_id != attendee.event_id:
+        raise QuestionError(_("You can change only your own questions."), 403)
+
+
+async def edit_own(session: AsyncSession, event: Event, question: Question, attendee: Attendee,
+                   text: str) -> Question:
+    """The asker corrects their question while it still waits (see :func:`editable`)."""
+    _own(question, attendee)
+    if not editable(question):
+        raise QuestionError(_("The question can no longer be changed: others have seen it. You can ask a new one."),
+                            409)
+    try:
+        question.text = clean_text(text, MAX_QUESTION, what=_("The question"))
+    except TextError as exc:
+        raise QuestionError(str(exc)) from exc
+    if question.status == "approved" and event.premoderation:
+        # new words are moderated as the first were: it leaves the list until a moderator approves it again
+        # (its approved_at stays: the mark of a question that was shown, see qa.fragments)
+        question.status = "pending"
+    await session.flush()
+    changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[attendee.id])
+    return question
+
+
+async def withdraw_own(session: AsyncSession, question: Question, attendee: Attendee) -> None:
+    """The asker takes their question back (see :func:`withdrawable`): it is deleted, with its upvotes, and leaves
+    every list."""
+    _own(question, attendee)
+    if not withdrawable(question):
+        raise QuestionError(_("The question is already on stage or answered, so it stays."), 409)
+    on_stage = question.highlighted
+    event_id, question_id, stage_id = question.event_id, question.id, question.stage_id
+    await session.execute(delete(QuestionUpvote).where(QuestionUpvote.question_id == question_id))
+    await session.delete(question)
+    await session.flush()
+    changed(session, Topic.QUESTION, event_id, question_id, attendees=[attendee.id])
+    if on_stage:
+        changed(session, Topic.STAGE, event_id, stage_id)
+
+
+async def reply(session: AsyncSession, question: Question, text: str | None, actor: str) -> Question:
+    """A moderator's written reply under the question (an empty text removes it); shown to attendees while the
+    question is shown."""
+    if question.status in ("hidden", "merged"):
+        raise QuestionError(_("Approve the question before replying to it."), 409)
+    try:
+        cleaned = clean_text(text, MAX_REPLY, what=_("The reply")) if text and text.strip() else None
+    except TextError as exc:
+        raise QuestionError(str(exc)) from exc
+    question.reply_text = cleaned
+    question.replied_at = _now() if cleaned else None
+    audit.record(session, actor=actor, action="question.reply" if cleaned else "question.reply_removed",
+                 event_id=question.event_id, question=question.id)
+    await session.flush()
+    # its asker may no longer edit words that have a reply: their own list follows
+    changed(session, Topic.QUESTION, question.event_id, question.id, attendees=[question.attendee_id])
+    return question
+
+
 async def visible_questions(session: AsyncSession, event: Event, stage_id: int | None = None) -> list[Question]:
     """Approved and answered questions of a stage (None: the main one), most upvoted first (ties: oldest first)."""
     result = await session.execute(
@@ -235,6 +370,20 @@ async def own_pending(session: AsyncSession, attendee_id: int) -> list[Question]
     result = await session.execute(
         select(Question)
         .where(Question.attendee_id == attendee_id, Question.status == "pending")
+        .order_by(Question.id)
+    )
+    return list(result.scalars())
+
+
+async def own_waiting(session: AsyncSession, attendee_id: int, event: Event,
+                      stage_id: int | None = None) -> list[Question]:
+    """The attendee's own questions of a stage (None: the main one) they may still edit or withdraw: waiting for a
+    moderator, or shown but neither on stage nor answered (oldest first). A page shows those of the stage it follows,
+    as it does the question list."""
+    result = await session.execute(
+        select(Question)
+        .where(Question.attendee_id == attendee_id, Question.status.in_(("pending", "approved")),
+               Question.highlighted.is_(False), tracks.on_stage(Question.stage_id, event, stage_id))
         .order_by(Question.id)
     )
     return list(result.scalars())

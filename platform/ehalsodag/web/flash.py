@@ -27,6 +27,7 @@ MAX_COOKIE = 3800
 _EVENT_PAGE = re.compile(r"^/e/[^/]+/?$")
 #: The forms it shows one for, and where the page scrolls to for each (its section's id).
 _ANCHORS = ((re.compile(r"/questions$"), "qa"), (re.compile(r"/chat$"), "chat"),
+            (re.compile(r"/questions/(\d+)/edit$"), "myq-{0}"), (re.compile(r"/questions/\d+/withdraw$"), "qa"),
             (re.compile(r"/polls/(\d+)/respond$"), "poll-{0}"))
 
 

@@ -8,6 +8,7 @@ conversion, so the form and the API refuse the same things.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -29,15 +30,22 @@ def _is_list(info: msgspec.inspect.Type) -> bool:
     return isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.FrozenSetType)
 
 
+@functools.cache
+def _list_fields(struct: type[msgspec.Struct]) -> dict[str, bool]:
+    """Each field of ``struct`` by its name in a form, and whether it takes a list (a Struct never changes: worked
+    out once per Struct, not per request)."""
+    return {f.encode_name: _is_list(f.type) for f in msgspec.inspect.type_info(struct).fields}  # type: ignore[union-attr]
+
+
 def decode_form(struct: type[S], pairs: Iterable[tuple[str, Any]]) -> S:
     """``pairs`` (a form's fields in order) as an instance of ``struct``; 422 if they do not fit."""
-    fields = {f.encode_name: f for f in msgspec.inspect.type_info(struct).fields}  # type: ignore[union-attr]
+    fields = _list_fields(struct)
     values: dict[str, Any] = {}
     for name, value in pairs:
-        field = fields.get(name)
-        if field is None or not isinstance(value, str):
+        is_list = fields.get(name)
+        if is_list is None or not isinstance(value, str):
             continue
-        if _is_list(field.type):
+        if is_list:
             items = values.setdefault(name, [])
             if value.strip() and len(items) < MAX_VALUES:
                 items.append(value.strip())

@@ -151,11 +151,20 @@ class RateLimits:
         return await self.fallback.hit(name, key, limit)
 
     async def enforce(self, name: str, key: object) -> None:
-        """Raise 429 (with a readable message) when ``key`` goes over the ``name`` limit."""
+        """Raise 429 (with a readable, kind message) when ``key`` goes over the ``name`` limit."""
         limit = self.limits[name]
         wait = await self._hit(name, key, limit)
         if wait:
-            raise TooFast(detail=_(
-                "Slow down: at most %(count)d per %(window)d seconds. Try again in %(wait)d s.",
-                count=limit.count, window=int(limit.window), wait=int(wait) + 1),
-                headers={"Retry-After": str(int(wait) + 1)})
+            seconds = int(wait) + 1
+            raise TooFast(detail=refusal(name, seconds), headers={"Retry-After": str(seconds)})
+
+
+def refusal(name: str, seconds: int) -> str:
+    """What a person who went over the ``name`` limit reads: what happened and what to do, never a scolding
+    (the attendees are professionals at work; a care unit shares one address)."""
+    if name in ("chat", "question"):
+        return _("You are writing fast — wait %(wait)d seconds and send again. What you wrote is still there.",
+                 wait=seconds)
+    if name in ("vote", "upvote"):
+        return _("You are clicking fast — wait %(wait)d seconds and try again.", wait=seconds)
+    return _("Many tries from this network in a short time — wait %(wait)d seconds and try again.", wait=seconds)

@@ -87,11 +87,54 @@
     else form.appendChild(status);
     return status;
   }
+  /* A form inside a pushed item that moves or goes when it is used (a question that is approved moves to another
+     view, a deleted chat message goes, a block taken live loses its button) answers in its card's status region
+     (made once per card, so that it is in the page before it speaks). */
+  function cardStatus(form) {
+    if (!form.closest(".mod-questions li[data-swap], #mod-chat li[data-swap], #ros-now")) return null;
+    var card = form.closest("[data-status-card], .mod-section, .card");
+    if (!card) return null;
+    var status = card.querySelector(".card-status");
+    if (status && status.closest("[data-status-card], .mod-section, .card") === card) return status;
+    return null;
+  }
+  /* A push may have swapped the form while its request was under way: answer in its successor (same id, or the
+     same button id), which is in the page. */
+  function liveForm(form) {
+    if (form.isConnected) return form;
+    var twin = form.id ? document.getElementById(form.id) : null;
+    var button = twin ? null : form.querySelector("button[id]");
+    var other = button ? document.getElementById(button.id) : null;
+    twin = twin || (other ? other.closest("form") : null);
+    return twin && twin.tagName === "FORM" ? twin : form;
+  }
+  function ensureCardStatuses() {
+    document.querySelectorAll(".control [data-status-card], .control .mod-section").forEach(function (card) {
+      var own = Array.prototype.some.call(card.querySelectorAll(".card-status"), function (s) {
+        return s.closest("[data-status-card], .mod-section, .card") === card;
+      });
+      if (own) return;
+      var status = document.createElement("p");
+      status.className = "card-status form-status";
+      status.setAttribute("aria-live", "polite");
+      var heading = card.querySelector("h2");
+      if (heading && heading.parentNode === card) heading.insertAdjacentElement("afterend", status);
+      else card.insertBefore(status, card.firstChild);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", ensureCardStatuses);
+  document.addEventListener("ehalsodag:applied", ensureCardStatuses);
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var target = evt.detail.target;
     var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt || evt.detail.elt;
     var form = elt && elt.closest ? elt.closest("form") : null;
     if (!form || !target || target.id !== "control-message") return;
+    form = liveForm(form);
+    var inCard = cardStatus(form);
+    if (inCard) {
+      evt.detail.target = inCard;
+      return;
+    }
     evt.detail.target = formStatus(form);
     var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
     if (status >= 200 && status < 300 && !form.hasAttribute("data-keep-values")) form.reset();
@@ -179,7 +222,14 @@
   /* Q&A: most upvoted first (the server's order, data-sort) or newest first (data-time, descending). live.js keeps
      the chosen order as items arrive, moving other items rather than the one holding the focus. */
   var sortMode = "votes";
+  /* The "Answered" tab shows the answered questions; the other two the open ones (the list is one: an item that is
+     answered changes its class, pushed alone, and so moves between the tabs). */
+  function applyTab() {
+    var lists = document.getElementById("qa-lists");
+    if (lists) lists.setAttribute("data-show", sortMode === "answered" ? "answered" : "open");
+  }
   function applySortMode() {
+    applyTab();
     var list = document.getElementById("question-list");
     if (!list || !window.ehalsodagLive) return;
     if (sortMode === "time") {
@@ -251,7 +301,59 @@
     fitScreen();
     startHls(); updateCountdowns(); if (sortMode !== "votes") applySortMode(); pinChat();
   });
+  /* "N characters left" under the question, chat and edit fields: kept current while typing; said aloud (politely,
+     once per step) only near the limit, so that typing is not talked over. The limit is the field's data-counter,
+     the server's own (rendered from the same constant). */
+  var COUNTER_STEPS = [0, 10, 20, 50];
+  function counterAnnouncer() {
+    var region = document.getElementById("counter-announcer");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "counter-announcer";
+      region.className = "visually-hidden";
+      region.setAttribute("aria-live", "polite");
+      document.body.appendChild(region);
+    }
+    return region;
+  }
+  function updateCounter(field, announce) {
+    var counter = document.getElementById(field.id + "-counter");
+    var max = parseInt(field.getAttribute("data-counter"), 10);
+    if (!counter || isNaN(max)) return;
+    var left = Math.max(0, max - field.value.length);
+    var text = (left === 1 ? counter.dataset.one : counter.dataset.many).replace("{n}", String(left));
+    if (counter.textContent !== text) counter.textContent = text;
+    var step = null;
+    COUNTER_STEPS.forEach(function (limit) { if (step === null && left <= limit) step = limit; });
+    var previous = field.dataset.counterStep ? parseInt(field.dataset.counterStep, 10) : null;
+    field.dataset.counterStep = step === null ? "" : String(step);
+    counter.classList.toggle("near-limit", step !== null);
+    if (announce && step !== null && (previous === null || step < previous)) counterAnnouncer().textContent = text;
+  }
+  document.addEventListener("input", function (evt) {
+    var field = evt.target;
+    if (field && field.hasAttribute && field.hasAttribute("data-counter")) updateCounter(field, true);
+  });
+  /* An edit box that arrived by a push starts empty: filled with the text to correct when opened. */
+  document.addEventListener("toggle", function (evt) {
+    var box = evt.target;
+    if (!box || box.tagName !== "DETAILS" || !box.open) return;
+    box.querySelectorAll("textarea[data-fill-from]").forEach(function (field) {
+      var source = document.getElementById(field.getAttribute("data-fill-from"));
+      if (field.value === "" && source) field.value = source.textContent.trim();
+      updateCounter(field, false);
+    });
+  }, true);
+  document.addEventListener("reset", function (evt) {
+    var form = evt.target;
+    setTimeout(function () {
+      form.querySelectorAll("[data-counter]").forEach(function (field) { updateCounter(field, false); });
+    }, 0);
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
+    applyTab();
+    document.querySelectorAll("[data-counter]").forEach(function (field) { updateCounter(field, false); });
     fitScreen();
     startHls();
     updateCountdowns();

@@ -317,3 +317,88 @@
     document.dispatchEvent(new CustomEvent("ehalsodag:applied", { detail: { message: message } }));
   });
 })();
+
+/* Votes over the open socket (docs/api.md, "Votes over the websocket"). A poll form (form[ws-send]) goes over the
+   socket when it is open, else over HTTP (its hx-post; without JavaScript, the plain form). Each vote sent gets a
+   new key in its vote_key input; until the server's acknowledgement names that key (data-ack), the vote is kept
+   (in sessionStorage too) and sent again, with the same key, whenever the socket (re)opens: the server answers
+   a vote it has already stored as before and counts it once. Only a poll's latest vote is kept for resending. */
+(function () {
+  "use strict";
+
+  var STORE = "ehalsodag:unacknowledged-votes";
+  var pending = Object.create(null);
+  var socket = null;
+
+  try {
+    var saved = JSON.parse(window.sessionStorage.getItem(STORE) || "{}");
+    Object.keys(saved).forEach(function (key) { pending[key] = saved[key]; });
+  } catch (e) { /* no storage: kept in memory only */ }
+
+  function save() {
+    try { window.sessionStorage.setItem(STORE, JSON.stringify(pending)); } catch (e) { /* in memory only */ }
+  }
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function isVoteForm(el) {
+    return el && el.nodeType === 1 && el.tagName === "FORM" && el.hasAttribute("ws-send");
+  }
+
+  function resend() {
+    Object.keys(pending).forEach(function (key) { if (socket) socket.send(pending[key].body); });
+  }
+
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    socket = evt.detail && evt.detail.socketWrapper;
+    resend();
+  });
+  document.addEventListener("htmx:wsClose", function () { socket = null; });
+
+  /* Before htmx sees the submit: a new key, and which way this vote goes. */
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!isVoteForm(form)) return;
+    var input = form.querySelector("input[name=vote_key]");
+    if (input) input.value = newKey();
+    form.setAttribute("data-via", socket ? "ws" : "http");
+  }, true);
+
+  /* htmx handles a submit once per element: the ws extension's handler takes it, never the form's hx-post (which
+     stays for a form outside a socket's element). So without an open socket, the vote is POSTed from here. */
+  document.addEventListener("htmx:wsConfigSend", function (evt) {
+    var form = evt.target;
+    if (!isVoteForm(form)) return;
+    if (form.getAttribute("data-via") !== "ws") {
+      evt.preventDefault();
+      window.htmx.ajax("POST", form.getAttribute("hx-post") || form.getAttribute("action"),
+                       { source: form, target: form.getAttribute("hx-target") || form });
+      return;
+    }
+    var fields = Object.assign({}, evt.detail.parameters);
+    var body = JSON.stringify(fields);
+    Object.keys(pending).forEach(function (key) {
+      if (String(pending[key].poll) === String(fields.poll_id)) delete pending[key];
+    });
+    if (fields.vote_key) pending[fields.vote_key] = { poll: fields.poll_id, body: body };
+    save();
+    evt.detail.messageBody = body;
+  });
+
+  document.addEventListener("ehalsodag:applied", function (evt) {
+    var message = evt.detail && evt.detail.message;
+    if (typeof message !== "string" || message.indexOf("data-ack") < 0) return;
+    var template = document.createElement("template");
+    template.innerHTML = message;
+    Array.prototype.forEach.call(template.content.querySelectorAll("[data-ack]"), function (el) {
+      delete pending[el.getAttribute("data-ack")];
+    });
+    save();
+  });
+
+  window.ehalsodagVotes = { pending: function () { return Object.keys(pending); } };
+})();
