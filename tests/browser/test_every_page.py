@@ -316,6 +316,7 @@ def pages_visited(site: Site, browser: Browser, language: str, width: int) -> di
             check(staff, path)
         staff.goto(f"/e/{SLUG}/control")
         live(staff)
+        staff.locator("#tab-polls-tab").click()
         staff.locator("#poll-bank summary").click()
         expect(staff.locator("#poll-bank-results li").first).to_be_visible(timeout=8000)
         roles[id(staff)] = "staff (question bank open)"

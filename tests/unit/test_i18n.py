@@ -57,3 +57,8 @@ def test_the_catalog_defines_each_message_once():
     po = (i18n.TRANSLATIONS_DIR / "sv" / "LC_MESSAGES" / "messages.po").read_text("utf-8")
     ids = [line for line in po.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
     assert sorted({m for m in ids if ids.count(m) > 1}) == []
+    # ... nor a message given two translations (the union keeps both sides' msgstr lines)
+    lines = po.splitlines()
+    doubled = [lines[n - 1] for n in range(1, len(lines))
+               if lines[n].startswith("msgstr ") and lines[n - 1].startswith("msgstr ")]
+    assert doubled == []

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ehalsodag.db.engine import Database
+from ehalsodag.operations.checks import database_revision, head_revision
 from ehalsodag.polls import logic
 from ehalsodag.polls.models import Poll, PollResponse, poll_tally
 from ehalsodag.web.outage import is_outage
@@ -110,8 +111,12 @@ async def results_of(session: AsyncSession, poll: Poll, wall: Iterable[str] = ()
 async def rebuild_tallies(db: Database) -> None:
     """Recount every poll's tally from its answers (when the app starts: whatever happened while it was down,
     and the answers given before tallies were kept, is counted). A database that is away is not fatal here:
-    a poll without a tally is recounted when its results are read."""
+    a poll without a tally is recounted when its results are read. Nor is a database behind the code's
+    migrations: ``/readyz`` says so, and the tallies are rebuilt when the worker starts after the upgrade."""
     try:
+        if await database_revision(db.engine) != head_revision():
+            log.warning("the poll tallies were not rebuilt at start: the database's migrations are behind")
+            return
         async with db.writer() as session:
             counted = await rebuild(session)
             await session.commit()

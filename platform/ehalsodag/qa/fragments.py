@@ -83,11 +83,13 @@ class QuestionFragments:
 
     async def _personal(self, session: AsyncSession, event: Any, base: dict[str, Any], questions: list[Question],
                         attendees: frozenset[int], *, withdrawn: bool = False) -> list[Fragment]:
-        """The named attendees' own state: their upvote buttons, and the waiting list of each author (of a
-        withdrawn question too: the named attendee is its asker)."""
-        if not attendees:
+        """The named attendees' own state: their upvote buttons; and the own list of each changed question's
+        author (whether it may still be edited or withdrawn follows its upvotes, stage and reply, whoever changed
+        those), and of the named attendee of a withdrawn question (its asker)."""
+        authors = {q.attendee_id for q in questions if q.attendee_id is not None}
+        if not attendees and not authors:
             return []
-        open_for_upvotes = [q for q in questions if q.status == "approved"]
+        open_for_upvotes = [q for q in questions if q.status == "approved"] if attendees else []
         pressed = await service.upvoters(session, [q.id for q in open_for_upvotes], attendees)
         fragments = []
         for q in open_for_upvotes:
@@ -99,8 +101,7 @@ class QuestionFragments:
         # each author's list of the stage their changed question belongs to, for their page while it follows that
         # stage (a withdrawn question's stage is gone with it: the list of every stage)
         every_stage = {tracks.stage_of_content(event, stage.id) for stage in event.stages} if withdrawn else set()
-        for author in sorted(a for a in ({q.attendee_id for q in questions} | set(every_stage and attendees))
-                             & attendees if a is not None):
+        for author in sorted(authors | set(every_stage and attendees)):
             stages = {tracks.stage_of_content(event, q.stage_id) for q in questions if q.attendee_id == author}
             for stage in sorted(stages | every_stage, key=lambda s: s or 0):
                 own = await service.own_waiting(session, author, event, stage)

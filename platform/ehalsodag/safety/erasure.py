@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.changes import Topic, changed
 from ehalsodag.chat.models import ChatMessage
+from ehalsodag.polls import tally
 from ehalsodag.polls.models import Poll, PollResponse
 from ehalsodag.qa.models import Question, QuestionUpvote
 
@@ -117,6 +118,7 @@ async def restore(session: AsyncSession, attendee: Attendee, kept: dict[str, Any
             await _insert(session, PollResponse, values)
             answered.append(values["poll_id"])
     await session.flush()
+    await tally.rebuild(session, answered)  # the kept tallies count the answers given back
     changed(session, Topic.QUESTION, event_id, *touched, attendees=[attendee.id])
     changed(session, Topic.STAGE, event_id)
     changed(session, Topic.CHAT, event_id, *message_ids)

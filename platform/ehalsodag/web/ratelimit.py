@@ -167,4 +167,7 @@ def refusal(name: str, seconds: int) -> str:
                  wait=seconds)
     if name in ("vote", "upvote"):
         return _("You are clicking fast — wait %(wait)d seconds and try again.", wait=seconds)
+    if seconds > 120:  # an hour's limit: minutes, not thousands of seconds
+        return _("Many tries from this network in a short time — wait %(wait)d minutes and try again.",
+                 wait=-(-seconds // 60))
     return _("Many tries from this network in a short time — wait %(wait)d seconds and try again.", wait=seconds)
