@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n 2 --dist loadfile
 
 # Re-extract the translatable strings and merge them into the Swedish catalog.
 messages: install

@@ -156,6 +156,8 @@ def test_every_kind_in_a_row_then_edit_duplicate_and_reuse(browser: Browser, ser
 
     # --- edit a draft, from the keyboard: its values in the form, saved, pushed into the list ---------------------
     scale = made["scale"]["id"]
+    # the new poll's own push has reached the list (a push arriving between focus and Enter would be another test)
+    expect(page.locator("#mod-poll-list li", has_text="Bara ett?")).to_have_count(1, timeout=WAIT)
     edit = page.locator(f"#mp-{scale}-edit")
     edit.focus()
     page.keyboard.press("Enter")

@@ -88,6 +88,7 @@ async def test_every_undoable_action_undone_gives_back_exactly_what_everyone_saw
             ("delete a chat message", api("DELETE", f"/api/v1/chat/{m1}"), staff),
             ("erase everything I wrote", erase, people["A"]),
         ]
+        await asyncio.sleep(0.5)  # the setup's own pushes go out before the pages open
         ws = served.ws_url
         clients = [LiveClient("attendee A (sv)", f"{ws}/e/{SLUG}/ws?token={people['A']['Authorization'][7:]}&lang=sv"),
                    LiveClient("attendee B (en)", f"{ws}/e/{SLUG}/ws?token={people['B']['Authorization'][7:]}&lang=en"),

@@ -189,7 +189,7 @@ def test_an_unacknowledged_vote_resent_after_a_reconnect_counts_once_and_the_soc
                 over = uuid.uuid4().hex
                 await socket.send(vote_frame(poll_id, over, option_ids=str(options[2])))
                 frame = await ack_of(socket, over)
-                assert "message-error" in frame and "högst 10 per 10 sekunder" in frame, frame
+                assert "message-error" in frame and "vänta 10 sekunder" in frame, frame
                 await socket.close()
             assert len(await stored(server, poll_id)) == 2
 
