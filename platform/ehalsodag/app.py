@@ -253,7 +253,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ticker.start()
         broadcaster.start()
         attendance.start()
-        await rebuild_tallies(db)
+        recount = await rebuild_tallies(db)  # a task only while the database's migrations are behind
         vote_writer.start()
         inserter.start()
         undo_finisher.start()  # at once: undo windows that passed while the server was down are finished
@@ -261,6 +261,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             readiness.shutting_down = True  # first: /readyz answers 503 while the rest shuts down
+            if recount is not None:
+                recount.cancel()
             await vote_writer.stop()
             await inserter.stop()
             await undo_finisher.stop()

@@ -10,6 +10,7 @@ sums, never only the votes it took itself, and a tally equals a recount of the a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -108,21 +109,41 @@ async def results_of(session: AsyncSession, poll: Poll, wall: Iterable[str] = ()
     return logic.from_tally(poll.kind, [(o.id, o.label) for o in poll.options], dict(tally), scale=scale, wall=wall)
 
 
-async def rebuild_tallies(db: Database) -> None:
+async def rebuild_tallies(db: Database) -> asyncio.Task[None] | None:
     """Recount every poll's tally from its answers (when the app starts: whatever happened while it was down,
     and the answers given before tallies were kept, is counted). A database that is away is not fatal here:
-    a poll without a tally is recounted when its results are read. Nor is a database behind the code's
-    migrations: ``/readyz`` says so, and the tallies are rebuilt when the worker starts after the upgrade."""
+    a poll without a tally is recounted when its results are read.
+
+    A database behind the code's migrations is not fatal either (``/readyz`` says so): the recount then waits
+    for the upgrade in a task, returned for the caller to cancel at shutdown, and runs once the database is
+    current (votes taken meanwhile are counted by it)."""
     try:
         if await database_revision(db.engine) != head_revision():
-            log.warning("the poll tallies were not rebuilt at start: the database's migrations are behind")
-            return
-        async with db.writer() as session:
-            counted = await rebuild(session)
-            await session.commit()
+            log.warning("the poll tallies are rebuilt once the database's migrations are current")
+            return asyncio.get_running_loop().create_task(_rebuild_when_current(db))
+        await _rebuild(db)
     except Exception as exc:
         if not is_outage(exc):
             raise
         log.warning("the poll tallies could not be rebuilt at start: %s", exc)
-        return
+    return None
+
+
+async def _rebuild(db: Database) -> None:
+    async with db.writer() as session:
+        counted = await rebuild(session)
+        await session.commit()
     log.debug("poll tallies rebuilt for %d polls", counted)
+
+
+async def _rebuild_when_current(db: Database, every: float = 2.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await database_revision(db.engine) == head_revision():
+                await _rebuild(db)
+                return
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("the poll tallies could not be rebuilt yet: %s", exc)
