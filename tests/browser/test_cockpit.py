@@ -335,6 +335,9 @@ def test_the_shortcuts_by_keyboard_alone(browser: Browser, served: Served):
     keys.press("s")  # nothing chosen in this view: the top approved question (the search shows only ours)
     expect(status).to_have_text("Frågan ”Tangentbordsfråga ett om journalen” är på scenen nu.", timeout=PUSH)
     expect(count(page, "onstage")).to_have_text("1", timeout=PUSH)
+    # "d" acts on the item in the on-stage view: its pushed item (with its answer button) is there first
+    expect(page.locator("#mod-list-onstage > li.mod-question [data-shortcut-action=answer]")).to_have_count(
+        1, timeout=PUSH)
     keys.press("d")
     expect(status).to_have_text("Frågan ”Tangentbordsfråga ett om journalen” är markerad som besvarad.", timeout=PUSH)
     expect(count(page, "onstage")).to_have_text("0", timeout=PUSH)

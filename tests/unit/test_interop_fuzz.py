@@ -186,3 +186,23 @@ def test_the_command_line_exits_1_with_file_place_message_and_writes_nothing(tmp
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"{source}: ") and PLACE_MESSAGE.match(
             lines[0][len(str(source)) + 2:]), stderr
+
+
+# Every reader, every declared or sniffed character encoding it may meet: unknown names, a name that does not fit
+# the bytes, a byte-order mark that contradicts the declaration. Found once by the fuzz above (encoding='tf-8').
+ENCODING_CASES = [
+    b"<?xml version='1.0' encoding='tf-8' ?><schedule/>",
+    b"<?xml version='1.0' encoding='x-unknown-42' ?><icalendar/>",
+    b"<?xml version='1.0' encoding='utf-16' ?><schedule/>",
+    b"<?xml version='1.0' encoding='ascii' ?><schedule>\xc3\xa5</schedule>",
+    b"\xff\xfe<\x00?\x00x\x00m\x00l\x00 \x00?\x00>\x00",
+    b"\xef\xbb\xbf<?xml version='1.0' encoding='latin-1' ?><schedule/>",
+    b"\xef\xbb\xbf{\"schedule\": \xff}",
+    b"BEGIN:VCALENDAR\r\nX-WR-TIMEZONE:\xff\xfe\r\nEND:VCALENDAR\r\n",
+]
+
+
+def test_no_character_encoding_crashes_any_reader():
+    for reader in sorted(READERS):
+        for data in ENCODING_CASES:
+            check(reader, data)

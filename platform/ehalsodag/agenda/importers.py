@@ -645,6 +645,8 @@ def _parse_xml(data: bytes | str) -> ET.Element:
         raise ScheduleImportError(f"file: not well-formed XML ({exc})") from exc
     except RecursionError as exc:
         raise ScheduleImportError("file: nested too deeply to be a schedule") from exc
+    except (LookupError, UnicodeError) as exc:  # an encoding Python does not know, or text not in the one declared
+        raise ScheduleImportError(f"file: the XML declaration's character encoding cannot be read ({exc})") from exc
 
 
 def _xml_text(element: ET.Element | None) -> str:
