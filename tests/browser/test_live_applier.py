@@ -72,6 +72,7 @@ SNAPSHOT = """
 <table id="board"><tbody id="rows"></tbody></table>
 <table id="grid"><tbody><tr id="grid-row"><td id="cell1">1</td><td id="cell2">2</td></tr></tbody></table>
 <div id="newest" data-order="data-time" data-order-dir="desc"></div>
+<ol id="log" data-max="3"><li id="l1" data-swap="upsert" data-into="log" data-sort="b">first</li></ol>
 <section id="status"><p id="status-line">Waiting</p><textarea id="status-note" data-keep>draft</textarea></section>
 <div id="live-announcer" aria-live="polite"></div>
 <div id="summary" aria-live="polite"><p>Nothing yet</p></div>
@@ -116,7 +117,7 @@ def status_section(rng: random.Random) -> str:
 
 
 def instruction(rng: random.Random) -> str:
-    kind = rng.choice(["question", "question", "question", "replace", "chat", "feed", "newest", "status",
+    kind = rng.choice(["question", "question", "question", "replace", "chat", "feed", "newest", "log", "status",
                        "status", "keep", "inner", "remove", "junk"])
     n = rng.randrange(1, 6)
     if kind == "question":
@@ -133,6 +134,9 @@ def instruction(rng: random.Random) -> str:
     if kind == "newest":
         return (f'<article id="n{n}" data-swap="upsert" data-into="newest" data-sort="{rng.choice(KEYS)}" '
                 f'data-time="{rng.choice([900, 930, 1000, 1000]):04d}">{item_content(rng, f"n{n}")}</article>')
+    if kind == "log":  # sorted and kept at the newest three
+        return (f'<li id="l{n}" data-swap="upsert" data-into="log" data-sort="{rng.choice(KEYS)}">'
+                f'{rng.choice(WORDS)}</li>')
     if kind == "status":
         return status_section(rng)
     if kind == "keep":
@@ -141,7 +145,7 @@ def instruction(rng: random.Random) -> str:
         return (f'<div id="{rng.choice(["live-announcer", "summary"])}" data-swap="inner">'
                 f'<p>{rng.choice(WORDS)}</p></div>')
     if kind == "remove":
-        target = rng.choice([f"q{n}", f"c{n}", f"f{n}", f"r{n}", f"n{n}", f"q{n}-{rng.choice(SUB_IDS)}",
+        target = rng.choice([f"q{n}", f"c{n}", f"f{n}", f"r{n}", f"n{n}", f"l{n}", f"q{n}-{rng.choice(SUB_IDS)}",
                              "status-note", "status-keep", "summary"] + (["questions", "chat"] * (n == 5)))
         return f'<p id="{target}" data-swap="remove"></p>'
     return rng.choice(["stray text", "<p>no id</p>", '<p id="q1" data-swap="swirl">x</p>', "<!-- c -->",

@@ -12,7 +12,8 @@ without an id, and top-level text, are ignored). ``data-swap`` selects the opera
   not morph them either, so that a live region announces even a repeated message); its own attributes, and
   the node, stay. Used for aria-live regions.
 - ``upsert`` (with ``data-into="<container id>"`` and ``data-sort="<string>"``): PATCH the element if it
-  exists, else insert it into the container (no container: nothing); then ORDER the container.
+  exists, else insert it into the container (no container: nothing); then ORDER the container; if it has
+  ``data-max="N"``, then remove element children from its start until at most N remain.
 - ``append`` / ``prepend`` (with ``data-into``): PATCH the element if it exists, else insert it as the
   container's last / first element child; if the container has ``data-max="N"``, then remove element children
   from the other end (from the start after an append) until at most N remain.
@@ -277,8 +278,7 @@ class LiveDocument:
                 return
             if swap == "upsert":
                 reorder(container)
-            else:
-                _trim(container, from_start=swap == "append")
+            _trim(container, from_start=swap != "prepend")
 
     def html(self) -> str:
         """The body's content as HTML (what document.body.innerHTML would give)."""

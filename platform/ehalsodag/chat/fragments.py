@@ -1,8 +1,8 @@
 """What each audience sees of the chat, and how to load just that.
 
 Attendees: the chat log (``#chat-log``, the newest :data:`~ehalsodag.chat.service.HISTORY` messages, oldest
-first; a posted message is appended alone, a deleted one removed) and the chat form area
-(``#chat-form-area``: the form, "switched off", or — personal — "you are muted"). The form area is pushed
+first; a message is pushed alone and lands in its place by id, a deleted one is removed) and the chat form
+area (``#chat-form-area``: the form, "switched off", or — personal — "you are muted"). The form area is pushed
 only when the chat is switched on or off, or to an attendee who was just muted; its form is kept by the
 page (``data-keep``) with what the person typed.
 
@@ -30,6 +30,10 @@ from ehalsodag.chat import service
 from ehalsodag.chat.models import ChatMessage
 from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import lazy
+
+#: How many messages the moderators' list reads, and clears, beyond those a change names and those committed
+#: after it was formed: a margin for deletions and undos committed meanwhile, which no id betrays.
+LATER = 20
 
 
 def form_context(event: Any, muted: bool) -> dict[str, Any]:
@@ -83,26 +87,33 @@ class ChatFragments:
         if gone:
             fragments.append(Fragment(Audience.ATTENDEE, "layout/remove.html",
                                       {"ids": [f"chat-{i}" for i in sorted(gone)]}, stage=stage_id))
-        # the moderators' list after the change, and a little beyond: what left it, what moved up into it
+        # Attendees: each message put in its place by id (a posted one lands last, one put back by an undo among
+        # the others); the page keeps the newest HISTORY.
+        fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}, stage=stage_id)
+                      for m in shown]
+        # Moderators: the list after the change, and a little beyond. A message posted alone, with nothing committed
+        # since, is inserted and the one it pushes out removed. Otherwise the page may differ from what this change
+        # alone would make of it near the list's end: messages committed after this change was formed already count
+        # here (their own changes wait behind this one), a deletion moves an older message up, an undo puts one
+        # back. Then the end of the list is sent again and what lies just beyond it removed, as wide as the
+        # changes allow for: sending an item the page has, or removing one it lacks, changes nothing.
         on = tracks.on_stage(ChatMessage.stage_id, event, stage_id)
-        newest = await service.newest_ids(session, event.id, service.MODERATED + len(ids), on)
-        if any(newest and m.id < newest[0] for m in shown):
-            # a message put back by an undo belongs among the others: the log is sent again (rare), not appended
-            log = await service.recent(session, event.id, on=on)
-            more = bool(log) and await service.has_older(session, event.id, log[0].id, on)
-            fragments.append(Fragment(Audience.ATTENDEE, "chat/chat_log.html",
-                                      {"event": event, "messages": log, "more": more}, stage=stage_id))
-        else:
-            fragments += [Fragment(Audience.ATTENDEE, "chat/message.html", {**base, "message": m}, stage=stage_id)
-                          for m in shown]
-        listed = set(newest[:service.MODERATED])
-        before = sorted((set(newest) | gone) - {m.id for m in shown}, reverse=True)[:service.MODERATED]
-        out = sorted(gone | (set(before) - listed))
+        limit = service.MODERATED + len(ids) + LATER
+        while True:  # read far enough beyond the list for every change since, however many there were
+            newest = await service.newest_ids(session, event.id, limit, on)
+            later = sum(1 for i in newest if i > max(ids))
+            if len(newest) < limit or limit >= service.MODERATED + len(ids) + later + LATER:
+                break
+            limit = service.MODERATED + len(ids) + later + LATER
+        listed = newest[:service.MODERATED]
+        plain = not gone and not later and all(not newest or m.id >= newest[0] for m in shown)
+        width = len(ids) if plain else len(ids) + later + LATER
+        out = sorted(gone | set(newest[service.MODERATED:service.MODERATED + width]))
         if out:
             fragments.append(Fragment(Audience.STAFF, "layout/remove.html", {"ids": [f"mc-{i}" for i in out]},
                                       stage=stage_id))
-        moved_up = [i for i in listed if i not in before and i not in ids]
-        items = [m for m in shown if m.id in listed] + await service.messages_by_id(session, moved_up)
+        again = [] if plain else [i for i in listed[-width:] if i not in ids]
+        items = [m for m in shown if m.id in listed] + await service.messages_by_id(session, again)
         muted = await service.muted_among(session, [m.attendee_id for m in items])
         fragments += [Fragment(Audience.STAFF, "chat/mod_item.html", {**base, "message": m, "muted": muted},
                                stage=stage_id) for m in items]

@@ -10,7 +10,8 @@
               attributes, and the node, stay. Used for live regions: unchanged content is left alone, so a
               reconnect's snapshot never makes a screen reader read the same banner again.
      upsert   with data-into="<container id>" and data-sort="<string>": PATCH the element if it exists, else
-              insert it into the container (no container: nothing); then ORDER the container.
+              insert it into the container (no container: nothing); then ORDER the container; if it has
+              data-max="N", then remove element children from its start until at most N remain.
      append / prepend   with data-into: PATCH the element if it exists, else insert it as the container's
               last / first element child; if the container has data-max="N", then remove element children
               from the other end (from the start after an append) until at most N remain.
@@ -293,7 +294,7 @@
       }
       if (!container) return;
       if (swap === "upsert") reorder(container);
-      else trim(container, swap === "append");
+      trim(container, swap !== "prepend");
     }
   }
 
