@@ -63,6 +63,7 @@ from ehalsodag.materials.archive_routes import routes as archive_routes
 from ehalsodag.materials.rehearsal_routes import routes as rehearsal_routes
 from ehalsodag.materials.routes import routes as material_routes
 from ehalsodag.metrics.endpoint import metrics_controller, prometheus_config
+from ehalsodag.operations.collector import Collector
 from ehalsodag.operations.readiness import Readiness
 from ehalsodag.operations.routes import routes as operations_routes
 from ehalsodag.polls.batch import VoteWriter
@@ -231,6 +232,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ticker = ClockTicker(broadcaster, day_clock, resend=snapshots.resend, follow=polls_follow_clock)
     hub.on_control = _control_handler(ticker, snapshots)
     attendance = AttendanceRecorder(db, hub, interval=settings.attendance_seconds)
+    collector = Collector()
     vote_writer = VoteWriter(db)
     poll_events = PollEvents(db)
     event_ids = EventIds(db)
@@ -250,26 +252,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        ticker.start()
-        broadcaster.start()
-        attendance.start()
-        recount = await rebuild_tallies(db)  # a task only while the database's migrations are behind
-        vote_writer.start()
-        inserter.start()
-        undo_finisher.start()  # at once: undo windows that passed while the server was down are finished
-        try:
-            yield
+        collector.start()
+        try:  # Python's own garbage collection comes back however the start or the shutdown ends
+            ticker.start()
+            broadcaster.start()
+            attendance.start()
+            recount = await rebuild_tallies(db)  # a task only while the database's migrations are behind
+            vote_writer.start()
+            inserter.start()
+            undo_finisher.start()  # at once: undo windows that passed while the server was down are finished
+            try:
+                yield
+            finally:
+                readiness.shutting_down = True  # first: /readyz answers 503 while the rest shuts down
+                if recount is not None:
+                    recount.cancel()
+                await vote_writer.stop()
+                await inserter.stop()
+                await undo_finisher.stop()
+                await ticker.stop()
+                await broadcaster.stop()
+                await attendance.stop()
+                await db.dispose()
         finally:
-            readiness.shutting_down = True  # first: /readyz answers 503 while the rest shuts down
-            if recount is not None:
-                recount.cancel()
-            await vote_writer.stop()
-            await inserter.stop()
-            await undo_finisher.stop()
-            await ticker.stop()
-            await broadcaster.stop()
-            await attendance.stop()
-            await db.dispose()
+            await collector.stop()
 
     handlers = [*agenda_routes, *attendee_routes, *live_routes, *screen_routes, *staff_routes, *control_routes,
                 *qa_routes, *chat_routes, *poll_routes, *evaluation_routes, *results_routes, *privacy_routes,
