@@ -153,7 +153,7 @@ def _form_pairs(message: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 async def socket_vote(state: Any, event_id: int, attendee_id: int | None, language: str,
-                      message: dict[str, Any]) -> list[Fragment]:
+                      message: dict[str, Any]) -> list[Fragment] | str:
     """An answer form sent over the attendee's websocket (``{"action": "vote", "poll_id": N, "vote_key": K,
     ...the form's fields}``): checked as the form's POST is (the same Struct, limits and rate limit), committed,
     and only then acknowledged with the form's status naming the vote (``data-ack``) and the attendee's "you
@@ -180,14 +180,35 @@ async def socket_vote(state: Any, event_id: int, attendee_id: int | None, langua
             return [_ack(poll_id, key, str(exc.detail), error=True)]
         except RefusedError as exc:
             return [_ack(poll_id, key, str(exc), error=True)]
-        message_text = _("Thank you, your answer is counted.") if created else _("Your answer is changed.")
-    return [_ack(poll_id, key, message_text, error=False),
-            Fragment(Audience.ATTENDEE, "polls/mine.html", {"poll": {"id": poll_id}, "answered": True})]
+    return _accepted(state.broadcaster.renderer, poll_id, key, created, language)
 
 
 def _ack(poll_id: int, key: str | None, message: str, *, error: bool) -> Fragment:
     return Fragment(Audience.ATTENDEE, "polls/ack.html",
                     {"poll_id": poll_id, "key": key or "", "message": message, "error": error})
+
+
+#: Where the vote's key goes in an acknowledgement rendered once for every vote of a poll (no key holds a colon).
+_KEY_MARK = "vote:key:mark"
+#: Accepted votes' acknowledgements, rendered: (poll, first answer or not, language) → the frame with the mark.
+_ACCEPTED: dict[tuple[int, bool, str], str] = {}
+
+
+def _accepted(renderer: Any, poll_id: int, key: str, created: bool, language: str) -> str:
+    """The acknowledgement of an accepted vote and the attendee's "you have answered" line. Thousands of votes on
+    one poll differ only in their key, so the frame is rendered once per poll, kind of answer and language."""
+    place = (poll_id, created, language)
+    frame = _ACCEPTED.get(place)
+    if frame is None:
+        with use_language(language):
+            text = _("Thank you, your answer is counted.") if created else _("Your answer is changed.")
+        frame = renderer.joined([_ack(poll_id, _KEY_MARK, text, error=False),
+                                 Fragment(Audience.ATTENDEE, "polls/mine.html",
+                                          {"poll": {"id": poll_id}, "answered": True})], language)
+        if len(_ACCEPTED) >= 1000:
+            _ACCEPTED.clear()
+        _ACCEPTED[place] = frame
+    return frame.replace(_KEY_MARK, key)  # a key is letters, digits, "-" and "_" (VOTE_KEY): nothing to escape
 
 
 @post("/api/v1/polls/{poll_id:int}/responses", name="api_respond", status_code=201)

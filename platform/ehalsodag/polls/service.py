@@ -5,6 +5,7 @@ never commit. Answers themselves are stored by the vote writer (:mod:`ehalsodag.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -235,19 +236,29 @@ class PollEvents:
         self.db = db
         self.size = size
         self._event_of: dict[int, int] = {}
+        #: Lookups under way: the thousands of first votes on a poll just opened wait for one query, not each
+        #: for its own.
+        self._reading: dict[int, asyncio.Future[int | None]] = {}
 
     async def event_of(self, poll_id: int) -> int:
         """The poll's event id, or a 404 PollError."""
         event_id = self._event_of.get(poll_id)
         if event_id is None:
-            async with self.db.reader() as session:
-                event_id = (await session.execute(select(Poll.event_id).where(Poll.id == poll_id))).scalar()
+            reading = self._reading.get(poll_id)
+            if reading is None:
+                reading = self._reading[poll_id] = asyncio.ensure_future(self._read(poll_id))
+                reading.add_done_callback(lambda _done: self._reading.pop(poll_id, None))
+            event_id = await asyncio.shield(reading)
             if event_id is None:
                 raise PollError(_("No such poll."), 404)
             if len(self._event_of) >= self.size:
                 self._event_of.clear()
             self._event_of[poll_id] = event_id
         return event_id
+
+    async def _read(self, poll_id: int) -> int | None:
+        async with self.db.reader() as session:
+            return (await session.execute(select(Poll.event_id).where(Poll.id == poll_id))).scalar()
 
 
 async def event_polls(session: AsyncSession, event_id: int) -> list[Poll]:
