@@ -16,7 +16,10 @@ from typing import Any
 import uvicorn
 import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.supervisors import Multiprocess
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.server import ServerProtocol
 
 from ehalsodag.live.hub import close_all_sockets
 from ehalsodag.operations.readiness import begin_shutdown
@@ -60,6 +63,13 @@ def access_log() -> bool:
     return os.environ.get("EHALSODAG_ACCESS_LOG", "0") == "1"
 
 
+def ws_compression() -> bool:
+    """``EHALSODAG_WS_COMPRESSION=1``: websocket compression (permessage-deflate) for browsers that ask for it. Off by
+    default: with it every push is compressed once per socket instead of written once for all (docs/performance.md
+    measures both; :class:`SocketProtocol` keeps idle sockets free of compressors)."""
+    return os.environ.get("EHALSODAG_WS_COMPRESSION", "0") == "1"
+
+
 def log_format() -> str:
     """``EHALSODAG_LOG_FORMAT``: ``text`` (default) or ``json`` (see :mod:`ehalsodag.web.logs`)."""
     return (os.environ.get("EHALSODAG_LOG_FORMAT") or "text").lower()
@@ -82,6 +92,21 @@ def header_timeout() -> float:
         return max(0.1, float(os.environ.get("EHALSODAG_HEADER_TIMEOUT_SECONDS") or 10))
     except ValueError:
         return 10.0
+
+
+class SocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol; with compression on (:func:`ws_compression`), without context takeover either
+    way: each message is compressed on its own, so an idle socket keeps no compressor (32 KiB or more each) and no
+    decompressor between messages. It compresses a little less well; thousands of idle sockets cost far less."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.config.ws_per_message_deflate:
+            self.conn = ServerProtocol(
+                extensions=[ServerPerMessageDeflateFactory(
+                    server_max_window_bits=12, client_max_window_bits=12, compress_settings={"memLevel": 5},
+                    server_no_context_takeover=True, client_no_context_takeover=True)],
+                max_size=self.config.ws_max_size, logger=self.conn.logger)
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
@@ -136,7 +161,8 @@ def config(host: str, port: int, workers: int, *, forwarded_allow_ips: str | Non
         extra["forwarded_allow_ips"] = forwarded_allow_ips
     return uvicorn.Config(
         "ehalsodag.app:create_served_app", factory=True, host=host, port=port, workers=workers,
-        ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=False, proxy_headers=True, http=HeaderTimeoutProtocol,
+        ws_max_size=WS_MAX_FRAME, ws_per_message_deflate=ws_compression(), proxy_headers=True,
+        http=HeaderTimeoutProtocol, ws=SocketProtocol,
         timeout_graceful_shutdown=20, log_level="info", access_log=access_log() and fmt != "json",
         log_config=uvicorn_log_config(fmt), **extra,
     )

@@ -72,7 +72,49 @@ def channel_name(prefix: str, event_id: int) -> str:
     return f"{prefix}:event:{event_id}"
 
 
-@dataclass(eq=False)
+def text_frame(text: str) -> bytes:
+    """``text`` as one whole websocket text frame from a server (RFC 6455 5.2: FIN, opcode 1, unmasked, no
+    extension), made once and written to every socket of a fan-out."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+def direct_writer(server_send: Any) -> Callable[[bytes], bool] | None:
+    """A writer of whole frames for a socket served by uvicorn's websockets-sansio protocol (``server_send`` is
+    that protocol's ``send``), or None for any other server.
+
+    The protocol's own send encodes the text, frames it and writes it, for every socket of a fan-out: most of a
+    push to thousands. The frame is the same bytes for all of them, so it is made once (:func:`text_frame`) and
+    written here, on exactly the conditions under which the protocol would write it at once: the handshake done,
+    the connection open, no close sent, no extension negotiated (compression would change the bytes) and the
+    transport taking data without waiting. Otherwise the caller sends the usual way.
+    """
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    from websockets.protocol import State
+
+    protocol = getattr(server_send, "__self__", None)
+    if not isinstance(protocol, WebSocketsSansIOProtocol):
+        return None
+
+    def write(wire: bytes) -> bool:
+        transport = protocol.transport
+        if (not protocol.handshake_complete or protocol.close_sent or protocol.conn.state is not State.OPEN
+                or protocol.conn.extensions or not protocol.writable.is_set() or transport.is_closing()):
+            return False
+        transport.write(wire)
+        return True
+
+    return write
+
+
+@dataclass(eq=False, slots=True)
 class Connection:
     """One websocket as the hub sees it.
 
@@ -107,6 +149,9 @@ class Connection:
     #: The event's delivery count when this socket was attached: a snapshot rendered from an older
     #: state could miss a push that reached the other sockets before this one was attached.
     attached_at: int = 0
+    #: Writes a whole websocket frame (:func:`text_frame`) straight to the socket when it can take it at once;
+    #: False when it cannot (then :attr:`send` does it). None: not served by a server that allows it.
+    write: Callable[[bytes], bool] | None = None
 
     def hold(self) -> None:
         """Keep pushes back until :meth:`release` (the snapshot has to go first)."""
@@ -121,8 +166,9 @@ class Connection:
             return False
         return all(self.offer(frame) for frame in held)
 
-    def offer(self, frame: str) -> bool:
-        """Send ``frame`` now, or queue it behind a send under way; False if too many are waiting."""
+    def offer(self, frame: str, wire: bytes | None = None) -> bool:
+        """Send ``frame`` now, or queue it behind a send under way; False if too many are waiting. ``wire``: the
+        same frame as :func:`text_frame` made it, once for every socket of a fan-out."""
         if self.held is not None:
             if len(self.held) >= self.queue_limit:
                 return False
@@ -132,6 +178,8 @@ class Connection:
             if len(self.backlog) >= self.queue_limit:
                 return False
             self.backlog.append(frame)
+            return True
+        if wire is not None and self.write is not None and self.write(wire):
             return True
         sending = self.send(frame)
         try:
@@ -455,6 +503,7 @@ class Hub:
             return
         started = time.perf_counter()
         fallback = next(iter(by_language.values()))
+        wires: dict[str, bytes] = {}  # each language's frame made once for every socket
         if to is None and stages is None:
             receivers = list(room.by_audience.get(audience, ()))
         elif to is None:
@@ -468,7 +517,11 @@ class Hub:
         for connection in receivers:
             if skip and connection.attendee_id in skip:
                 continue
-            self._offer(connection, by_language.get(connection.language) or fallback)
+            frame = by_language.get(connection.language) or fallback
+            wire = wires.get(connection.language)
+            if wire is None:
+                wire = wires[connection.language] = text_frame(frame)
+            self._offer(connection, frame, wire)
         if not receivers:
             return
         took = time.perf_counter() - started
@@ -476,10 +529,10 @@ class Hub:
             self.fanout_seconds = 0.8 * self.fanout_seconds + 0.2 * took
         metrics.fanout(audience, took, len(fallback.encode()), len(receivers))
 
-    def _offer(self, connection: Connection, frame: str) -> None:
+    def _offer(self, connection: Connection, frame: str, wire: bytes | None = None) -> None:
         if connection.dropped:
             return
-        if connection.offer(frame):
+        if connection.offer(frame, wire):
             self.sent_frames += 1
         else:
             connection.dropped = True

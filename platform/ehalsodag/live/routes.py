@@ -18,7 +18,15 @@ from ehalsodag.attendees.auth import known_attendee
 from ehalsodag.attendees.models import Attendee
 from ehalsodag.fragments import Audience, Fragment, Viewer
 from ehalsodag.i18n import LANGUAGES
-from ehalsodag.live.hub import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN, RAW_SEND_KEY, Connection, HubUnavailable
+from ehalsodag.live.hub import (
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN,
+    RAW_SEND_KEY,
+    Connection,
+    HubUnavailable,
+    direct_writer,
+    text_frame,
+)
 from ehalsodag.live.snapshots import audience_of
 from ehalsodag.staff.auth import staff_permissions
 from ehalsodag.staff.service import Permissions
@@ -26,9 +34,9 @@ from ehalsodag.web.auth import origin_allowed
 from ehalsodag.web.language import LANGUAGE_COOKIE
 from ehalsodag.web.outage import is_outage
 
-#: A page's action over the socket: (app state, event id, attendee id or None, language, the frame's fields) →
-#: what to send back to that socket.
-SocketAction = Callable[[Any, int, int | None, str, dict[str, Any]], Awaitable[list[Fragment]]]
+#: What a page may send over its socket (a vote): carried out, then answered on that socket alone, with fragments
+#: or with a frame the action rendered itself (a vote's acknowledgement is rendered once per poll and language).
+SocketAction = Callable[[Any, int, int | None, str, dict[str, Any]], Awaitable[list[Fragment] | str]]
 #: The largest action frame read (the server closes a socket that sends larger frames anyway).
 MAX_ACTION_FRAME = 64 * 1024
 
@@ -173,7 +181,9 @@ async def _act(state: Any, actions: dict[str, SocketAction], event_id: int, conn
         return
     fragments = await action(state, event_id, connection.attendee_id if not connection.is_staff else None,
                              connection.language, fields)
-    if fragments:
+    if isinstance(fragments, str):
+        connection.offer(fragments, text_frame(fragments) if connection.write else None)
+    elif fragments:
         connection.offer(state.broadcaster.renderer.joined(fragments, connection.language))
 
 
@@ -225,6 +235,7 @@ async def _open(socket: WebSocket[Any, Any, Any], slug: str) -> tuple[int, Conne
     raw_send = socket.scope.get(RAW_SEND_KEY)  # type: ignore[call-overload]
     connection = Connection(
         send=partial(_send_raw, raw_send) if raw_send else socket.send_text, close=close, language=language,
+        write=direct_writer(raw_send) if raw_send else None,
         audience=audience.value, queue_limit=state.settings.socket_queue_limit,
         attendee_id=attendee.id if attendee else None, group_size=attendee.group_size if attendee else 1,
         stage=stage, is_staff=staff is not None,
