@@ -175,6 +175,12 @@ async def _exchange(connection: Connection, raw: bytes) -> tuple[int, bytes]:
 # --- websockets -----------------------------------------------------------------------------------
 
 
+def compression() -> str | None:
+    """What the generator's sockets offer: nothing, or permessage-deflate as browsers do with
+    ``EHALSODAG_BENCH_COMPRESSION=deflate`` (the server must allow it: ``EHALSODAG_WS_COMPRESSION=1``)."""
+    return "deflate" if os.environ.get("EHALSODAG_BENCH_COMPRESSION") == "deflate" else None
+
+
 async def connect_all(urls: list[str], headers: dict[str, str] | None = None) -> tuple[list[Any], int]:
     """Open a websocket per URL, 100 handshakes at a time; returns (sockets, failures)."""
     import websockets
@@ -186,7 +192,7 @@ async def connect_all(urls: list[str], headers: dict[str, str] | None = None) ->
         nonlocal failures
         async with gate:
             try:
-                return await websockets.connect(url, compression=None, max_size=None, open_timeout=60,
+                return await websockets.connect(url, compression=compression(), max_size=None, open_timeout=60,
                                                 ping_interval=None, additional_headers=headers)
             except Exception:
                 failures += 1

@@ -27,7 +27,7 @@ import os
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from ehalsodag_bench.baseline import run_baseline
 from ehalsodag_bench.common import (
     SLUG,
     HttpPool,
+    compression,
     connect_all,
     cpu_seconds,
     now_ms,
@@ -62,12 +63,17 @@ class Profile:
     broadcasts: int
     moderators: int = 2
     timeout_s: float = 300.0
+    #: Websocket votes offered per second, all generator processes together, each burst's votes spread evenly
+    #: over it (as a room of people who read the question and answer within seconds); 0: every vote of a burst
+    #: sent at once, which measures capacity rather than latency. ``EHALSODAG_BENCH_WS_RATE`` overrides it.
+    ws_vote_rate: float = 0.0
 
 
 PROFILES = {
     "tiny": Profile("tiny", attendees=50, processes=2, vote_bursts=2, broadcasts=3, timeout_s=60),
     "smoke": Profile("smoke", attendees=500, processes=2, vote_bursts=4, broadcasts=5, timeout_s=120),
-    "full": Profile("full", attendees=5000, processes=4, vote_bursts=5, broadcasts=10, timeout_s=400),
+    "full": Profile("full", attendees=5000, processes=4, vote_bursts=5, broadcasts=10, timeout_s=400,
+                    ws_vote_rate=2500),
 }
 
 
@@ -82,12 +88,15 @@ def burst_over_socket(burst: int) -> bool:
     return burst % 2 == 0 and os.environ.get("EHALSODAG_BENCH_VOTES") != "http"
 
 
-def attendee_process(base: str, tokens: list[str], poll_ids: list[int], control: Any, out: Any) -> None:
-    """One generator process: hold ``tokens``' websockets, vote in bursts, record what arrives."""
-    out.put(asyncio.run(_attendees(base, tokens, poll_ids, control, out)))
+def attendee_process(base: str, tokens: list[str], poll_ids: list[int], control: Any, out: Any,
+                     ws_rate: float = 0.0) -> None:
+    """One generator process: hold ``tokens``' websockets, vote in bursts (over the sockets ``ws_rate`` votes a
+    second, or all at once when 0), record what arrives."""
+    out.put(asyncio.run(_attendees(base, tokens, poll_ids, control, out, ws_rate)))
 
 
-async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control: Any, out: Any) -> dict[str, Any]:
+async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control: Any, out: Any,
+                     ws_rate: float = 0.0) -> dict[str, Any]:
     import websockets
 
     loop = asyncio.get_running_loop()
@@ -98,13 +107,17 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
                               "sockets": len(sockets), "votes": {poll_id: [] for poll_id in poll_ids}}
 
     acks: dict[str, asyncio.Future[bytes]] = {}
+    #: Per socket: done once its snapshot (the page) has arrived.
+    loaded = [loop.create_future() for _ in sockets]
 
-    async def reader(ws: Any) -> None:
+    async def reader(ws: Any, snapshot: asyncio.Future[None]) -> None:
         state = SocketState()
         try:
             while True:
                 frame = await ws.recv(decode=False)
                 arrived = now_ms()
+                if not snapshot.done():  # the page is loaded: its attendee may vote from now on
+                    snapshot.set_result(None)
                 if b'data-ack="' in frame:  # a vote's acknowledgement (it carries no results)
                     key = frame.split(b'data-ack="', 1)[1].split(b'"', 1)[0].decode()
                     waiting = acks.pop(key, None)
@@ -116,7 +129,9 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
         except websockets.ConnectionClosed:
             result["disconnects"] += 1
 
-    readers = [asyncio.create_task(reader(ws)) for ws in sockets]
+    readers = [asyncio.create_task(reader(ws, snapshot)) for ws, snapshot in zip(sockets, loaded, strict=True)]
+    if loaded:  # every page has its snapshot, as a browser has before anyone votes
+        await asyncio.wait(loaded, timeout=120)
     out.put(("ready", len(sockets)))
     start_at = await loop.run_in_executor(None, control.get)  # every process starts voting at the same moment
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -125,7 +140,8 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
     for burst, poll_id in enumerate(poll_ids):  # one fresh poll per burst: every vote is a new row
         over_socket = burst_over_socket(burst)
 
-        async def socket_vote(ws: Any, value: int, poll_id: int = poll_id) -> None:
+        async def socket_vote(ws: Any, value: int, at: float, poll_id: int = poll_id) -> None:
+            await asyncio.sleep(max(0.0, at - loop.time()))
             key = os.urandom(12).hex()
             acks[key] = loop.create_future()
             sent = now_ms()
@@ -157,7 +173,9 @@ async def _attendees(base: str, tokens: list[str], poll_ids: list[int], control:
 
         started = time.monotonic()
         if over_socket:
-            await asyncio.gather(*(socket_vote(ws, 1 + (i + burst) % 5) for i, ws in enumerate(sockets)))
+            begin = loop.time()
+            await asyncio.gather(*(socket_vote(ws, 1 + (i + burst) % 5, begin + (i / ws_rate if ws_rate else 0.0))
+                                   for i, ws in enumerate(sockets)))
         else:
             await asyncio.gather(*(vote(t, 1 + (i + burst) % 5) for i, t in enumerate(tokens)))
         result["burst_s"].append(time.monotonic() - started)
@@ -264,6 +282,10 @@ class Report:
     database: str = "sqlite"
     hub: str = "memory"
     compression: str = "off"
+    #: Websocket votes offered per second (0: each burst's all at once).
+    ws_vote_rate_offered: float = 0.0
+    #: Seconds each vote burst took (until its last vote was acknowledged), in order: websocket, HTTP, ...
+    burst_s: list[float] | None = None
 
 
 def run(profile_name: str, json_path: str | None = None, base_url: str | None = None,
@@ -275,8 +297,9 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
     target.check()
     profile = PROFILES[profile_name]
     if attendees:
-        profile = Profile(profile.name, attendees, max(profile.processes, attendees // 1250), profile.vote_bursts,
-                          profile.broadcasts, profile.moderators, profile.timeout_s)
+        profile = replace(profile, attendees=attendees, processes=max(profile.processes, attendees // 1250))
+    if os.environ.get("EHALSODAG_BENCH_WS_RATE"):
+        profile = replace(profile, ws_vote_rate=float(os.environ["EHALSODAG_BENCH_WS_RATE"]))
     started = time.monotonic()
     platform = start_platform(target)
     base = base_url or platform.base
@@ -303,7 +326,8 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
         out = context.Queue()
         controls = [context.Queue() for _ in range(profile.processes)]
         workers = [context.Process(target=attendee_process, args=(base, tokens[i::profile.processes], poll_ids,
-                                                                  controls[i], out))
+                                                                  controls[i], out,
+                                                                  profile.ws_vote_rate / profile.processes))
                    for i in range(profile.processes)]
         for worker in workers:
             worker.start()
@@ -396,6 +420,8 @@ def run(profile_name: str, json_path: str | None = None, base_url: str | None = 
         generator_cpu_percent=round(sum(r.get("cpu_percent", 0.0) for r in results), 1),
         workers=target.workers, database="postgresql" if target.database_url else "sqlite",
         hub="redis" if target.redis_url else "memory", broadcast_bytes=broadcast_bytes,
+        burst_s=[round(t, 2) for t in burst_seconds], ws_vote_rate_offered=profile.ws_vote_rate,
+        compression="deflate" if compression() and os.environ.get("EHALSODAG_WS_COMPRESSION") == "1" else "off",
     )
     if json_path:
         Path(json_path).write_text(json.dumps(asdict(report), indent=2) + "\n")

@@ -73,8 +73,14 @@ class Sampler:
     in (inclusive) and on top of it (self), written to ``<file>``. No figures of such a run are reported."""
 
     def __init__(self, path: str, interval: float = 0.005) -> None:
+        import gc
         import threading
 
+        #: Garbage collections: per generation, how many and how long in all; the longest ones, with when.
+        self.collections: dict[int, list[float]] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+        self.long_collections: list[tuple[float, int, float, int]] = []
+        self._collecting = 0.0
+        gc.callbacks.append(self._collection)
         self.path = path
         self.interval = interval
         self.samples = 0
@@ -108,6 +114,17 @@ class Sampler:
             if self.samples % 400 == 0:  # the server may be killed at the end, so write as it goes
                 self.write()
 
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.perf_counter()
+            return
+        took = time.perf_counter() - self._collecting
+        entry = self.collections[info["generation"]]
+        entry[0] += 1
+        entry[1] += took
+        if took > 0.02:
+            self.long_collections.append((time.time(), info["generation"], took, info.get("collected", 0)))
+
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join()
@@ -118,6 +135,11 @@ class Sampler:
         lines = [f"{self.samples} samples every {self.interval * 1000:.0f} ms", "", "inclusive %, function"]
         lines += [f"{100 * n / total:5.1f} {name}" for name, n in
                   sorted(self.inclusive.items(), key=lambda item: -item[1])[:120]]
+        lines += ["", "garbage collections: generation, count, seconds in all"]
+        lines += [f"{generation} {count} {seconds:.2f}" for generation, (count, seconds) in self.collections.items()]
+        lines += ["longer than 20 ms: epoch s, generation, seconds, collected"]
+        lines += [f"{at:.3f} {generation} {took:.3f} {collected}"
+                  for at, generation, took, collected in self.long_collections[-200:]]
         lines += ["", "self %, function"]
         lines += [f"{100 * n / total:5.1f} {name}" for name, n in
                   sorted(self.own.items(), key=lambda item: -item[1])[:60]]
