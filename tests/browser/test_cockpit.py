@@ -283,10 +283,14 @@ def test_every_control_action_says_what_it_did_in_the_card_of_its_button(browser
     expect(page.locator(f"#mc-{message}")).to_be_visible(timeout=PUSH)
     answered(page, page.locator(f"#mc-{message}-mute"), "Deltagaren är avstängd")
     answered(page, page.locator(f"#mc-{message}-delete"), "Chattmeddelandet är raderat.")
-    answered(page, page.locator("#mod-settings-chat"), "Chatten är av.")
-    answered(page, page.locator("#mod-settings-chat"), "Chatten är på.")
-    answered(page, page.locator("#mod-settings-premoderation"), "Nya frågor visas nu direkt.")
-    answered(page, page.locator("#mod-settings-premoderation"), "Nya frågor väntar nu på godkännande.")
+    # a switch's form says the state it sets: press it again only once the push has redrawn it
+    chat, premoderation = "#mod-settings-chat", "#mod-settings-premoderation"
+    switches = ((chat, "Chatten är av.", "Sätt på chatten"), (chat, "Chatten är på.", "Stäng av chatten"),
+                (premoderation, "Nya frågor visas nu direkt.", "Granska frågor innan de visas"),
+                (premoderation, "Nya frågor väntar nu på godkännande.", "Sluta granska frågor i förväg"))
+    for switch, says, then in switches:
+        answered(page, page.locator(switch), says)
+        expect(page.locator(switch)).to_have_text(then, timeout=PUSH)
     # the evaluation and the "More" tab
     tab(page, "Utvärdering").click()
     answered(page, page.locator("#mod-eval-open-send"), "Utvärderingen är öppen.")

@@ -17,6 +17,7 @@ from dataclasses import replace
 import httpx
 import pytest
 import websockets
+import websockets.exceptions  # a submodule: "import websockets" alone does not load it
 
 from tests.conftest import load_fixture, make_staff, run_sync, start_server, stop_server
 

@@ -6,6 +6,7 @@ import json
 import httpx
 import pytest
 import websockets
+import websockets.exceptions  # a submodule: "import websockets" alone does not load it
 
 from tests.conftest import make_staff
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import websockets
+import websockets.exceptions  # a submodule: "import websockets" alone does not load it
 from litestar.testing import AsyncTestClient
 
 from ehalsodag.app import create_app
