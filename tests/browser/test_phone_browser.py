@@ -94,6 +94,48 @@ def test_joining_by_code_on_the_home_page_and_at_kod(browser: Browser, site: Sit
     page.context.close()
 
 
+def ask_own_question(page: Page, text: str) -> str:
+    page.locator("#question-text").fill(text)
+    page.locator("form.ask-form button[type=submit]").click()
+    own = page.locator("#my-questions li.my-question", has_text=text)
+    expect(own).to_be_visible(timeout=8000)
+    return (own.get_attribute("id") or "").removeprefix("myq-")
+
+
+def test_an_edit_box_is_never_written_into_once_the_person_types(browser: Browser, site: Site):
+    """The pushed edit box is filled with the words to correct when it opens. Typing straight after opening it
+    (in the same task as the click, before "toggle" is dispatched) must replace those words, never be appended to
+    them: the fill happens as the summary is activated, and never into a focused field."""
+    page = phone(browser, site)
+    page.goto(f"/e/{SLUG}")
+    page.get_by_role("button", name="Delta").click()
+    expect(page.locator("#connection")).to_have_text(CONNECTED, timeout=8000)
+    for attempt in range(3):
+        original = f"Vem äger journalen ({attempt})?"
+        corrected = f"Vem äger patientjournalen ({attempt})?"
+        qid = ask_own_question(page, original)
+        field = page.locator(f"#myq-{qid}-field")
+        expect(field).to_have_value("")  # the pushed box starts empty
+        page.evaluate("""id => {
+            document.getElementById(`myq-${id}-edit-summary`).click();
+            const field = document.getElementById(`myq-${id}-field`);
+            field.focus();
+            field.select();
+        }""", qid)
+        page.keyboard.insert_text(corrected)
+        page.evaluate("() => new Promise(done => setTimeout(done, 50))")  # any queued toggle has run
+        expect(field).to_have_value(corrected)
+        page.locator(f"#myq-{qid}-edit button[type=submit]").click()
+        expect(page.locator(f"#q-{qid}-text")).to_have_text(corrected, timeout=8000)
+        expect(page.locator(f"#myq-{qid}-text")).to_have_text(corrected)
+    # opened without typing, the box holds the words to correct
+    qid = ask_own_question(page, "Hur delar vi bilder säkert?")
+    page.locator(f"#myq-{qid}-edit-summary").press("Enter")
+    expect(page.locator(f"#myq-{qid}-field")).to_have_value("Hur delar vi bilder säkert?")
+    expect(page.locator(f"#myq-{qid}-field-counter")).to_have_text(f"{MAX_QUESTION - 27} tecken kvar")
+    page.context.close()
+
+
 def test_the_attendees_phone_signals_counts_edits_withdraws_and_shows_replies(browser: Browser, site: Site):
     page = phone(browser, site)
     page.goto(f"/e/{SLUG}")

@@ -334,15 +334,27 @@
     var field = evt.target;
     if (field && field.hasAttribute && field.hasAttribute("data-counter")) updateCounter(field, true);
   });
-  /* An edit box that arrived by a push starts empty: filled with the text to correct when opened. */
-  document.addEventListener("toggle", function (evt) {
-    var box = evt.target;
-    if (!box || box.tagName !== "DETAILS" || !box.open) return;
+  /* An edit box that arrived by a push starts empty: filled with the text to correct when opened. It is filled
+     as the summary is activated (click, Enter or Space), before the box opens, so that nothing is written into it
+     after the person has started typing; "toggle" comes a task later and only covers other ways of opening, and
+     never writes into the field that has the focus. */
+  function fillEditBox(box) {
     box.querySelectorAll("textarea[data-fill-from]").forEach(function (field) {
       var source = document.getElementById(field.getAttribute("data-fill-from"));
-      if (field.value === "" && source) field.value = source.textContent.trim();
+      if (field.value === "" && source && document.activeElement !== field) {
+        field.value = source.textContent.trim();
+      }
       updateCounter(field, false);
     });
+  }
+  document.addEventListener("click", function (evt) {
+    var summary = evt.target && evt.target.closest ? evt.target.closest("summary") : null;
+    var box = summary && summary.parentElement;
+    if (box && box.tagName === "DETAILS" && !box.open && box.firstElementChild === summary) fillEditBox(box);
+  }, true);
+  document.addEventListener("toggle", function (evt) {
+    var box = evt.target;
+    if (box && box.tagName === "DETAILS" && box.open) fillEditBox(box);
   }, true);
   document.addEventListener("reset", function (evt) {
     var form = evt.target;
