@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -120,8 +121,20 @@ class ServedApp:
 
 
 def start_server(settings: Settings, log_path: Path, port: int | None = None, workers: int = 1) -> ServedApp:
-    """Start ``ehalsodag serve`` with ``settings`` and wait until it answers."""
-    port = port or free_port()
+    """Start ``ehalsodag serve`` with ``settings`` and wait until it answers.
+
+    A port picked here can be taken by another test's server between the pick and the bind (two test processes
+    run side by side): the server is then started again on another port. It counts as up only once the process
+    listening on its port is its own, never because another server answered there."""
+    for _attempt in range(1 if port else 5):
+        served = _start_on(settings, log_path, port or free_port(), workers)
+        if served is not None:
+            return served
+    raise RuntimeError(f"no free port would take the server:\n{log_path.read_text(errors='replace')}")
+
+
+def _start_on(settings: Settings, log_path: Path, port: int, workers: int) -> ServedApp | None:
+    """The server on ``port``, or None when another process holds that port."""
     env = {
         **os.environ,
         "EHALSODAG_DATABASE_URL": settings.database_url,
@@ -147,16 +160,45 @@ def start_server(settings: Settings, log_path: Path, port: int | None = None, wo
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')}")
+            printed = log_path.read_text(errors="replace")
+            if "address already in use" in printed.lower():
+                return None
+            raise RuntimeError(f"server exited early:\n{printed}")
         try:
             if httpx.get(base_url + "/", timeout=1).status_code == 200:
-                break
+                if listens_on(process.pid, port):
+                    break
+                time.sleep(0.1)  # someone else answered there: ours is still binding, or failing to
         except httpx.HTTPError:
             time.sleep(0.1)
     else:
         process.kill()
+        process.wait()
+        if process.returncode is not None and "address already in use" in log_path.read_text(errors="replace").lower():
+            return None
         raise RuntimeError(f"server did not answer in 30 s:\n{log_path.read_text(errors='replace')}")
     return ServedApp(base_url, f"ws://127.0.0.1:{port}", process, settings, log_path)
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds the socket listening on loopback ``port`` (Linux's /proc; elsewhere, assumed)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return True
+    inodes = set()
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in inodes:
+                    return True
+    return False
 
 
 def stop_server(server: ServedApp) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import socket
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from ehalsodag.live.hub import RAW_SEND_KEY
 from ehalsodag.live.socket_state import SocketFlag, SocketInbox
 from ehalsodag.polls.models import PollResponse
 from ehalsodag.server import WS_MAX_FRAME, HeaderTimeoutProtocol, SocketProtocol
-from tests.conftest import free_port, load_fixture, make_staff
+from tests.conftest import load_fixture, make_staff
 
 SLUG = "regional"
 MARKER = "idle-socket-marker-7f3a"
@@ -51,13 +52,16 @@ def _holds_marker(value: Any) -> bool:
 async def test_an_open_socket_keeps_no_queue_event_or_handshake_headers_and_still_works(settings):
     await load_fixture(settings)
     staff = await make_staff(settings, "mod@example.se", "moderator", SLUG)
-    port = free_port()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))  # bound here: no other test's server can take the port meanwhile
+    port = listening.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(
         _served(settings), host="127.0.0.1", port=port, ws=SocketProtocol, http=HeaderTimeoutProtocol,
         ws_max_size=WS_MAX_FRAME, log_config=None, lifespan="on"))
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
     try:
         while not server.started:
+            assert not serving.done(), "the server stopped before it started"
             await asyncio.sleep(0.02)
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
@@ -107,3 +111,4 @@ async def test_an_open_socket_keeps_no_queue_event_or_handshake_headers_and_stil
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
+        listening.close()

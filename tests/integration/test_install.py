@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import free_port, listens_on
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Not copied: what the build must not need (and what would make the copy slow).
@@ -72,10 +72,11 @@ def test_a_non_editable_install_serves_the_demo_day_from_any_directory(tmp_path)
             assert server.poll() is None, f"server exited:\n{log_path.read_text(errors='replace')}"
             assert time.monotonic() < deadline, f"no answer in 90 s:\n{log_path.read_text(errors='replace')}"
             try:
-                if httpx.get(base + "/", timeout=2).status_code == 200:
-                    break
+                if httpx.get(base + "/", timeout=2).status_code == 200 and listens_on(server.pid, port):
+                    break  # its own answer: another test's server cannot have taken the port meanwhile
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         home = httpx.get(base + "/", timeout=10)
         assert home.status_code == 200
         assert "E-hälsodagar" in home.text  # the Swedish catalog, compiled from the installed .po

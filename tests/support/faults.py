@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import free_port, listens_on
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -36,6 +36,7 @@ class ThrowawayRedis:
         self.folder = folder
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._started_before = port is not None  # a port given by the caller is never swapped for another
 
     @property
     def url(self) -> str:
@@ -43,21 +44,36 @@ class ThrowawayRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> ThrowawayRedis:
-        """Start (or restart) the server and wait until it answers PING."""
+        """Start (or restart) the server and wait until it answers PING. A first start on a port another test's
+        server took meanwhile moves to another port; only this server's own answer counts."""
+        for _attempt in range(5):
+            if self._start_once():
+                return self
+            if self._started_before:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _start_once(self) -> bool:
         log = (self.folder / f"redis-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.folder)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return self
+                    if sock.recv(16).startswith(b"+PONG") and listens_on(self.process.pid, self.port):
+                        self._started_before = True
+                        return True
             except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+                pass
+            time.sleep(0.05)
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = None
+        return False
 
     def kill(self) -> None:
         """SIGKILL: every connection drops at once, as when the Redis host dies."""
