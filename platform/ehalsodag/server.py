@@ -15,7 +15,6 @@ from typing import Any
 
 import uvicorn
 import uvicorn.supervisors.multiprocess as uvicorn_multiprocess
-from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.supervisors import Multiprocess
@@ -126,7 +125,7 @@ class SocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         event.headers.clear()
 
-    async def send(self, message: ASGISendEvent) -> None:
+    async def send(self, message: Any) -> None:
         """Send as uvicorn does; once the handshake's answer is out, empty its headers (uvicorn keeps it)."""
         await super().send(message)
         if message["type"] == "websocket.accept":
