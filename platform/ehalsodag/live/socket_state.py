@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+# ``SocketInbox.get`` and ``SocketFlag.wait`` each wait on their own future rather than through a shared helper:
+# an idle socket's reader sits in ``get`` for hours, and a helper's coroutine frame would be kept per socket.
+
 
 def _wake(waiters: list[asyncio.Future[None]]) -> None:
     for waiter in waiters:
