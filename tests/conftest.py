@@ -174,7 +174,7 @@ def _start_on(settings: Settings, log_path: Path, port: int, workers: int) -> Se
     else:
         process.kill()
         process.wait()
-        if process.returncode is not None and "address already in use" in log_path.read_text(errors="replace").lower():
+        if "address already in use" in log_path.read_text(errors="replace").lower():  # it died at the deadline
             return None
         raise RuntimeError(f"server did not answer in 30 s:\n{log_path.read_text(errors='replace')}")
     return ServedApp(base_url, f"ws://127.0.0.1:{port}", process, settings, log_path)
